@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // GPU tests share one Dawn instance per worker; two workers match the CI machine's two cores.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
