@@ -1,0 +1,136 @@
+// Builds IR graphs with shape inference at every step, so a malformed graph fails where it is
+// made, with both shapes in the message. Values are node ids.
+import { inferType, type AttentionAttrs, type OpAttrs, type OpName, type UnaryFn } from './ops.ts';
+import type { DType, Graph, Node, ParamRole, Shape, TensorType } from './types.ts';
+
+export type Value = number;
+
+export class GraphBuilder {
+  readonly graph: Graph;
+  private readonly params = new Map<string, Value>();
+  private readonly inputs = new Map<string, Value>();
+
+  constructor(graph?: Graph) {
+    this.graph = graph ?? { nodes: [], outputs: {}, grads: {}, effects: [] };
+    for (const node of this.graph.nodes) {
+      if (node.op === 'param') this.params.set((node.attrs as OpAttrs['param']).name, node.id);
+      if (node.op === 'input') this.inputs.set((node.attrs as OpAttrs['input']).name, node.id);
+    }
+  }
+
+  node(id: Value): Node {
+    return this.graph.nodes[id]!;
+  }
+
+  type(id: Value): TensorType {
+    return this.node(id).type;
+  }
+
+  shape(id: Value): Shape {
+    return this.node(id).type.shape;
+  }
+
+  emit<K extends OpName>(op: K, inputs: Value[], attrs: OpAttrs[K], label?: string): Value {
+    const type = inferType(op, inputs.map((i) => this.type(i)), attrs);
+    const id = this.graph.nodes.length;
+    const node: Node<K> = { id, op, inputs, attrs, type };
+    if (label !== undefined) node.label = label;
+    this.graph.nodes.push(node as unknown as Node);
+    return id;
+  }
+
+  // Leaves. Parameters and inputs are unique by name: asking twice returns the same node.
+  input(name: string, dtype: DType, shape: Shape): Value {
+    const found = this.inputs.get(name);
+    if (found !== undefined) return found;
+    const id = this.emit('input', [], { name, dtype, shape: [...shape] }, name);
+    this.inputs.set(name, id);
+    return id;
+  }
+
+  param(name: string, shape: Shape, role: ParamRole): Value {
+    const found = this.params.get(name);
+    if (found !== undefined) return found;
+    const id = this.emit('param', [], { name, shape: [...shape], role }, name);
+    this.params.set(name, id);
+    return id;
+  }
+
+  findParam(name: string): Value | undefined {
+    return this.params.get(name);
+  }
+
+  state(name: string, of: string, shape: Shape): Value {
+    return this.emit('state', [], { name, of, shape: [...shape] }, name);
+  }
+
+  constant(value: number, shape: Shape): Value {
+    return this.emit('const', [], { value, shape: [...shape] });
+  }
+
+  // Elementwise.
+  unary(fn: UnaryFn, x: Value, label?: string): Value {
+    return this.emit('unary', [x], { fn }, label);
+  }
+  add(a: Value, b: Value, label?: string): Value {
+    return this.emit('add', [a, b], {}, label);
+  }
+  sub(a: Value, b: Value, label?: string): Value {
+    return this.emit('sub', [a, b], {}, label);
+  }
+  mul(a: Value, b: Value, label?: string): Value {
+    return this.emit('mul', [a, b], {}, label);
+  }
+  div(a: Value, b: Value, label?: string): Value {
+    return this.emit('div', [a, b], {}, label);
+  }
+  scale(x: Value, c: number, label?: string): Value {
+    return this.emit('scale', [x], { c }, label);
+  }
+  dropout(x: Value, p: number, seed: number, label?: string): Value {
+    return p === 0 ? x : this.emit('dropout', [x], { p, seed }, label);
+  }
+
+  // Linear algebra.
+  matmul(a: Value, b: Value, transB = false, label?: string): Value {
+    return this.emit('matmul', [a, b], { transA: false, transB }, label);
+  }
+  /** aᵀ·b over the flattened leading dimensions (weight gradients). */
+  matmulTN(a: Value, b: Value, label?: string): Value {
+    return this.emit('matmul', [a, b], { transA: true, transB: false }, label);
+  }
+  /** A Linear layer: W is [out, in] (transposed: false) or GPT-2 Conv1D storage [in, out] (true). */
+  linear(x: Value, w: Value, bias: Value | undefined, conv1d: boolean, label?: string): Value {
+    const y = this.matmul(x, w, !conv1d, label);
+    return bias === undefined ? y : this.add(y, bias, label && `${label}.bias`);
+  }
+
+  // Normalization and attention.
+  rmsnorm(x: Value, w: Value, eps: number, label?: string): Value {
+    return this.emit('rmsnorm', [x, w], { eps }, label);
+  }
+  layernorm(x: Value, w: Value, b: Value, eps: number, label?: string): Value {
+    return this.emit('layernorm', [x, w, b], { eps }, label);
+  }
+  rope(x: Value, heads: number, headDim: number, theta: number, label?: string): Value {
+    return this.emit('rope', [x], { heads, headDim, theta, inverse: false }, label);
+  }
+  attention(q: Value, k: Value, v: Value, attrs: AttentionAttrs, label?: string): Value {
+    return this.emit('attention', [q, k, v], attrs, label);
+  }
+
+  // Shapes, embeddings, loss.
+  slice(x: Value, axis: number, start: number, size: number, label?: string): Value {
+    return this.emit('slice', [x], { axis, start, size }, label);
+  }
+  embedding(table: Value, ids: Value, label?: string): Value {
+    return this.emit('embedding', [table, ids], {}, label);
+  }
+  crossEntropy(logits: Value, labels: Value, ignoreIndex = -100): Value {
+    return this.emit('cross_entropy', [logits, labels], { ignoreIndex }, 'loss');
+  }
+
+  output(name: string, value: Value): void {
+    this.graph.outputs[name] = value;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './types.ts';
+export * from './ops.ts';
+export * from './builder.ts';
