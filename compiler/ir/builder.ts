@@ -112,11 +112,17 @@ export class GraphBuilder {
   layernorm(x: Value, w: Value, b: Value, eps: number, label?: string): Value {
     return this.emit('layernorm', [x, w, b], { eps }, label);
   }
-  rope(x: Value, heads: number, headDim: number, theta: number, label?: string): Value {
-    return this.emit('rope', [x], { heads, headDim, theta, inverse: false }, label);
+  /** offset: i32 [1] position of the first token (generation with a KV cache). */
+  rope(x: Value, heads: number, headDim: number, theta: number, offset?: Value, label?: string): Value {
+    return this.emit('rope', offset === undefined ? [x] : [x, offset], { heads, headDim, theta, inverse: false }, label);
   }
-  attention(q: Value, k: Value, v: Value, attrs: AttentionAttrs, label?: string): Value {
-    return this.emit('attention', [q, k, v], attrs, label);
+  /** offset: with a KV cache, k and v are the cache and offset the position of q's first token. */
+  attention(q: Value, k: Value, v: Value, attrs: AttentionAttrs, offset?: Value, label?: string): Value {
+    return this.emit('attention', offset === undefined ? [q, k, v] : [q, k, v, offset], attrs, label);
+  }
+  /** Writes x into the cache at offset in place; use the result (same buffer) to read it back. */
+  cacheUpdate(cache: Value, x: Value, offset: Value, label?: string): Value {
+    return this.emit('cache_update', [cache, x, offset], {}, label);
   }
 
   // Shapes, embeddings, loss.

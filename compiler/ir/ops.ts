@@ -74,17 +74,27 @@ export interface OpAttrs {
   row_norm: Record<string, never>;
   /**
    * Rotary position embedding on x [B, T, heads*headDim], Hugging Face's rotate_half layout:
-   * for j < headDim/2, angle = t * theta^(-2j/headDim), pairs (j, j + headDim/2) rotate by angle
-   * (by -angle when inverse, which is also the gradient).
+   * for j < headDim/2, angle = pos * theta^(-2j/headDim), pairs (j, j + headDim/2) rotate by angle
+   * (by -angle when inverse, which is also the gradient). pos is t, or offset[0] + t when a second
+   * input offset (i32 [1], the KV-cache position during generation) is given.
    */
   rope: { heads: number; headDim: number; theta: number; inverse: boolean };
   /**
-   * Softmax attention. q [B, T, heads*headDim], k and v [B, T, kvHeads*headDim]; query head h uses
-   * kv head floor(h / (heads/kvHeads)) (grouped-query). Result [B, T, heads*headDim].
+   * Softmax attention. q [B, T, heads*headDim], k and v [B, S, kvHeads*headDim]; query head h uses
+   * kv head floor(h / (heads/kvHeads)) (grouped-query). Result [B, T, heads*headDim]. Without a
+   * fourth input S = T and query t sees keys j <= t (causal). With a fourth input offset (i32 [1],
+   * generation with a KV cache of S slots) query t sits at position offset[0] + t and sees keys
+   * j <= offset[0] + t; later cache slots are ignored.
    */
   attention: AttentionAttrs;
   /** inputs (q, k, v, dy) -> the gradient for q, k or v (recomputing the softmax). */
   attention_grad: AttentionAttrs & { wrt: 'q' | 'k' | 'v' };
+  /**
+   * KV-cache write: inputs (cache [B, S, D], x [B, T, D], offset i32 [1]); copies x into
+   * cache[:, offset:offset+T, :] IN PLACE and returns the cache (its result aliases input 0's buffer,
+   * so readers of the result see the write).
+   */
+  cache_update: Record<string, never>;
   /** x[..., start:start+size, ...] along `axis`. */
   slice: { axis: number; start: number; size: number };
   /** Places dy into zeros of size `full` along `axis` at `start` (the gradient of slice). */
@@ -160,12 +170,12 @@ function matmulType(op: string, [a, b]: TensorType[], attrs: OpAttrs['matmul']):
   return f32([...a!.shape.slice(0, -1), bn]);
 }
 
-function attentionCheck(op: string, [q, k, v]: TensorType[], a: AttentionAttrs): void {
+function attentionCheck(op: string, [q, k, v]: TensorType[], a: AttentionAttrs, cached = false): void {
   if (a.heads % a.kvHeads !== 0) fail(op, `heads ${a.heads} is not a multiple of kvHeads ${a.kvHeads}`);
   if (q!.shape.length !== 3) fail(op, `q must be [B, T, heads*headDim], got ${shapeToString(q!.shape)}`);
   if (last(q!.shape) !== a.heads * a.headDim) fail(op, `q last dim ${last(q!.shape)} != heads*headDim`);
   for (const [name, t] of [['k', k!], ['v', v!]] as const) {
-    const want = [q!.shape[0]!, q!.shape[1]!, a.kvHeads * a.headDim];
+    const want = [q!.shape[0]!, cached ? t.shape[1]! : q!.shape[1]!, a.kvHeads * a.headDim];
     if (!sameShape(t.shape, want)) fail(op, `${name} is ${shapeToString(t.shape)}, expected ${shapeToString(want)}`);
   }
 }
@@ -227,14 +237,29 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     return f32([ins[0]!.shape[0]!]);
   },
   rope: (ins, a) => {
-    expectArity('rope', ins, 1);
+    expectArity('rope', ins, 1, 2);
+    if (ins[1] && (ins[1].dtype !== 'i32' || !sameShape(ins[1].shape, [1]))) fail('rope', 'offset must be i32 [1]');
     if (a.headDim % 2 !== 0) fail('rope', `headDim ${a.headDim} must be even`);
     if (ins[0]!.shape.length !== 3 || last(ins[0]!.shape) !== a.heads * a.headDim) {
       fail('rope', `x ${shapeToString(ins[0]!.shape)} is not [B, T, ${a.heads}*${a.headDim}]`);
     }
     return f32(ins[0]!.shape);
   },
-  attention: (ins, a) => (expectArity('attention', ins, 3), attentionCheck('attention', ins, a), f32(ins[0]!.shape)),
+  attention: (ins, a) => {
+    expectArity('attention', ins, 3, 4);
+    if (ins[3] && (ins[3].dtype !== 'i32' || !sameShape(ins[3].shape, [1]))) fail('attention', 'offset must be i32 [1]');
+    attentionCheck('attention', ins, a, ins.length === 4);
+    return f32(ins[0]!.shape);
+  },
+  cache_update: (ins) => {
+    expectArity('cache_update', ins, 3);
+    const [cache, x, offset] = ins;
+    if (cache!.shape.length !== 3 || x!.shape.length !== 3 || cache!.shape[0] !== x!.shape[0] || cache!.shape[2] !== x!.shape[2] || x!.shape[1]! > cache!.shape[1]!) {
+      fail('cache_update', `x ${shapeToString(x!.shape)} does not fit cache ${shapeToString(cache!.shape)}`);
+    }
+    if (offset!.dtype !== 'i32' || !sameShape(offset!.shape, [1])) fail('cache_update', 'offset must be i32 [1]');
+    return f32(cache!.shape);
+  },
   attention_grad: (ins, a) => {
     expectArity('attention_grad', ins, 4);
     attentionCheck('attention_grad', ins, a);
