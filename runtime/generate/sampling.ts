@@ -1,0 +1,57 @@
+// Picking the next token from logits: greedy, temperature, top-k and top-p (nucleus), in the
+// order transformers' generate applies its logits warpers (temperature, then top-k, then top-p).
+import type { Rng } from '../data/rng.ts';
+
+export interface SamplingOptions {
+  /** 0 means greedy (argmax). */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = off). */
+  topK?: number;
+  /** Keep the smallest set of tokens whose probability reaches p (1 = off). */
+  topP?: number;
+}
+
+export function argmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  for (let i = 0; i < length; i++) {
+    const v = logits[offset + i]!;
+    if (v > bestValue) {
+      bestValue = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** Samples a token id from one row of logits. */
+export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, rng: Rng, offset = 0, length = logits.length - offset): number {
+  const temperature = options.temperature ?? 0;
+  if (temperature <= 0) return argmax(logits, offset, length);
+  const ids = Array.from({ length }, (_, i) => i).sort((a, b) => logits[offset + b]! - logits[offset + a]!);
+  const k = options.topK && options.topK > 0 ? Math.min(options.topK, length) : length;
+  const kept = ids.slice(0, k);
+  const top = logits[offset + kept[0]!]! / temperature;
+  const weights = kept.map((id) => Math.exp(logits[offset + id]! / temperature - top));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let cut = kept.length;
+  const p = options.topP ?? 1;
+  if (p < 1) {
+    let acc = 0;
+    for (let i = 0; i < kept.length; i++) {
+      acc += weights[i]! / total;
+      // Keep tokens until the mass reaches p, always at least one (transformers' min_tokens_to_keep).
+      if (acc >= p) {
+        cut = i + 1;
+        break;
+      }
+    }
+  }
+  const mass = weights.slice(0, cut).reduce((a, b) => a + b, 0);
+  let u = rng.next() * mass;
+  for (let i = 0; i < cut; i++) {
+    u -= weights[i]!;
+    if (u < 0) return kept[i]!;
+  }
+  return kept[cut - 1]!;
+}
