@@ -1,0 +1,76 @@
+// A WikiSQL-like task: templated questions over two small tables, answered by a SQL-like query.
+// Scored by exact match of the query string (WikiSQL's "logical form accuracy").
+import { Rng } from '../rng.ts';
+import { END, exactMatch, type Task, type TaskExample } from './types.ts';
+import { CITIES, COLORS, NAMES } from './words.ts';
+
+/** The schemas the questions are about; prompts do not repeat them, the model learns them. */
+export const WIKISQL_SCHEMAS = {
+  players: ['name', 'team', 'age', 'goals'],
+  cities: ['city', 'country', 'population'],
+} as const;
+
+type Template = (rng: Rng) => [question: string, sql: string];
+
+const TEAMS = COLORS.slice(0, 5);
+const COUNTRIES = [...new Set(CITIES.map((c) => c[1]))];
+
+const TEMPLATES: Template[] = [
+  (rng) => {
+    const n = rng.pick(NAMES);
+    return [`what team is ${n} on?`, `SELECT team FROM players WHERE name = ${n}`];
+  },
+  (rng) => {
+    const n = rng.pick(NAMES);
+    return [`how old is ${n}?`, `SELECT age FROM players WHERE name = ${n}`];
+  },
+  (rng) => {
+    const n = rng.pick(NAMES);
+    return [`how many goals has ${n}?`, `SELECT goals FROM players WHERE name = ${n}`];
+  },
+  (rng) => {
+    const t = rng.pick(TEAMS);
+    return [`how many players are on ${t}?`, `SELECT COUNT(name) FROM players WHERE team = ${t}`];
+  },
+  (rng) => {
+    const g = rng.range(0, 30);
+    return [`who scored ${g} goals?`, `SELECT name FROM players WHERE goals = ${g}`];
+  },
+  (rng) => {
+    const a = rng.range(18, 35);
+    return [`who is older than ${a}?`, `SELECT name FROM players WHERE age > ${a}`];
+  },
+  (rng) => {
+    const t = rng.pick(TEAMS);
+    return [`most goals on ${t}?`, `SELECT MAX(goals) FROM players WHERE team = ${t}`];
+  },
+  (rng) => {
+    const c = rng.pick(CITIES)[0];
+    return [`what country is ${c} in?`, `SELECT country FROM cities WHERE city = ${c}`];
+  },
+  (rng) => {
+    const c = rng.pick(COUNTRIES);
+    return [`which cities are in ${c}?`, `SELECT city FROM cities WHERE country = ${c}`];
+  },
+  (rng) => {
+    const c = rng.pick(COUNTRIES);
+    return [`largest population in ${c}?`, `SELECT MAX(population) FROM cities WHERE country = ${c}`];
+  },
+  (rng) => {
+    const c = rng.pick(CITIES)[0];
+    return [`population of ${c}?`, `SELECT population FROM cities WHERE city = ${c}`];
+  },
+];
+
+export const wikisqlTask: Task = {
+  name: 'wikisql',
+  description: 'WikiSQL-like: a question about the players/cities tables -> a SQL-like query (exact match)',
+  generate(count: number, seed: number): TaskExample[] {
+    const rng = new Rng(seed);
+    return Array.from({ length: count }, () => {
+      const [question, sql] = rng.pick(TEMPLATES)(rng);
+      return { prompt: `${question} -> `, completion: sql + END };
+    });
+  },
+  evaluate: (predictions, examples) => exactMatch(predictions, examples),
+};

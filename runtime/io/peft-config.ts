@@ -1,0 +1,294 @@
+// PEFT's adapter_config.json for LoRA, as PEFT 0.21 writes it, and PEFT's rules for which modules a
+// config targets and with which rank and alpha. The matching functions mirror
+// peft/tuners/tuners_utils.py (check_target_module_exists) and peft/utils/other.py (get_pattern_key)
+// line by line, because an adapter that Rankfold trains must load into PEFT with the same modules,
+// ranks and scaling, and vice versa. Pure: no Node APIs.
+import { UserError } from '../errors.ts';
+
+export type TargetModules = string[] | string | null;
+
+/** The LoRA fields Rankfold reads; any other field of the file is kept as is and written back. */
+export interface PeftConfig {
+  peft_type: 'LORA';
+  task_type: string | null;
+  r: number;
+  lora_alpha: number;
+  lora_dropout: number;
+  /** A list (exact name or '.'-suffix), a regex string (full match) or "all-linear". */
+  target_modules: TargetModules;
+  exclude_modules: string[] | string | null;
+  fan_in_fan_out: boolean;
+  bias: 'none' | 'all' | 'lora_only';
+  use_rslora: boolean;
+  use_dora: boolean;
+  lora_bias: boolean;
+  rank_pattern: Record<string, number>;
+  alpha_pattern: Record<string, number>;
+  init_lora_weights: boolean | string;
+  modules_to_save: string[] | null;
+  base_model_name_or_path: string | null;
+  inference_mode: boolean;
+  layers_to_transform: number[] | number | null;
+  layers_pattern: string[] | string | null;
+  [field: string]: unknown;
+}
+
+/** The version whose file layout we reproduce; written into peft_version. */
+export const PEFT_FORMAT_VERSION = '0.21.0';
+
+/**
+ * Every field PEFT 0.21's LoraConfig.to_dict() writes, with LoraConfig's defaults, except that
+ * task_type defaults to CAUSAL_LM (Rankfold trains causal LMs, and PEFT then loads the adapter as a
+ * PeftModelForCausalLM) and inference_mode is true (save_pretrained sets it while saving).
+ */
+export function defaultPeftConfig(): PeftConfig {
+  return {
+    alora_invocation_tokens: null,
+    alpha_pattern: {},
+    arrow_config: null,
+    auto_mapping: null,
+    base_model_name_or_path: null,
+    bias: 'none',
+    corda_config: null,
+    ensure_weight_tying: false,
+    eva_config: null,
+    exclude_modules: null,
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    kasa_config: null,
+    layer_replication: null,
+    layers_pattern: null,
+    layers_to_transform: null,
+    loftq_config: {},
+    lora_alpha: 8,
+    lora_bias: false,
+    lora_dropout: 0.0,
+    lora_ga_config: null,
+    megatron_config: null,
+    megatron_core: 'megatron.core',
+    modules_to_save: null,
+    monteclora_config: null,
+    peft_type: 'LORA',
+    peft_version: PEFT_FORMAT_VERSION,
+    qalora_group_size: 16,
+    r: 8,
+    rank_pattern: {},
+    revision: null,
+    target_modules: null,
+    target_parameters: null,
+    task_type: 'CAUSAL_LM',
+    trainable_token_indices: null,
+    use_bdlora: null,
+    use_dora: false,
+    use_qalora: false,
+    use_rslora: false,
+    velora_config: null,
+  };
+}
+
+/** A full config from the fields you care about. */
+export function makePeftConfig(fields: Partial<PeftConfig>): PeftConfig {
+  const config = { ...defaultPeftConfig(), ...fields } as PeftConfig;
+  return validatePeftConfig(config, '<config>');
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+/** Parses adapter_config.json text; missing fields take PEFT's defaults, unknown ones are kept. */
+export function parsePeftConfig(text: string, source = 'adapter_config.json'): PeftConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${source}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObj(json)) throw new UserError(`${source}: expected a JSON object`);
+  if (json.peft_type !== 'LORA') {
+    throw new UserError(`${source}: peft_type is ${JSON.stringify(json.peft_type)}; Rankfold reads LoRA adapters ("LORA") only`);
+  }
+  // Fields missing from older files take the defaults, except task_type: absent means none was set.
+  const config = { ...defaultPeftConfig(), task_type: null, ...json } as PeftConfig;
+  return validatePeftConfig(config, source);
+}
+
+function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
+  const bad = (field: string, want: string): never => {
+    throw new UserError(`${source}: "${field}" is ${JSON.stringify(c[field])}, expected ${want}`);
+  };
+  if (!Number.isInteger(c.r) || c.r <= 0) bad('r', 'a positive integer');
+  if (typeof c.lora_alpha !== 'number' || !Number.isFinite(c.lora_alpha)) bad('lora_alpha', 'a number');
+  if (typeof c.lora_dropout !== 'number' || c.lora_dropout < 0 || c.lora_dropout >= 1) bad('lora_dropout', 'a number in [0, 1)');
+  if (!(c.target_modules === null || typeof c.target_modules === 'string' || isStrList(c.target_modules))) {
+    bad('target_modules', 'a list of names, a regex string or "all-linear"');
+  }
+  if (!(c.exclude_modules === null || typeof c.exclude_modules === 'string' || isStrList(c.exclude_modules))) {
+    bad('exclude_modules', 'a list of names or a regex string');
+  }
+  if (!['none', 'all', 'lora_only'].includes(c.bias)) bad('bias', '"none", "all" or "lora_only"');
+  for (const f of ['fan_in_fan_out', 'use_rslora', 'use_dora', 'lora_bias', 'inference_mode'] as const) {
+    if (typeof c[f] !== 'boolean') bad(f, 'true or false');
+  }
+  for (const f of ['rank_pattern', 'alpha_pattern'] as const) {
+    const p = c[f];
+    if (!isObj(p) || !Object.values(p).every((v) => typeof v === 'number' && Number.isFinite(v))) bad(f, 'an object of numbers');
+    for (const key of Object.keys(p)) compilePattern(`^(.*\\.)?(${toJsRegex(key)})$`, `${source}: ${f} key "${key}"`);
+  }
+  for (const [k, v] of Object.entries(c.rank_pattern)) {
+    if (!Number.isInteger(v) || v <= 0) throw new UserError(`${source}: rank_pattern["${k}"] = ${v} is not a positive integer`);
+  }
+  if (!(c.modules_to_save === null || isStrList(c.modules_to_save))) bad('modules_to_save', 'a list of names or null');
+  const l = c.layers_to_transform;
+  if (!(l === null || Number.isInteger(l) || (Array.isArray(l) && l.every((x) => Number.isInteger(x))))) {
+    bad('layers_to_transform', 'an integer, a list of integers or null');
+  }
+  if (!(c.layers_pattern === null || typeof c.layers_pattern === 'string' || isStrList(c.layers_pattern))) {
+    bad('layers_pattern', 'a string, a list of strings or null');
+  }
+  if (typeof c.target_modules === 'string' && !isAllLinear(c.target_modules)) {
+    compilePattern(`^(?:${toJsRegex(c.target_modules)})$`, `${source}: target_modules`);
+  }
+  return c;
+}
+
+// Fields PEFT stores as Python floats: JSON writes them with a ".0" when whole.
+const FLOAT_FIELDS = new Set(['lora_dropout']);
+
+/** adapter_config.json text exactly as PEFT writes it: json.dumps(indent=2, sort_keys=True). */
+export function serializePeftConfig(config: PeftConfig): string {
+  const sorted = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (isObj(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])]));
+    return v;
+  };
+  return pythonJson(sorted(config), '', null);
+}
+
+// json.dumps(indent=2, ensure_ascii=True): "key": value, empty containers as {} and [].
+function pythonJson(v: unknown, indent: string, key: string | null): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+    return key !== null && FLOAT_FIELDS.has(key) && Number.isInteger(v) ? `${v}.0` : String(v);
+  }
+  if (typeof v === 'string') return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const inner = indent + '  ';
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    return `[\n${v.map((x) => inner + pythonJson(x, inner, null)).join(',\n')}\n${indent}]`;
+  }
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0) return '{}';
+  return `{\n${entries.map(([k, x]) => `${inner}${pythonJson(k, inner, null)}: ${pythonJson(x, inner, k)}`).join(',\n')}\n${indent}}`;
+}
+
+/** Python `re` syntax that JavaScript spells differently: named groups. */
+export function toJsRegex(pattern: string): string {
+  return pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+}
+
+const regexCache = new Map<string, RegExp>();
+function compilePattern(source: string, what: string): RegExp {
+  let re = regexCache.get(source);
+  if (!re) {
+    try {
+      re = new RegExp(source);
+    } catch (err) {
+      throw new UserError(`${what} is not a valid regular expression (${(err as Error).message})`);
+    }
+    regexCache.set(source, re);
+  }
+  return re;
+}
+
+function isAllLinear(target: string): boolean {
+  return target.toLowerCase() === 'all-linear';
+}
+
+export interface MatchOptions {
+  /** The model's output head (lm_head): "all-linear" leaves it out, as PEFT does for models with output embeddings. */
+  isOutputHead?: boolean;
+  /** Whether the module is a Linear / Conv1D layer (what "all-linear" selects). Default true. */
+  isLinear?: boolean;
+}
+
+/**
+ * Whether target_modules selects the module, before exclusions and layer filters:
+ * a list matches an exact name or a suffix after a '.'; a string is a regex that must match the
+ * whole name; "all-linear" (any case) selects every linear layer except the output head.
+ */
+export function matchesTarget(moduleName: string, targetModules: TargetModules, opts: MatchOptions = {}): boolean {
+  if (targetModules === null) return false;
+  if (typeof targetModules === 'string') {
+    if (isAllLinear(targetModules)) return (opts.isLinear ?? true) && !opts.isOutputHead;
+    return compilePattern(`^(?:${toJsRegex(targetModules)})$`, 'target_modules').test(moduleName);
+  }
+  return targetModules.some((t) => moduleName === t || moduleName.endsWith(`.${t}`));
+}
+
+/**
+ * PEFT's full check_target_module_exists: exclude_modules and modules_to_save win over
+ * target_modules, and layers_to_transform filters list matches (but, as in PEFT, neither exact-name
+ * matches nor regex / all-linear targets) by the layer index found with layers_pattern.
+ */
+export function isTargetModule(moduleName: string, config: PeftConfig, opts: MatchOptions = {}): boolean {
+  const ex = config.exclude_modules;
+  if (ex && ex.length > 0) {
+    if (typeof ex === 'string') {
+      if (compilePattern(`^(?:${toJsRegex(ex)})$`, 'exclude_modules').test(moduleName)) return false;
+    } else if (ex.some((e) => moduleName === e || moduleName.endsWith(`.${e}`))) return false;
+  }
+  for (const m of config.modules_to_save ?? []) {
+    if (compilePattern(`(^|.*\\.)${toJsRegex(m)}($|\\..*)`, 'modules_to_save').test(moduleName)) return false;
+  }
+  const tm = config.target_modules;
+  if (tm === null) return false;
+  if (typeof tm === 'string') return matchesTarget(moduleName, tm, opts);
+  if (tm.includes(moduleName)) return true;
+  if (!matchesTarget(moduleName, tm, opts)) return false;
+
+  const layers = config.layers_to_transform;
+  const usingLayers = layers !== null && (Array.isArray(layers) ? layers.length > 0 : true);
+  if (!usingLayers) return true;
+  let m: RegExpMatchArray | null = null;
+  const lp = config.layers_pattern;
+  if (lp === null || lp.length === 0) {
+    m = /^.*\.[^.]*\.(\d+)\./.exec(moduleName);
+  } else {
+    for (const p of typeof lp === 'string' ? [lp] : lp) {
+      m = compilePattern(`^.*\\.${toJsRegex(p)}\\.(\\d+)\\.`, 'layers_pattern').exec(moduleName);
+      if (m) break;
+    }
+  }
+  if (!m) return false;
+  const idx = Number(m[1]);
+  return Array.isArray(layers) ? layers.includes(idx) : idx === layers;
+}
+
+/**
+ * PEFT's get_pattern_key: the first key (in the file's order) such that the module name matches
+ * `(.*\.)?(KEY)$` from its start; the key is a raw regex, not escaped.
+ */
+export function findPatternKey(patternKeys: Iterable<string>, moduleName: string): string | undefined {
+  for (const key of patternKeys) {
+    if (compilePattern(`^(.*\\.)?(${toJsRegex(key)})$`, `pattern key "${key}"`).test(moduleName)) return key;
+  }
+  return undefined;
+}
+
+/** The rank and alpha PEFT gives a module: rank_pattern / alpha_pattern override r / lora_alpha. */
+export function resolveRankAlpha(moduleName: string, config: PeftConfig): { r: number; alpha: number } {
+  const rKey = findPatternKey(Object.keys(config.rank_pattern), moduleName);
+  const aKey = findPatternKey(Object.keys(config.alpha_pattern), moduleName);
+  return {
+    r: rKey !== undefined ? config.rank_pattern[rKey]! : config.r,
+    alpha: aKey !== undefined ? config.alpha_pattern[aKey]! : config.lora_alpha,
+  };
+}
+
+/** The factor on B·A: alpha / r, or alpha / sqrt(r) with rsLoRA. */
+export function loraScaling(alpha: number, r: number, rslora = false): number {
+  return rslora ? alpha / Math.sqrt(r) : alpha / r;
+}

@@ -1,0 +1,95 @@
+// The training loop: feeds batches and optimizer hyper-parameters to a compiled training step and
+// reads back only the loss, and only every `logEvery` steps (each read waits for the GPU). AdamW's
+// update runs inside the step's graph, so parameters never leave the device while training.
+import type { Batch, BatchLoader, DataCursor } from '../data/loader.ts';
+import { shiftLabels } from '../data/dataset.ts';
+import type { Executor } from '../exec/executor.ts';
+import { learningRate, type ScheduleOptions } from './schedule.ts';
+
+export interface AdamWSettings {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  maxGradNorm?: number;
+}
+
+export interface TrainLoopOptions {
+  steps: number;
+  schedule: ScheduleOptions;
+  adamw: AdamWSettings;
+  /** Read the loss every this many steps (and at the last step). */
+  logEvery: number;
+  /** Run evaluation every this many steps (0 = never). */
+  evalEvery: number;
+  /** First step to run (resume); the schedule and bias corrections continue from it. */
+  startStep?: number;
+}
+
+export interface StepInfo {
+  step: number;
+  loss: number;
+  lr: number;
+  tokens: number;
+  elapsedMs: number;
+}
+
+export interface TrainCallbacks {
+  onStep?(info: StepInfo): void | Promise<void>;
+  /** Called every evalEvery steps; returns the held-out loss to log. */
+  evaluate?(step: number): Promise<number>;
+  onEval?(step: number, loss: number): void | Promise<void>;
+  /** Called after a step whose loss was read and finite: a safe point to checkpoint. */
+  onGoodStep?(step: number, cursor: DataCursor): void | Promise<void>;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+  ) {
+    super(`loss became ${loss} at step ${step}; training stopped (try a lower learning rate or gradient clipping)`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** Writes one batch and the step's optimizer inputs. Exported for evaluation and benchmarks. */
+export function feedBatch(exec: Executor, batch: Batch): void {
+  exec.setInput('ids', batch.ids);
+  exec.setInput('labels', shiftLabels(batch.labels, batch.batchSize, batch.seqLen));
+}
+
+export function optimInputs(adamw: AdamWSettings, lr: number, step: number): Float32Array {
+  const t = step + 1;
+  return Float32Array.from([lr, 1 - adamw.beta1 ** t, 1 - adamw.beta2 ** t, 0]);
+}
+
+export async function trainLoop(exec: Executor, loader: BatchLoader, o: TrainLoopOptions, cb: TrainCallbacks = {}): Promise<StepInfo[]> {
+  const history: StepInfo[] = [];
+  const start = performance.now();
+  let tokens = 0;
+  for (let step = o.startStep ?? 0; step < o.steps; step++) {
+    const batch = loader.next();
+    feedBatch(exec, batch);
+    const lr = learningRate(o.schedule, step);
+    exec.setInput('optim', optimInputs(o.adamw, lr, step));
+    exec.setInput('step', Int32Array.of(step));
+    exec.run();
+    tokens += batch.batchSize * batch.seqLen;
+    const last = step === o.steps - 1;
+    if ((step + 1) % o.logEvery === 0 || last) {
+      // The loss read back is the loss of this step's forward pass, before its update.
+      const loss = (await exec.read('loss'))[0]!;
+      if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, loss);
+      const info = { step, loss, lr, tokens, elapsedMs: performance.now() - start };
+      history.push(info);
+      await cb.onStep?.(info);
+      await cb.onGoodStep?.(step, loader.cursor);
+    }
+    if (o.evalEvery > 0 && cb.evaluate && ((step + 1) % o.evalEvery === 0 || last)) {
+      const evalLoss = await cb.evaluate(step);
+      await cb.onEval?.(step, evalLoss);
+    }
+  }
+  return history;
+}
