@@ -2,17 +2,12 @@
 // reads back only the loss, and only every `logEvery` steps (each read waits for the GPU). AdamW's
 // update runs inside the step's graph, so parameters never leave the device while training.
 import type { Batch, BatchLoader, DataCursor } from '../data/loader.ts';
-import { shiftLabels } from '../data/dataset.ts';
 import type { Executor } from '../exec/executor.ts';
+import { feedTokens } from '../model/feeds.ts';
+import { OPTIM_INPUT, optimHyper, type AdamWSettings } from '../../compiler/optim/adamw.ts';
 import { learningRate, type ScheduleOptions } from './schedule.ts';
 
-export interface AdamWSettings {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  maxGradNorm?: number;
-}
+export type { AdamWSettings };
 
 export interface TrainLoopOptions {
   steps: number;
@@ -53,15 +48,9 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** Writes one batch and the step's optimizer inputs. Exported for evaluation and benchmarks. */
+/** Writes one batch (ids, positions, shifted labels). Exported for evaluation and benchmarks. */
 export function feedBatch(exec: Executor, batch: Batch): void {
-  exec.setInput('ids', batch.ids);
-  exec.setInput('labels', shiftLabels(batch.labels, batch.batchSize, batch.seqLen));
-}
-
-export function optimInputs(adamw: AdamWSettings, lr: number, step: number): Float32Array {
-  const t = step + 1;
-  return Float32Array.from([lr, 1 - adamw.beta1 ** t, 1 - adamw.beta2 ** t, 0]);
+  feedTokens(exec, batch.ids, batch.batchSize, batch.seqLen, batch.labels);
 }
 
 export async function trainLoop(exec: Executor, loader: BatchLoader, o: TrainLoopOptions, cb: TrainCallbacks = {}): Promise<StepInfo[]> {
@@ -72,7 +61,7 @@ export async function trainLoop(exec: Executor, loader: BatchLoader, o: TrainLoo
     const batch = loader.next();
     feedBatch(exec, batch);
     const lr = learningRate(o.schedule, step);
-    exec.setInput('optim', optimInputs(o.adamw, lr, step));
+    exec.setInput(OPTIM_INPUT, optimHyper(lr, step + 1, o.adamw));
     exec.setInput('step', Int32Array.of(step));
     exec.run();
     tokens += batch.batchSize * batch.seqLen;

@@ -1,0 +1,180 @@
+// Lowering: a checked model (compiler/check/model.ts) becomes an IR graph for a fixed batch and
+// sequence length. The walk is one IR subgraph per checked op, in order. LoRA adapters lower to
+// primitive ops (dropout, two thin matmuls, a scale and an add) exactly as PEFT computes them;
+// the fuse-lowrank pass later turns them into one GEMM with a low-rank epilogue.
+import { GraphBuilder, type Value } from '../ir/builder.ts';
+import type { Graph, ParamRole } from '../ir/types.ts';
+import type { CheckedModel, LoraConfig, Op, Weight } from '../check/model.ts';
+
+export interface LowerOptions {
+  batch: number;
+  seq: number;
+  /** Train every base weight too (full fine-tuning); adapters are then usually absent. */
+  fullFinetune?: boolean;
+  /** Add the mean cross-entropy `loss` over the `labels` input (already shifted). Default true. */
+  loss?: boolean;
+  /**
+   * Build a decoding step with a KV cache of `cacheLen` positions: inputs `offset` (i32 [1], the
+   * position of the first token) and `positions`, and per-layer cache state that persists across
+   * runs. `seq` tokens are processed per run (1 for token-by-token decoding).
+   */
+  decode?: { cacheLen: number };
+  /** Seed of the adapter-dropout masks (they also depend on the `step` input). */
+  dropoutSeed?: number;
+}
+
+export const LABELS_INPUT = 'labels';
+export const POSITIONS_INPUT = 'positions';
+export const OFFSET_INPUT = 'offset';
+
+export function loraParamNames(module: string): { a: string; b: string; magnitude: string } {
+  return { a: `${module}.lora_A.weight`, b: `${module}.lora_B.weight`, magnitude: `${module}.lora_magnitude_vector` };
+}
+
+export function cacheStateNames(layer: number): { k: string; v: string } {
+  return { k: `kv_cache.${layer}.k`, v: `kv_cache.${layer}.v` };
+}
+
+class Lowering {
+  readonly b = new GraphBuilder();
+  private readonly values = new Map<number, Value>();
+  private readonly weights = new Map<string, Weight>();
+  private attentionLayer = 0;
+  private dropoutCount = 0;
+
+  constructor(
+    private readonly model: CheckedModel,
+    private readonly o: LowerOptions,
+  ) {
+    for (const w of model.weights) this.weights.set(w.name, w);
+  }
+
+  private param(name: string): Value {
+    const w = this.weights.get(name);
+    if (!w) throw new Error(`lowering: the checked model has no weight "${name}"`);
+    // A tied weight is the same tensor as its target: one parameter node, one buffer.
+    if (w.tiedTo !== undefined) return this.param(w.tiedTo);
+    let role: ParamRole = w.role;
+    if (this.o.fullFinetune && role === 'frozen') role = 'trainable';
+    return this.b.param(w.name, w.shape, role);
+  }
+
+  private value(id: number): Value {
+    const v = this.values.get(id);
+    if (v === undefined) throw new Error(`lowering: value ${id} used before it is defined`);
+    return v;
+  }
+
+  private offset(): Value {
+    return this.b.input(OFFSET_INPUT, 'i32', [1]);
+  }
+
+  run(): Graph {
+    const { batch, seq } = this.o;
+    for (const input of this.model.inputs) {
+      const shape = this.model.values[input.value]!.shape.map((d) => (d === 'B' ? batch : d === 'T' ? seq : d));
+      const dtype = input.kind === 'tokens' ? 'i32' : 'f32';
+      this.values.set(input.value, this.b.input(input.kind === 'tokens' ? 'ids' : input.name, dtype, shape));
+    }
+    for (const op of this.model.ops) this.values.set(op.out, this.lower(op));
+    for (const out of this.model.outputs) this.b.output(out.name, this.value(out.value));
+    const logits = this.model.outputs[0];
+    if ((this.o.loss ?? true) && !this.o.decode && logits) {
+      const labels = this.b.input(LABELS_INPUT, 'i32', [batch, seq]);
+      this.b.output('loss', this.b.crossEntropy(this.value(logits.value), labels));
+    }
+    return this.b.graph;
+  }
+
+  private lower(op: Op): Value {
+    const b = this.b;
+    switch (op.op) {
+      case 'embedding':
+        return b.embedding(this.param(op.weight), this.value(op.ids), op.module);
+      case 'position_embedding':
+        // Positions are an input (0..T-1 in training, offset+t when decoding) so one graph form
+        // serves both; the runtime fills them.
+        return b.embedding(this.param(op.weight), b.input(POSITIONS_INPUT, 'i32', [this.o.batch, this.o.seq]), op.module);
+      case 'linear':
+        return this.linear(op);
+      case 'rmsnorm':
+        return b.rmsnorm(this.value(op.x), this.param(op.weight), op.eps, op.module);
+      case 'layernorm': {
+        const w = this.param(op.weight);
+        const bias = op.bias !== undefined ? this.param(op.bias) : b.constant(0, b.shape(w));
+        return b.layernorm(this.value(op.x), w, bias, op.eps, op.module);
+      }
+      case 'attention':
+        return this.attention(op);
+      case 'activation':
+        return b.unary(op.fn, this.value(op.x));
+      case 'add':
+        return b.add(this.value(op.a), this.value(op.b));
+      case 'mul':
+        return b.mul(this.value(op.a), this.value(op.b));
+      case 'slice':
+        return b.slice(this.value(op.x), -1, op.start, op.end - op.start);
+    }
+  }
+
+  private attention(op: Extract<Op, { op: 'attention' }>): Value {
+    const b = this.b;
+    const layer = this.attentionLayer++;
+    let q = this.value(op.q);
+    let k = this.value(op.k);
+    let v = this.value(op.v);
+    const decode = this.o.decode;
+    if (op.rope) {
+      q = b.rope(q, op.heads, op.headDim, op.rope.theta, decode ? this.offset() : undefined);
+      k = b.rope(k, op.kvHeads, op.headDim, op.rope.theta, decode ? this.offset() : undefined);
+    }
+    const attrs = { heads: op.heads, kvHeads: op.kvHeads, headDim: op.headDim, scale: 1 / Math.sqrt(op.headDim), causal: op.causal };
+    if (!decode) return b.attention(q, k, v, attrs);
+    const names = cacheStateNames(layer);
+    const shape = [this.o.batch, decode.cacheLen, op.kvHeads * op.headDim];
+    const kc = b.cacheUpdate(b.state(names.k, '', shape), k, this.offset());
+    const vc = b.cacheUpdate(b.state(names.v, '', shape), v, this.offset());
+    return b.attention(q, kc, vc, attrs, this.offset());
+  }
+
+  private linear(op: Extract<Op, { op: 'linear' }>): Value {
+    const b = this.b;
+    const x = this.value(op.x);
+    const w = this.param(op.weight);
+    const conv1d = op.layout === 'conv1d';
+    const base = b.matmul(x, w, !conv1d, op.module);
+    const bias = op.bias !== undefined ? this.param(op.bias) : undefined;
+    if (!op.lora) return bias === undefined ? base : b.add(base, bias, `${op.module}.bias`);
+    return this.lora(op, x, w, base, bias, op.lora);
+  }
+
+  /** PEFT's LoraLayer.forward (tuners/lora/layer.py) and DoRA (tuners/lora/dora.py). */
+  private lora(op: Extract<Op, { op: 'linear' }>, x: Value, w: Value, base: Value, bias: Value | undefined, cfg: LoraConfig): Value {
+    const b = this.b;
+    const names = loraParamNames(op.module);
+    const a = b.param(names.a, [cfg.rank, op.inFeatures], 'adapter');
+    const bb = b.param(names.b, [op.outFeatures, cfg.rank], 'adapter');
+    const xd = b.dropout(x, cfg.dropout, (this.o.dropoutSeed ?? 0) * 1000003 + this.dropoutCount++, `${op.module}.lora_dropout`);
+    const s = b.matmul(xd, a, true, `${op.module}.lora_A`);
+    const low = b.scale(b.matmul(s, bb, true, `${op.module}.lora_B`), cfg.scaling);
+    if (!cfg.dora) {
+      const y = b.add(base, low, `${op.module}.lora`);
+      return bias === undefined ? y : b.add(y, bias, `${op.module}.bias`);
+    }
+    if (op.layout === 'conv1d') throw new Error(`lowering: DoRA on a Conv1D layer (${op.module}) is not supported yet`);
+    // weight_norm = ‖W0 + scaling·B·A‖ per output row, detached (DoRA paper §4.3, as PEFT does);
+    // with dropout, PEFT recomputes the base term on the dropped-out input.
+    const mag = b.param(names.magnitude, [op.outFeatures], 'adapter');
+    const delta = b.scale(b.matmul(bb, a, false), cfg.scaling);
+    const norm = b.emit('stop_gradient', [b.emit('row_norm', [b.add(w, delta)], {})], {});
+    const factor = b.div(mag, norm, `${op.module}.dora_factor`);
+    const baseTerm = cfg.dropout > 0 ? b.matmul(xd, w, true) : base;
+    const dora = b.add(b.mul(baseTerm, b.sub(factor, b.constant(1, [op.outFeatures]))), b.mul(low, factor));
+    const withBias = bias === undefined ? base : b.add(base, bias);
+    return b.add(withBias, dora, `${op.module}.dora`);
+  }
+}
+
+export function lowerModel(model: CheckedModel, options: LowerOptions): Graph {
+  return new Lowering(model, options).run();
+}

@@ -1,0 +1,56 @@
+// Executor over a compiled WebGPU program (runtime/gpu/program.ts).
+import type { Graph } from '../../compiler/ir/types.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { GpuProgram, type ProgramStats } from '../gpu/program.ts';
+import { inputNames, type Executor } from './executor.ts';
+
+export class GpuExecutor implements Executor {
+  readonly backend = 'webgpu' as const;
+  private readonly inputs: Set<string>;
+
+  private constructor(readonly program: GpuProgram) {
+    this.inputs = new Set(inputNames(program.graph));
+  }
+
+  static async create(gpu: GpuContext, graph: Graph): Promise<GpuExecutor> {
+    return new GpuExecutor(await GpuProgram.create(gpu, graph));
+  }
+
+  get graph(): Graph {
+    return this.program.graph;
+  }
+  get stats(): ProgramStats {
+    return this.program.stats;
+  }
+
+  setParam(name: string, data: Float32Array): void {
+    this.program.setParam(name, data);
+  }
+  getParam(name: string): Promise<Float32Array> {
+    return this.program.getParam(name);
+  }
+  setState(name: string, data: Float32Array): void {
+    this.program.setState(name, data);
+  }
+  getState(name: string): Promise<Float32Array> {
+    return this.program.getState(name);
+  }
+  setInput(name: string, data: Int32Array | Float32Array): void {
+    // Inputs a graph does not read (e.g. "step" without dropout) are ignored, as in the interpreter.
+    if (this.inputs.has(name)) this.program.setInput(name, data);
+  }
+  run(): void {
+    this.program.run();
+  }
+  read(output: string): Promise<Float32Array | Int32Array> {
+    return this.program.read(output);
+  }
+  async readGrad(param: string): Promise<Float32Array> {
+    const id = this.graph.grads[param];
+    if (id === undefined) throw new Error(`graph has no gradient for "${param}"`);
+    return (await this.program.read(id)) as Float32Array;
+  }
+  destroy(): void {
+    this.program.destroy();
+  }
+}

@@ -1,0 +1,138 @@
+// `rankfold verify CASE_DIR`: reproduce a Hugging Face transformers + PEFT reference run (the
+// folder format of ../shared/conformance, documented in spec/checkpoints.md) and compare every
+// number: logits and loss, gradients, one AdamW step, the merged model.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CheckedModel } from '../../compiler/check/model.ts';
+import { loraParamNames } from '../../compiler/lower/lower-model.ts';
+import { UserError } from '../errors.ts';
+import type { BackendName, Executor } from '../exec/executor.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { readAdapterDir, readSafetensorsFile } from '../io/node-fs.ts';
+import { parseLoraKey, type Adapter } from '../io/peft.ts';
+import type { SafetensorsFile } from '../io/safetensors.ts';
+import { applyPeftConfig } from '../model/apply-peft.ts';
+import { buildGraph, createExecutor } from '../model/build.ts';
+import { feedTokens } from '../model/feeds.ts';
+import { loadSpec, specForModelType } from '../model/load-spec.ts';
+import { mergeAdapterWeights, stripAdapters } from '../model/merge-model.ts';
+import { adapterWeights, readBaseWeights, setWeights, type WeightMap } from '../model/weights.ts';
+import { optimHyper } from '../../compiler/optim/adamw.ts';
+import { compareTensors, type CheckResult } from './compare.ts';
+
+/** Tolerances of the fixtures' README; never loosened to make a check pass. */
+export const TOLERANCES = { logits: 1e-4, loss: 1e-4, grads: 1e-4, adapter: 1e-4, merged: 1e-4 } as const;
+
+interface Expected {
+  loss: number;
+  loss_after_step: number;
+  loss_merged_after_step: number;
+  adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number };
+}
+
+export interface VerifyOptions {
+  backend: BackendName;
+  gpu?: GpuContext;
+  /** Called as each check completes (for progress output). */
+  onCheck?: (r: CheckResult) => void;
+}
+
+function readJson<T>(file: string): T {
+  if (!existsSync(file)) throw new UserError(`${file}: not found`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new UserError(`${file}: invalid JSON (${(err as Error).message})`);
+  }
+}
+
+export async function verifyCase(dir: string, o: VerifyOptions): Promise<CheckResult[]> {
+  const config = readJson<Record<string, unknown>>(join(dir, 'config.json'));
+  const expected = readJson<Expected>(join(dir, 'expected.json'));
+  const spec = specForModelType(String(config['model_type']));
+  const adapter = readAdapterDir(join(dir, 'adapter'));
+  const model = applyPeftConfig(loadSpec(spec, { config }), adapter.config, join(dir, 'adapter', 'adapter_config.json'));
+  const io = readSafetensorsFile(join(dir, 'io.safetensors'));
+  const ids = io.getInt32('input_ids');
+  const [batch, seq] = io.info('input_ids').shape as [number, number];
+  const base = readBaseWeights(model, readSafetensorsFile(join(dir, 'model.safetensors')));
+  const lora = adapterWeights(model, adapter, join(dir, 'adapter'));
+  const results: CheckResult[] = [];
+  const add = (r: CheckResult) => {
+    results.push(r);
+    o.onCheck?.(r);
+  };
+  const adamw = { beta1: expected.adamw.betas[0], beta2: expected.adamw.betas[1], eps: expected.adamw.eps, weightDecay: expected.adamw.weight_decay };
+  const make = (m: CheckedModel, mode: 'train' | 'eval') => createExecutor(buildGraph(m, { mode, batch, seq, adamw }), o);
+  const forward = async (exec: Executor, weights: WeightMap[]) => {
+    for (const w of weights) setWeights(exec, w);
+    feedTokens(exec, ids, batch, seq, ids);
+    exec.run();
+    return { logits: await exec.read('logits'), loss: (await exec.read('loss'))[0]! };
+  };
+
+  // 1. Forward, 2. backward and 3. one AdamW step, all in one training step.
+  const train = await make(model, 'train');
+  train.setInput('optim', optimHyper(expected.adamw.lr, 1, adamw));
+  const before = await forward(train, [base, lora]);
+  add(compareTensors('logits', before.logits, io.getFloat32('logits'), 'abs', TOLERANCES.logits));
+  add(compareTensors('loss', [before.loss], [expected.loss], 'abs', TOLERANCES.loss));
+  const grads = readSafetensorsFile(join(dir, 'grads.safetensors'));
+  for (const key of grads.names) {
+    add(compareTensors(`grad ${shortKey(key)}`, await train.readGrad(ourParamName(key)), grads.getFloat32(key), 'rel', TOLERANCES.grads));
+  }
+  const stepped = readSafetensorsFile(join(dir, 'adapter_after_adamw_step.safetensors'));
+  const steppedLora: WeightMap = new Map();
+  for (const key of stepped.names) {
+    const ours = await train.getParam(ourParamName(key));
+    steppedLora.set(ourParamName(key), ours);
+    add(compareTensors(`adamw ${shortKey(key)}`, ours, stepped.getFloat32(key), 'rel', TOLERANCES.adapter));
+  }
+  train.destroy();
+
+  // Forward again with the stepped adapter.
+  const evalExec = await make(model, 'eval');
+  const after = await forward(evalExec, [base, steppedLora]);
+  add(compareTensors('logits after step', after.logits, io.getFloat32('logits_after_step'), 'abs', TOLERANCES.logits));
+  add(compareTensors('loss after step', [after.loss], [expected.loss_after_step], 'abs', TOLERANCES.loss));
+  evalExec.destroy();
+
+  // 4. Merge (merge_and_unload) and run the plain model.
+  const merged = mergeAdapterWeights(model, base, steppedLora);
+  const refMerged = readSafetensorsFile(join(dir, 'merged_after_step.safetensors'));
+  for (const name of mergedNamesToCheck(model, refMerged)) {
+    add(compareTensors(`merged ${name}`, merged.get(name)!, refMerged.getFloat32(name), 'rel', TOLERANCES.merged));
+  }
+  const plain = stripAdapters(model);
+  const mergedExec = await make(plain, 'eval');
+  const m = await forward(mergedExec, [merged]);
+  add(compareTensors('logits merged', m.logits, io.getFloat32('logits_merged_after_step'), 'abs', TOLERANCES.logits));
+  add(compareTensors('loss merged', [m.loss], [expected.loss_merged_after_step], 'abs', TOLERANCES.loss));
+  mergedExec.destroy();
+  return results;
+}
+
+/** "base_model.model.X.lora_A.default.weight" -> our parameter name "X.lora_A.weight". */
+function ourParamName(key: string): string {
+  const parsed = parseLoraKey(key);
+  if (!parsed) throw new UserError(`unrecognized adapter tensor name "${key}"`);
+  const names = loraParamNames(parsed.module);
+  if (parsed.part === 'A') return names.a;
+  if (parsed.part === 'B') return names.b;
+  if (parsed.part === 'magnitude') return names.magnitude;
+  throw new UserError(`adapter tensor "${key}" (${parsed.part}) is not supported`);
+}
+
+function shortKey(key: string): string {
+  return key.replace(/^base_model\.model\./, '').replace(/\.default\./, '.');
+}
+
+/** The adapted weights (the rest must equal the base and are checked too, cheaply). */
+function mergedNamesToCheck(model: CheckedModel, ref: SafetensorsFile): string[] {
+  const ours = new Set(model.weights.filter((w) => w.role !== 'adapter' && w.tiedTo === undefined).map((w) => w.name));
+  const missing = ref.names.filter((n) => !ours.has(n) && !model.weights.some((w) => w.name === n && w.tiedTo));
+  if (missing.length > 0) throw new UserError(`merged reference has tensors the spec does not know: ${missing.slice(0, 3).join(', ')}`);
+  return ref.names.filter((n) => ours.has(n));
+}
+
+export type { Adapter };
