@@ -73,6 +73,11 @@ export interface OpAttrs {
   /** Euclidean norm of each row of a 2-D x [N, K] -> [N]. */
   row_norm: Record<string, never>;
   /**
+   * inputs (x [N, K], dy [N]) -> dx[n, k] = dy[n] · x[n, k] / ‖x[n]‖ (0 for a zero row): the gradient
+   * of row_norm, an op of its own because [N] does not broadcast against [N, K] (suffix rule).
+   */
+  row_norm_grad: Record<string, never>;
+  /**
    * Rotary position embedding on x [B, T, heads*headDim], Hugging Face's rotate_half layout:
    * for j < headDim/2, angle = pos * theta^(-2j/headDim), pairs (j, j + headDim/2) rotate by angle
    * (by -angle when inverse, which is also the gradient). pos is t, or offset[0] + t when a second
@@ -235,6 +240,14 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     expectArity('row_norm', ins, 1);
     if (ins[0]!.shape.length !== 2) fail('row_norm', `expects a 2-D input, got ${shapeToString(ins[0]!.shape)}`);
     return f32([ins[0]!.shape[0]!]);
+  },
+  row_norm_grad: (ins) => {
+    expectArity('row_norm_grad', ins, 2);
+    const x = ins[0]!.shape;
+    if (x.length !== 2 || !sameShape(ins[1]!.shape, [x[0]!])) {
+      fail('row_norm_grad', `expects x [N, K] and dy [N], got ${shapeToString(x)} and ${shapeToString(ins[1]!.shape)}`);
+    }
+    return f32(x);
   },
   rope: (ins, a) => {
     expectArity('rope', ins, 1, 2);

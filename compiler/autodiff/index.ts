@@ -1,0 +1,3 @@
+export { differentiate, gradientDependence, isTrainableParam } from './differentiate.ts';
+export { gradRules } from './rules/index.ts';
+export type { GradCtx, GradRule } from './rule.ts';

@@ -1,0 +1,16 @@
+// Gradient rules of attention and rotary embeddings (training shapes: no KV cache).
+import type { GradRule } from '../rule.ts';
+import { unsupported, when } from '../rule.ts';
+
+/** One attention_grad op per wanted operand; each recomputes the softmax (flash-style, no P kept). */
+export const attention: GradRule<'attention'> = (c) => {
+  if (c.node.inputs.length === 4) unsupported('attention', 'with a KV-cache offset (generation only)');
+  const [q, k, v] = c.node.inputs as [number, number, number];
+  const grad = (wrt: 'q' | 'k' | 'v') => () => c.b.emit('attention_grad', [q, k, v, c.dy], { ...c.node.attrs, wrt });
+  return [when(c, 0, grad('q')), when(c, 1, grad('k')), when(c, 2, grad('v'))];
+};
+
+/** A rotation's gradient is the inverse rotation (same positions, same offset input). */
+export const rope: GradRule<'rope'> = (c) => [
+  when(c, 0, () => c.b.emit('rope', [c.dy, ...c.node.inputs.slice(1)], { ...c.node.attrs, inverse: !c.node.attrs.inverse })),
+];

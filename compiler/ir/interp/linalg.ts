@@ -1,0 +1,222 @@
+// Matrix products, rotary embeddings and attention. Sums accumulate in f64 and round once on store.
+import type { AttentionAttrs, OpAttrs } from '../ops.ts';
+import { lastDim, rowCount, type FloatTensor, type HostArg, type HostTensor, type Kernel, type KernelCtx } from './common.ts';
+
+/** acc[r, n] += Σ_k a[r, k] · op(b)[k, n] into an f64 accumulator; op(b) = bᵀ when transB. */
+function gemmInto(acc: Float64Array, a: HostTensor, b: HostTensor, rows: number, k: number, n: number, transB: boolean, c = 1): void {
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      if (transB) for (let t = 0; t < k; t++) s += a[r * k + t]! * b[j * k + t]!;
+      else for (let t = 0; t < k; t++) s += a[r * k + t]! * b[t * n + j]!;
+      acc[r * n + j]! += c * s;
+    }
+  }
+}
+
+function store(ctx: KernelCtx, acc: Float64Array): FloatTensor {
+  const out = ctx.alloc(acc.length);
+  out.set(acc);
+  return out;
+}
+
+export const matmul: Kernel<OpAttrs['matmul']> = (ctx, [a, b], { transA, transB }, out) => {
+  if (transA) {
+    // aᵀ·b over flattened rows: a [R, M], b [R, N] -> [M, N].
+    const m = lastDim(a!.shape);
+    const n = lastDim(b!.shape);
+    const rows = rowCount(a!.shape);
+    const acc = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += a!.data[r * m + i]! * b!.data[r * n + j]!;
+        acc[i * n + j] = s;
+      }
+    }
+    return store(ctx, acc);
+  }
+  const k = lastDim(a!.shape);
+  const n = lastDim(out.shape);
+  const acc = new Float64Array(rowCount(a!.shape) * n);
+  gemmInto(acc, a!.data, b!.data, rowCount(a!.shape), k, n, transB);
+  return store(ctx, acc);
+};
+
+/** y = x·op(W) + scale·(s·op(L)) (+ bias), computed in f64 and rounded once. */
+export const lowrankMatmul: Kernel<OpAttrs['lowrank_matmul']> = (ctx, [x, w, s, l, bias], a, out) => {
+  const n = lastDim(out.shape);
+  const rows = rowCount(x!.shape);
+  const acc = new Float64Array(rows * n);
+  gemmInto(acc, x!.data, w!.data, rows, lastDim(x!.shape), n, a.transW);
+  gemmInto(acc, s!.data, l!.data, rows, lastDim(s!.shape), n, a.transL, a.scale);
+  if (a.hasBias) for (let i = 0; i < acc.length; i++) acc[i]! += bias!.data[i % n]!;
+  return store(ctx, acc);
+};
+
+/**
+ * HF rotate_half RoPE: for j < D/2 at position t (offset[0] + t with an offset input), angle = t · theta^(-2j/D), and the pair
+ * (x_j, x_{j+D/2}) becomes (x_j cos − x_{j+D/2} sin, x_{j+D/2} cos + x_j sin); inverse negates angle.
+ */
+export const rope: Kernel<OpAttrs['rope']> = (ctx, [x, offset], { heads, headDim, theta, inverse }) => {
+  const [B, T] = [x!.shape[0]!, x!.shape[1]!];
+  const pos0 = offset ? offset.data[0]! : 0;
+  const half = headDim / 2;
+  const width = heads * headDim;
+  const out = ctx.alloc(x!.data.length);
+  const sign = inverse ? -1 : 1;
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < half; j++) {
+      const angle = sign * (pos0 + t) * Math.pow(theta, (-2 * j) / headDim);
+      const c = Math.cos(angle);
+      const sn = Math.sin(angle);
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < heads; h++) {
+          const base = (b * T + t) * width + h * headDim;
+          const x1 = x!.data[base + j]!;
+          const x2 = x!.data[base + j + half]!;
+          out[base + j] = x1 * c - x2 * sn;
+          out[base + j + half] = x2 * c + x1 * sn;
+        }
+      }
+    }
+  }
+  return out;
+};
+
+interface AttnGeometry {
+  B: number;
+  T: number;
+  /** Key count: T, or the KV-cache length with an offset input. */
+  S: number;
+  /** Position of query row 0 (offset[0] with a KV cache, else 0). */
+  pos0: number;
+  /** True when keys past the query's position are masked (causal, or any cached attention). */
+  masked: boolean;
+  qw: number;
+  kw: number;
+  group: number;
+}
+
+/**
+ * With an offset input (KV cache) query t sits at position offset[0] + t and sees keys j <= that
+ * position whatever `causal` says: cache slots past it are unwritten garbage.
+ */
+function geometry(q: HostArg, k: HostArg, offset: HostArg | undefined, a: AttentionAttrs): AttnGeometry {
+  return {
+    B: q.shape[0]!,
+    T: q.shape[1]!,
+    S: k.shape[1]!,
+    pos0: offset ? offset.data[0]! : 0,
+    masked: a.causal || offset !== undefined,
+    qw: a.heads * a.headDim,
+    kw: a.kvHeads * a.headDim,
+    group: a.heads / a.kvHeads,
+  };
+}
+
+/** Softmax probabilities P[i, j] (row stride S) of query row i over keys j; masked keys get 0. */
+function probs(q: HostTensor, k: HostTensor, a: AttentionAttrs, g: AttnGeometry, b: number, h: number): Float64Array {
+  const { T, S, qw, kw, group } = g;
+  const D = a.headDim;
+  const kvh = Math.floor(h / group);
+  const P = new Float64Array(T * S);
+  for (let i = 0; i < T; i++) {
+    const jmax = g.masked ? Math.min(g.pos0 + i, S - 1) : S - 1;
+    let mx = -Infinity;
+    for (let j = 0; j <= jmax; j++) {
+      let s = 0;
+      for (let d = 0; d < D; d++) s += q[(b * T + i) * qw + h * D + d]! * k[(b * S + j) * kw + kvh * D + d]!;
+      s *= a.scale;
+      P[i * S + j] = s;
+      if (s > mx) mx = s;
+    }
+    let sum = 0;
+    for (let j = 0; j <= jmax; j++) sum += P[i * S + j] = Math.exp(P[i * S + j]! - mx);
+    for (let j = 0; j <= jmax; j++) P[i * S + j]! /= sum;
+  }
+  return P;
+}
+
+export const attention: Kernel<OpAttrs['attention']> = (ctx, [q, k, v, offset], a) => {
+  const g = geometry(q!, k!, offset, a);
+  const { B, T, S, qw, kw, group } = g;
+  const D = a.headDim;
+  const acc = new Float64Array(q!.data.length);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < a.heads; h++) {
+      const kvh = Math.floor(h / group);
+      const P = probs(q!.data, k!.data, a, g, b, h);
+      for (let i = 0; i < T; i++) {
+        for (let j = 0; j < S; j++) {
+          const p = P[i * S + j]!;
+          if (p === 0) continue;
+          for (let d = 0; d < D; d++) acc[(b * T + i) * qw + h * D + d]! += p * v!.data[(b * S + j) * kw + kvh * D + d]!;
+        }
+      }
+    }
+  }
+  return store(ctx, acc);
+};
+
+/**
+ * Backward of softmax attention, recomputing P: dV_j = Σ_i P_ij dO_i, dP_ij = dO_i·v_j,
+ * dS_ij = P_ij (dP_ij − Σ_j' P_ij' dP_ij'), dQ_i = scale Σ_j dS_ij k_j, dK_j = scale Σ_i dS_ij q_i;
+ * k and v gradients sum over the query heads that share a kv head.
+ */
+export const attentionGrad: Kernel<OpAttrs['attention_grad']> = (ctx, [q, k, v, dy], a) => {
+  // Training only: no KV cache, so S = T and keys share q's batch/time layout.
+  const g = geometry(q!, k!, undefined, a);
+  const { B, T, qw, kw, group } = g;
+  const D = a.headDim;
+  const acc = new Float64Array(a.wrt === 'q' ? q!.data.length : k!.data.length);
+  const dS = new Float64Array(T * T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < a.heads; h++) {
+      const kvh = Math.floor(h / group);
+      const P = probs(q!.data, k!.data, a, g, b, h);
+      const qi = (i: number, d: number): number => (b * T + i) * qw + h * D + d;
+      const kj = (j: number, d: number): number => (b * T + j) * kw + kvh * D + d;
+      if (a.wrt === 'v') {
+        for (let j = 0; j < T; j++) {
+          for (let i = 0; i < T; i++) {
+            const p = P[i * T + j]!;
+            if (p === 0) continue;
+            for (let d = 0; d < D; d++) acc[kj(j, d)]! += p * dy!.data[qi(i, d)]!;
+          }
+        }
+        continue;
+      }
+      for (let i = 0; i < T; i++) {
+        let rowDot = 0;
+        for (let j = 0; j < T; j++) {
+          let dp = 0;
+          for (let d = 0; d < D; d++) dp += dy!.data[qi(i, d)]! * v!.data[kj(j, d)]!;
+          dS[i * T + j] = dp;
+          rowDot += P[i * T + j]! * dp;
+        }
+        for (let j = 0; j < T; j++) dS[i * T + j] = P[i * T + j]! * (dS[i * T + j]! - rowDot);
+      }
+      for (let i = 0; i < T; i++) {
+        for (let j = 0; j < T; j++) {
+          const ds = dS[i * T + j]! * a.scale;
+          if (ds === 0) continue;
+          if (a.wrt === 'q') for (let d = 0; d < D; d++) acc[qi(i, d)]! += ds * k!.data[kj(j, d)]!;
+          else for (let d = 0; d < D; d++) acc[kj(j, d)]! += ds * q!.data[qi(i, d)]!;
+        }
+      }
+    }
+  }
+  return store(ctx, acc);
+};
+
+/** Writes x [B, T, D] into cache [B, S, D] at rows offset.. IN PLACE and returns the cache itself. */
+export const cacheUpdate: Kernel<OpAttrs['cache_update']> = (_ctx, [cache, x, offset]) => {
+  const [B, S, D] = [cache!.shape[0]!, cache!.shape[1]!, cache!.shape[2]!];
+  const T = x!.shape[1]!;
+  const off = offset!.data[0]!;
+  if (off < 0 || off + T > S) throw new RangeError(`cache_update: rows [${off}, ${off + T}) outside the cache of ${S}`);
+  const c = cache!.data as FloatTensor;
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) c[(b * S + off + t) * D + d] = x!.data[(b * T + t) * D + d]!;
+  return c;
+};

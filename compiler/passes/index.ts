@@ -1,0 +1,6 @@
+export { cse } from './cse.ts';
+export { dce } from './dce.ts';
+export { fuseElementwise } from './fuse-elementwise.ts';
+export { fuseLowrank } from './fuse-lowrank.ts';
+export { passes, pipeline, pipelinePasses, type NamedPass } from './pipeline.ts';
+export { rewrite, useCounts, usersOf, type Pass, type RewriteCtx } from './rewrite.ts';

@@ -1,0 +1,44 @@
+// The pass pipeline, in order. Each pass is a named (graph) => graph rewrite; `verify` (on in tests)
+// runs the IR verifier after every pass so a broken rewrite is caught where it happens.
+import type { Graph } from '../ir/types.ts';
+import { verifyGraph } from '../ir/verify.ts';
+import { cse } from './cse.ts';
+import { dce } from './dce.ts';
+import { fuseElementwise } from './fuse-elementwise.ts';
+import { fuseLowrank } from './fuse-lowrank.ts';
+import type { Pass } from './rewrite.ts';
+
+export interface NamedPass {
+  name: string;
+  run: Pass;
+}
+
+export const passes = {
+  dce: { name: 'dce', run: dce },
+  cse: { name: 'cse', run: cse },
+  fuseLowrank: { name: 'fuse-lowrank', run: fuseLowrank },
+  fuseElementwise: { name: 'fuse-elementwise', run: fuseElementwise },
+} satisfies Record<string, NamedPass>;
+
+/** dce, cse, then (with fuse) fuse-lowrank, fuse-elementwise, and a final dce for what they replaced. */
+export function pipelinePasses(options: { fuse: boolean }): NamedPass[] {
+  const list: NamedPass[] = [passes.dce, passes.cse];
+  if (options.fuse) list.push(passes.fuseLowrank, passes.fuseElementwise, passes.dce);
+  return list;
+}
+
+export function pipeline(graph: Graph, options: { fuse: boolean; verify?: boolean; trace?: (name: string, g: Graph) => void }): Graph {
+  let g = graph;
+  for (const p of pipelinePasses(options)) {
+    g = p.run(g);
+    if (options.verify) {
+      try {
+        verifyGraph(g);
+      } catch (e) {
+        throw new Error(`after pass ${p.name}: ${(e as Error).message}`);
+      }
+    }
+    options.trace?.(p.name, g);
+  }
+  return g;
+}

@@ -1,0 +1,135 @@
+// Memory planning: which GPU buffer holds each node's result.
+//  - schedule: graph order (the runtime runs nodes in that order);
+//  - persistent buffers, never shared: params (by role), optimizer state, inputs, the gradients
+//    named in graph.grads, and graph outputs (the runtime reads them after the step);
+//  - every other result takes a buffer from a pool keyed by (category, size bucket: the next power of
+//    two); a buffer returns to its pool after the last reader of its tenant has run, and is handed
+//    out only to nodes scheduled later, so a node never writes a buffer it is still reading;
+//  - categories of pooled buffers: 'activations' for forward results read by the backward part
+//    (what training keeps alive across the step), 'scratch' for everything else. The forward part is
+//    what the graph outputs (loss, logits) depend on; the rest (gradients, optimizer) is backward;
+//  - adamw results are placeholders and get no buffer; cache_update's result is its cache's buffer.
+import type { OpAttrs } from '../ir/ops.ts';
+import { numel, type Graph, type Node } from '../ir/types.ts';
+import type { MemoryCategory, MemoryPlan, PlannedBuffer } from './types.ts';
+
+export const MEMORY_CATEGORIES: readonly MemoryCategory[] = [
+  'frozen_weights',
+  'adapter_weights',
+  'trainable_weights',
+  'gradients',
+  'optimizer_state',
+  'activations',
+  'scratch',
+  'inputs',
+];
+
+export function bytesOf(node: Node): number {
+  return Math.ceil((numel(node.type.shape) * 4) / 16) * 16;
+}
+
+function bucketOf(size: number): number {
+  let b = 16;
+  while (b < size) b *= 2;
+  return b;
+}
+
+function persistentCategory(node: Node, gradIds: Set<number>, outputIds: Set<number>): MemoryCategory | undefined {
+  switch (node.op) {
+    case 'param': {
+      const role = (node.attrs as OpAttrs['param']).role;
+      return role === 'frozen' ? 'frozen_weights' : role === 'adapter' ? 'adapter_weights' : 'trainable_weights';
+    }
+    case 'state':
+      return 'optimizer_state';
+    case 'input':
+      return 'inputs';
+  }
+  if (gradIds.has(node.id)) return 'gradients';
+  if (outputIds.has(node.id)) return 'activations';
+  return undefined;
+}
+
+/** Nodes the graph outputs depend on: the forward part. */
+export function forwardPart(graph: Graph): boolean[] {
+  const fwd = new Array<boolean>(graph.nodes.length).fill(false);
+  for (const id of Object.values(graph.outputs)) fwd[id] = true;
+  for (let id = graph.nodes.length - 1; id >= 0; id--) if (fwd[id]) for (const i of graph.nodes[id]!.inputs) fwd[i] = true;
+  return fwd;
+}
+
+export function planMemory(graph: Graph): MemoryPlan {
+  const nodes = graph.nodes;
+  const schedule = nodes.map((n) => n.id);
+  const gradIds = new Set(Object.values(graph.grads));
+  const outputIds = new Set(Object.values(graph.outputs));
+  const fwd = forwardPart(graph);
+
+  // Liveness: the position of each node's last reader (its own position when nothing reads it).
+  // cache_update results alias their cache, so reading them keeps the cache's tenant alive.
+  const root = nodes.map((n) => n.id);
+  for (const n of nodes) if (n.op === 'cache_update') root[n.id] = root[n.inputs[0]!]!;
+  const lastUse = nodes.map((n) => n.id);
+  const lastReaderFwd = new Array<boolean>(nodes.length).fill(true);
+  for (const n of nodes) {
+    for (const i of n.inputs) {
+      const r = root[i]!;
+      if (n.id >= lastUse[r]!) {
+        lastUse[r] = n.id;
+        lastReaderFwd[r] = fwd[n.id]!;
+      }
+    }
+  }
+
+  const buffers: PlannedBuffer[] = [];
+  const assignment = new Map<number, number>();
+  const free = new Map<string, number[]>();
+  const releaseAt = new Map<number, number[]>();
+  const newBuffer = (size: number, category: MemoryCategory, persistent: boolean, label: string): number => {
+    buffers.push({ id: buffers.length, size, category, persistent, label });
+    return buffers.length - 1;
+  };
+
+  for (const node of nodes) {
+    const t = node.id;
+    if (node.op === 'adamw') {
+      // placeholder result: no buffer
+    } else if (node.op === 'cache_update') {
+      const cacheBuffer = assignment.get(root[t]!);
+      if (cacheBuffer !== undefined) assignment.set(t, cacheBuffer);
+    } else {
+      const label = node.label ?? `%${t} ${node.op}`;
+      const persistent = persistentCategory(node, gradIds, outputIds);
+      if (persistent !== undefined) {
+        assignment.set(t, newBuffer(bytesOf(node), persistent, true, label));
+      } else {
+        const category: MemoryCategory = fwd[t] && !lastReaderFwd[t] ? 'activations' : 'scratch';
+        const size = bucketOf(bytesOf(node));
+        const key = `${category}:${size}`;
+        const pool = free.get(key);
+        const id = pool && pool.length > 0 ? pool.pop()! : newBuffer(size, category, false, label);
+        assignment.set(t, id);
+        const at = lastUse[t]!;
+        releaseAt.set(at, [...(releaseAt.get(at) ?? []), t]);
+      }
+    }
+    // After node t runs, buffers whose tenant's last reader was t return to their pools.
+    for (const tenant of releaseAt.get(t) ?? []) {
+      const b = buffers[assignment.get(tenant)!]!;
+      const key = `${b.category}:${b.size}`;
+      free.set(key, [...(free.get(key) ?? []), b.id]);
+    }
+  }
+
+  const totals = Object.fromEntries(MEMORY_CATEGORIES.map((c) => [c, 0])) as Record<MemoryCategory, number>;
+  for (const b of buffers) totals[b.category] += b.size;
+  return { buffers, assignment, schedule, totals, totalBytes: buffers.reduce((s, b) => s + b.size, 0) };
+}
+
+/** A one-line-per-category summary for `rankfold compile --emit plan`. */
+export function formatMemoryPlan(plan: MemoryPlan): string {
+  const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
+  const lines = MEMORY_CATEGORIES.filter((c) => plan.totals[c] > 0).map((c) => `${c.padEnd(18)} ${kib(plan.totals[c]).padStart(12)}`);
+  lines.push(`${'total'.padEnd(18)} ${kib(plan.totalBytes).padStart(12)}  (${plan.buffers.length} buffers for ${plan.schedule.length} nodes)`);
+  return lines.join('\n') + '\n';
+}
