@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { registerCheck } from './check.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerInspect } from './inspect.ts';
+import { registerVerify } from './verify.ts';
 
 /** Registers one subcommand; setExitCode lets an action report failure without throwing. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-// One line per subcommand, in the order `rankfold --help` lists them.
-export const commands: RegisterCommand[] = [registerDoctor, registerInspect];
+// In the order `rankfold --help` lists them.
+export const commands: RegisterCommand[] = [registerCheck, registerInspect, registerVerify, registerDoctor];
