@@ -1,0 +1,260 @@
+// Elementwise kernels: one thread per output element, 256 per workgroup, linear index folded over a
+// 2-D grid. Broadcasting follows the IR rule (the right operand's shape is a suffix of the left's),
+// so the right index is simply i % numel(b).
+import type { OpAttrs, UnaryFn } from '../ir/ops.ts';
+import { kernel, inp, out, count, ceilDiv } from './wgsl.ts';
+import type { Launch, Lowered, OpView } from './kernel.ts';
+
+export const EW = 256;
+const one = (l: Launch): Lowered => ({ launches: [l], scratch: [] });
+const idx = `let i = wg * ${EW}u + lid;\nif (i >= u.n) { return; }`;
+
+/** erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below f32 resolution near 1). */
+const MATH = `
+fn erf_(x: f32) -> f32 {
+  let a = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let p = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return sign(x) * (1.0 - p * exp(-a * a));
+}
+// tanh of large arguments overflows exp inside some drivers' tanh; clamping is exact in f32.
+fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
+fn sigmoid_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }`;
+
+const GELU_C = '0.7978845608028654'; // sqrt(2/pi)
+
+function unaryExpr(fn: UnaryFn): string {
+  switch (fn) {
+    case 'silu': return 'x * sigmoid_(x)';
+    case 'gelu': return '0.5 * x * (1.0 + erf_(x * 0.7071067811865476))';
+    case 'gelu_tanh': return `0.5 * x * (1.0 + tanh_(${GELU_C} * (x + 0.044715 * x * x * x)))`;
+    case 'relu': return 'max(x, 0.0)';
+    case 'neg': return '-x';
+    case 'exp': return 'exp(x)';
+    case 'sqrt': return 'sqrt(x)';
+    case 'recip': return '1.0 / x';
+  }
+}
+
+/** f'(x), multiplied by dy at the call site. */
+function derivStmt(fn: UnaryFn): string {
+  switch (fn) {
+    case 'silu': return 'let s = sigmoid_(x); let d = s * (1.0 + x * (1.0 - s));';
+    case 'gelu': return 'let d = 0.5 * (1.0 + erf_(x * 0.7071067811865476)) + x * 0.3989422804014327 * exp(-0.5 * x * x);';
+    case 'gelu_tanh':
+      return `let t = tanh_(${GELU_C} * (x + 0.044715 * x * x * x));\nlet d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * ${GELU_C} * (1.0 + 0.134145 * x * x);`;
+    case 'relu': return 'let d = select(0.0, 1.0, x > 0.0);';
+    case 'neg': return 'let d = -1.0;';
+    case 'exp': return 'let d = exp(x);';
+    case 'sqrt': return 'let d = 0.5 / sqrt(x);';
+    case 'recip': return 'let d = -1.0 / (x * x);';
+  }
+}
+
+export function lowerUnary(v: OpView<OpAttrs['unary']>): Lowered {
+  const n = count(v.out.shape);
+  return one(kernel({
+    key: `unary:${v.attrs.fn}`, bindings: [inp('a', 0), out()], uniforms: [['n', 'u32', n]], workgroupSize: EW,
+    decls: MATH, workgroups: ceilDiv(n, EW),
+    body: `${idx}\nlet x = a[i];\ny[i] = ${unaryExpr(v.attrs.fn)};`,
+  }));
+}
+
+export function lowerUnaryGrad(v: OpView<OpAttrs['unary_grad']>): Lowered {
+  const n = count(v.out.shape);
+  return one(kernel({
+    key: `unary_grad:${v.attrs.fn}`, bindings: [inp('a', 0), inp('dy', 1), out()], uniforms: [['n', 'u32', n]],
+    workgroupSize: EW, decls: MATH, workgroups: ceilDiv(n, EW),
+    body: `${idx}\nlet x = a[i];\n${derivStmt(v.attrs.fn)}\ny[i] = dy[i] * d;`,
+  }));
+}
+
+const BINARY = { add: '+', sub: '-', mul: '*', div: '/' } as const;
+
+export function lowerBinary(v: OpView): Lowered {
+  const n = count(v.out.shape);
+  const nb = count(v.inputs[1]!.shape);
+  const sym = BINARY[v.op as keyof typeof BINARY];
+  return one(kernel({
+    key: v.op, bindings: [inp('a', 0), inp('b', 1), out()], uniforms: [['n', 'u32', n], ['nb', 'u32', nb]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW),
+    body: `${idx}\ny[i] = a[i] ${sym} b[i % u.nb];`,
+  }));
+}
+
+/** scale, stop_gradient (a copy: the executor gives every node its own buffer). */
+export function lowerScale(v: OpView, c: number): Lowered {
+  const n = count(v.out.shape);
+  return one(kernel({
+    key: 'scale', bindings: [inp('a', 0), out()], uniforms: [['n', 'u32', n], ['c', 'f32', c]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW), body: `${idx}\ny[i] = a[i] * u.c;`,
+  }));
+}
+
+export function lowerConst(v: OpView<OpAttrs['const']>): Lowered {
+  const n = Math.max(count(v.out.shape), 1);
+  return one(kernel({
+    key: 'const', bindings: [out()], uniforms: [['n', 'u32', n], ['value', 'f32', v.attrs.value]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW), body: `${idx}\ny[i] = u.value;`,
+  }));
+}
+
+export function lowerClipCoef(v: OpView<OpAttrs['clip_coef']>): Lowered {
+  return one(kernel({
+    key: 'clip_coef', bindings: [inp('t', 0), out()], uniforms: [['max_norm', 'f32', v.attrs.maxNorm]],
+    workgroupSize: 1, workgroups: 1, body: 'y[0] = min(1.0, u.max_norm / (sqrt(t[0]) + 1e-6));',
+  }));
+}
+
+/** x viewed [outer, dim, inner]; slice and slice_grad differ only in which side is the window. */
+function axisView(shape: readonly number[], axis: number): [number, number, number] {
+  const a = axis < 0 ? shape.length + axis : axis;
+  return [count(shape.slice(0, a)), shape[a]!, count(shape.slice(a + 1))];
+}
+
+export function lowerSlice(v: OpView<OpAttrs['slice']>): Lowered {
+  const [, dim, inner] = axisView(v.inputs[0]!.shape, v.attrs.axis);
+  const n = count(v.out.shape);
+  return one(kernel({
+    key: 'slice', bindings: [inp('a', 0), out()],
+    uniforms: [['n', 'u32', n], ['inner', 'u32', inner], ['size', 'u32', v.attrs.size], ['dim', 'u32', dim], ['start', 'u32', v.attrs.start]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW),
+    body: `${idx}
+let o = i / (u.size * u.inner);
+let r = i % (u.size * u.inner);
+y[i] = a[(o * u.dim + u.start) * u.inner + r];`,
+  }));
+}
+
+export function lowerSliceGrad(v: OpView<OpAttrs['slice_grad']>): Lowered {
+  const [, size, inner] = axisView(v.inputs[0]!.shape, v.attrs.axis);
+  const n = count(v.out.shape);
+  return one(kernel({
+    key: 'slice_grad', bindings: [inp('dy', 0), out()],
+    uniforms: [['n', 'u32', n], ['inner', 'u32', inner], ['size', 'u32', size], ['full', 'u32', v.attrs.full], ['start', 'u32', v.attrs.start]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW),
+    body: `${idx}
+let o = i / (u.full * u.inner);
+let j = (i / u.inner) % u.full;
+let r = i % u.inner;
+var val = 0.0;
+if (j >= u.start && j < u.start + u.size) { val = dy[(o * u.size + j - u.start) * u.inner + r]; }
+y[i] = val;`,
+  }));
+}
+
+/** One thread per rotated pair (b, t, head, j < headDim/2). */
+export function lowerRope(v: OpView<OpAttrs['rope']>): Lowered {
+  const [B, T] = v.inputs[0]!.shape as number[];
+  const { heads, headDim, theta, inverse } = v.attrs;
+  const half = headDim / 2;
+  const n = B! * T! * heads * half;
+  const hasOffset = v.inputs.length > 1;
+  const bindings = [inp('a', 0), ...(hasOffset ? [inp('offset', 1, 'i32')] : []), out()];
+  return one(kernel({
+    key: `rope${hasOffset ? ':offset' : ''}`, bindings,
+    uniforms: [['n', 'u32', n], ['t_len', 'u32', T!], ['heads', 'u32', heads], ['half', 'u32', half],
+      ['log2_theta', 'f32', Math.log2(theta)], ['sign', 'f32', inverse ? -1 : 1]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW),
+    body: `${idx}
+let j = i % u.half;
+let row = i / (u.half * u.heads);          // b * T + t
+let h = (i / u.half) % u.heads;
+let t = row % u.t_len;
+let pos = f32(${hasOffset ? 'u32(offset[0]) + t' : 't'});
+// theta^(-2j/headDim) = exp2(-j/half * log2(theta))
+let angle = pos * exp2(-f32(j) / f32(u.half) * u.log2_theta);
+let c = cos(angle);
+let s = sin(angle) * u.sign;
+let base = (row * u.heads + h) * 2u * u.half + j;
+let x1 = a[base];
+let x2 = a[base + u.half];
+y[base] = x1 * c - x2 * s;
+y[base + u.half] = x2 * c + x1 * s;`,
+  }));
+}
+
+export function lowerEmbedding(v: OpView): Lowered {
+  const [V, D] = v.inputs[0]!.shape as number[];
+  const n = count(v.out.shape);
+  return one(kernel({
+    key: 'embedding', bindings: [inp('table', 0), inp('ids', 1, 'i32'), out()],
+    uniforms: [['n', 'u32', n], ['d', 'u32', D!], ['vocab', 'u32', V!]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW),
+    // Out-of-range ids read as zero rather than out of bounds (robust access would clamp silently).
+    body: `${idx}
+let id = ids[i / u.d];
+var val = 0.0;
+if (id >= 0 && u32(id) < u.vocab) { val = table[u32(id) * u.d + i % u.d]; }
+y[i] = val;`,
+  }));
+}
+
+/** Writes x into cache[:, offset:offset+T, :] in place; the node's result aliases the cache. */
+export function lowerCacheUpdate(v: OpView): Lowered {
+  const [, S, D] = v.inputs[0]!.shape as number[];
+  const [, T] = v.inputs[1]!.shape as number[];
+  const n = count(v.inputs[1]!.shape);
+  const cache = { ...inp('cache', 0), access: 'read_write' as const };
+  return {
+    launches: [kernel({
+      key: 'cache_update', bindings: [cache, inp('x', 1), inp('offset', 2, 'i32')],
+      uniforms: [['n', 'u32', n], ['t_len', 'u32', T!], ['s_len', 'u32', S!], ['d', 'u32', D!]],
+      workgroupSize: EW, workgroups: ceilDiv(n, EW),
+      body: `${idx}
+let c = i % u.d;
+let t = (i / u.d) % u.t_len;
+let b = i / (u.d * u.t_len);
+let slot = u32(offset[0]) + t;
+if (slot < u.s_len) { cache[(b * u.s_len + slot) * u.d + c] = x[i]; }`,
+    })],
+    scratch: [],
+    aliasInput: 0,
+  };
+}
+
+/** PyTorch AdamW, in place on (param, m, v); grad is multiplied by gradScale[0] first. */
+export function lowerAdamw(v: OpView<OpAttrs['adamw']>): Lowered {
+  const n = count(v.inputs[0]!.shape);
+  const rw = (name: string, index: number) => ({ ...inp(name, index), access: 'read_write' as const });
+  const { beta1, beta2, eps, weightDecay } = v.attrs;
+  return one(kernel({
+    key: 'adamw', bindings: [rw('p', 0), inp('g', 1), rw('m', 2), rw('v', 3), inp('hyper', 4), inp('gscale', 5)],
+    uniforms: [['n', 'u32', n], ['beta1', 'f32', beta1], ['beta2', 'f32', beta2], ['eps', 'f32', eps], ['wd', 'f32', weightDecay]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW),
+    body: `${idx}
+// Same operation order as torch.optim.AdamW's single-tensor path (and the interpreter).
+let lr = hyper[0];
+let gi = g[i] * gscale[0];
+let pi = p[i] * (1.0 - lr * u.wd);
+let mi = u.beta1 * m[i] + (1.0 - u.beta1) * gi;
+let vi = u.beta2 * v[i] + (1.0 - u.beta2) * gi * gi;
+m[i] = mi;
+v[i] = vi;
+p[i] = pi - (lr / hyper[1]) * mi / (sqrt(vi) / sqrt(hyper[2]) + u.eps);`,
+}));
+}
+
+/**
+ * Inverted dropout with the interpreter's PCG hash, bit for bit: keep iff
+ * (pcg(pcg(pcg(seed) ^ step) ^ index) >> 8) >= ceil(p * 2^24), the threshold computed on the host.
+ */
+export function lowerDropout(v: OpView<OpAttrs['dropout']>, hasStep: boolean): Lowered {
+  const n = count(v.out.shape);
+  const { p, seed } = v.attrs;
+  const step = { name: 'step', ref: { kind: 'named_input' as const, name: 'step' }, access: 'read' as const, elem: 'i32' as const };
+  return one(kernel({
+    key: hasStep ? 'dropout:step' : 'dropout', bindings: [inp('a', 0), ...(hasStep ? [step] : []), out()],
+    uniforms: [['n', 'u32', n], ['seed', 'u32', seed >>> 0], ['threshold', 'u32', Math.ceil(p * 16777216)], ['s', 'f32', 1 / (1 - p)]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW),
+    decls: `
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}`,
+    body: `${idx}
+let h = pcg(pcg(pcg(u.seed) ^ ${hasStep ? 'u32(step[0])' : '0u'}) ^ i);
+y[i] = select(0.0, a[i] * u.s, (h >> 8u) >= u.threshold);`,
+  }));
+}

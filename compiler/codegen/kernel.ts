@@ -1,0 +1,62 @@
+// The shape of a lowered op: one or more kernel launches, each a WGSL module plus the buffers it
+// binds and the sizes it reads from a uniform. Shader text depends only on the op and on attrs that
+// change code (transposes, fn, hasBias), never on sizes, so `key` names a pipeline reusable across
+// graphs and shapes; sizes and numeric attrs (eps, scale, p) travel in the uniform.
+import type { DType, Shape } from '../ir/types.ts';
+
+/** What a binding refers to, resolved by the executor to a GPU buffer. */
+export type BufferRef =
+  | { kind: 'input'; index: number }
+  | { kind: 'output' }
+  /** Per-node temporary (row statistics, partial sums); slots are shared by all nodes of a program. */
+  | { kind: 'scratch'; slot: number }
+  /** A graph input by name (dropout reads "step"). */
+  | { kind: 'named_input'; name: string };
+
+export type Elem = 'f32' | 'i32' | 'u32' | 'vec4f';
+
+export interface Binding {
+  name: string;
+  ref: BufferRef;
+  access: 'read' | 'read_write';
+  elem: Elem;
+}
+
+export type UniformType = 'u32' | 'i32' | 'f32';
+export type Uniform = [name: string, type: UniformType, value: number];
+
+export interface Launch {
+  key: string;
+  code: string;
+  bindings: Binding[];
+  /** Always at least one field; the last binding of the module is `u`. */
+  uniforms: Uniform[];
+  /** Workgroup count: a linear count (folded to 2-D past 65535 by the executor) or an explicit grid. */
+  workgroups: number | [number, number, number];
+}
+
+export interface Lowered {
+  launches: Launch[];
+  /** Bytes needed per scratch slot. */
+  scratch: number[];
+  /** The result is written into input `aliasInput`'s buffer (in-place ops such as cache_update). */
+  aliasInput?: number;
+}
+
+/** Everything a lowering needs to know about one node, independent of any graph. */
+export interface OpView<A = unknown> {
+  op: string;
+  attrs: A;
+  inputs: { dtype: DType; shape: Shape }[];
+  out: { dtype: DType; shape: Shape };
+}
+
+export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+/** Folds a linear workgroup count to a grid no dimension of which exceeds the WebGPU limit. */
+export function foldWorkgroups(n: number, limit = MAX_WORKGROUPS_PER_DIM): [number, number, number] {
+  if (n <= limit) return [Math.max(n, 1), 1, 1];
+  const y = Math.ceil(n / limit);
+  if (y > limit) throw new Error(`${n} workgroups exceed ${limit}² (2-D dispatch limit)`);
+  return [Math.ceil(n / y), y, 1];
+}

@@ -1,0 +1,144 @@
+// Tiled GEMM: a 64x64 output tile per workgroup of 16x16 threads, 4x4 outputs per thread, K walked
+// in steps of 16 through workgroup memory (2 x 4 KiB). Each thread loads 4 consecutive elements of
+// each operand per step along the operand's contiguous dimension, as one vec4 when that dimension is
+// a multiple of 4 (the `v4` flags in the key; the tile origin is then 4-aligned too) and as 4
+// bounds-checked scalars otherwise, so any size works. lowrank_matmul is the same GEMM with
+// scale·s·op(L) (+ bias) added in the epilogue: r is small, so each output loops over r.
+import type { OpAttrs } from '../ir/ops.ts';
+import { kernel, inp, out, count, ceilDiv, last } from './wgsl.ts';
+import type { Binding, Lowered, OpView, Uniform } from './kernel.ts';
+
+export const TILE = 64;
+export const BK = 16;
+
+interface GemmSpec {
+  transA: boolean;
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  /** Low-rank epilogue: rank, scale, transL, bias. */
+  lowrank?: { r: number; scale: number; transL: boolean; hasBias: boolean };
+}
+
+/** Loads 4 consecutive elements along the contiguous dim into the k-major tile `tile`. */
+function loadStmt(
+  tile: string, buf: string, vec: boolean, contiguousIsK: boolean, strideU: string, outerLimit: string, kLimit: string,
+  outerBase: string,
+): string {
+  // contiguousIsK: element (outer, k) at outer*stride + k; thread t covers outer t/4, k quad (t%4)*4.
+  // else: element (k, outer) at k*stride + outer; thread t covers k t/16, outer quad (t%16)*4.
+  const [o, k] = contiguousIsK ? ['lid / 4u', '(lid % 4u) * 4u'] : ['(lid % 16u) * 4u', 'lid / 16u'];
+  const lines = [`{`, `  let lo = ${o};`, `  let lk = ${k};`, `  let go = ${outerBase} + lo;`, `  let gk = k0 + lk;`];
+  const flat = contiguousIsK ? `go * ${strideU} + gk` : `gk * ${strideU} + go`;
+  // Tiles hold vec4s along the outer dim, so the inner product reads one vec4 of A and one of B per k.
+  const target = (c: number) => (contiguousIsK ? `${tile}[lk + ${c}u][lo / 4u][lo % 4u]` : `${tile}[lk][lo / 4u][${c}]`);
+  if (vec) {
+    lines.push(`  var q = vec4<f32>(0.0);`);
+    lines.push(`  if (go < ${outerLimit} && gk < ${kLimit}) { q = ${buf}[(${flat}) / 4u]; }`);
+    if (contiguousIsK) for (let c = 0; c < 4; c++) lines.push(`  ${target(c)} = q[${c}];`);
+    else lines.push(`  ${tile}[lk][lo / 4u] = q;`);
+  } else {
+    for (let c = 0; c < 4; c++) {
+      const [oc, kc] = contiguousIsK ? ['go', `gk + ${c}u`] : [`go + ${c}u`, 'gk'];
+      const idx = contiguousIsK ? `go * ${strideU} + gk + ${c}u` : `gk * ${strideU} + go + ${c}u`;
+      lines.push(`  ${target(c)} = select(0.0, ${buf}[min(${idx}, arrayLength(&${buf}) - 1u)], ${oc} < ${outerLimit} && ${kc} < ${kLimit});`);
+    }
+  }
+  lines.push('}');
+  return lines.join('\n');
+}
+
+function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]): Lowered {
+  const { transA, transB, M, N, K, lowrank } = spec;
+  // Contiguous dimension of each operand decides whether a vec4 load is aligned.
+  const vecA = transA ? M % 4 === 0 : K % 4 === 0;
+  const vecB = transB ? K % 4 === 0 : N % 4 === 0;
+  const key = [keyBase, transA ? 'tA' : '', transB ? 'tB' : '', vecA ? 'vA' : '', vecB ? 'vB' : '',
+    lowrank?.transL ? 'tL' : '', lowrank?.hasBias ? 'bias' : ''].filter(Boolean).join(':');
+  const tilesN = ceilDiv(N, TILE);
+  const bindings: Binding[] = [inp('a', 0, vecA ? 'vec4f' : 'f32'), inp('b', 1, vecB ? 'vec4f' : 'f32'), ...extra, out()];
+  const loadA = loadStmt('As', 'a', vecA, !transA, transA ? 'u.m' : 'u.k', 'u.m', 'u.k', 'm0');
+  const loadB = loadStmt('Bs', 'b', vecB, transB, transB ? 'u.k' : 'u.n', 'u.n', 'u.k', 'n0');
+  let epilogue = 'var val = accs[i][j];';
+  if (lowrank) {
+    const lIdx = lowrank.transL ? 'col * u.r + q' : 'q * u.n + col';
+    epilogue += `
+var low = 0.0;
+for (var q = 0u; q < u.r; q++) { low += s[row * u.r + q] * l[${lIdx}]; }
+val += u.scale * low;${lowrank.hasBias ? '\nval += bias[col];' : ''}`;
+  }
+  const code = kernel({
+    key,
+    bindings,
+    uniforms: [['m', 'u32', M], ['n', 'u32', N], ['k', 'u32', K], ['tiles_n', 'u32', tilesN], ...extraUniforms],
+    workgroupSize: 256,
+    workgroups: tilesN * ceilDiv(M, TILE),
+    decls: `
+var<workgroup> As: array<array<vec4<f32>, ${TILE / 4}>, ${BK}>;
+var<workgroup> Bs: array<array<vec4<f32>, ${TILE / 4}>, ${BK}>;`,
+    body: `
+let m0 = (wg / u.tiles_n) * ${TILE}u;
+let n0 = (wg % u.tiles_n) * ${TILE}u;
+let tx = lid % 16u;
+let ty = lid / 16u;
+// Unrolled by the generator: constant indices keep the accumulators in registers (llvmpipe spills
+// dynamically indexed private arrays to memory).
+var acc0 = vec4<f32>(0.0);
+var acc1 = vec4<f32>(0.0);
+var acc2 = vec4<f32>(0.0);
+var acc3 = vec4<f32>(0.0);
+for (var k0 = 0u; k0 < u.k; k0 += ${BK}u) {
+${indent(loadA)}
+${indent(loadB)}
+  workgroupBarrier();
+  for (var kk = 0u; kk < ${BK}u; kk++) {
+    let av = As[kk][ty];
+    let bv = Bs[kk][tx];
+    acc0 = fma(vec4<f32>(av.x), bv, acc0);
+    acc1 = fma(vec4<f32>(av.y), bv, acc1);
+    acc2 = fma(vec4<f32>(av.z), bv, acc2);
+    acc3 = fma(vec4<f32>(av.w), bv, acc3);
+  }
+  workgroupBarrier();
+}
+let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+for (var i = 0u; i < 4u; i++) {
+  let row = m0 + ty * 4u + i;
+  if (row >= u.m) { break; }
+  for (var j = 0u; j < 4u; j++) {
+    let col = n0 + tx * 4u + j;
+    if (col >= u.n) { break; }
+${indent(indent(epilogue))}
+    y[row * u.n + col] = val;
+  }
+}`,
+  });
+  return { launches: [code], scratch: [] };
+}
+
+function indent(s: string): string {
+  return s.split('\n').map((l) => `  ${l}`).join('\n');
+}
+
+function gemmDims(a: readonly number[], b: readonly number[], transA: boolean, transB: boolean): { M: number; N: number; K: number } {
+  if (transA) return { M: last(a), N: last(b), K: count(a) / last(a) };
+  return { M: count(a) / last(a), K: last(a), N: transB ? b[0]! : b[1]! };
+}
+
+export function lowerMatmul(v: OpView<OpAttrs['matmul']>): Lowered {
+  const { transA, transB } = v.attrs;
+  const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, transA, transB);
+  return gemm('matmul', { transA, transB, ...dims }, [], []);
+}
+
+export function lowerLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>): Lowered {
+  const { transW, transL, scale, hasBias } = v.attrs;
+  const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, false, transW);
+  const r = last(v.inputs[2]!.shape);
+  const extra = [inp('s', 2), inp('l', 3), ...(hasBias ? [inp('bias', 4)] : [])];
+  return gemm('lowrank_matmul', { transA: false, transB: transW, ...dims, lowrank: { r, scale, transL, hasBias } }, extra, [
+    ['r', 'u32', r],
+    ['scale', 'f32', scale],
+  ]);
+}

@@ -1,0 +1,249 @@
+// Reductions. Row ops (norms, row_norm, cross-entropy rows) use one 64-thread workgroup per row,
+// striding over the last dim and combining through workgroup memory. Column sums (weight gradients
+// of norms, sum_to) are deterministic two-level sums: per (column tile, chunk of 64 rows) partials in
+// scratch, then one thread per column adds the chunks in order. Scalar results (sumsq,
+// cross-entropy) finish with one workgroup over the partials. No float atomics: WGSL lacks them, and
+// fixed summation orders make runs reproducible.
+import type { OpAttrs } from '../ir/ops.ts';
+import { kernel, inp, out, scratch, count, ceilDiv, last, reduceDecls, NEG_BIG } from './wgsl.ts';
+import type { Launch, Lowered, OpView } from './kernel.ts';
+
+export const RW = 64; // threads per row workgroup
+export const CHUNK = 64; // rows per column-sum partial
+const FIN = 256; // threads of the final scalar reductions
+const RED = reduceDecls(RW);
+const RED_FIN = reduceDecls(FIN);
+
+const rowHead = `let r = wg;\nif (r >= u.rows) { return; }\nlet base = r * u.d;`;
+const rowsOf = (shape: readonly number[]) => count(shape) / last(shape);
+
+function rowKernel(key: string, v: OpView, bindings: Launch['bindings'], eps: number | undefined, body: string): Launch {
+  const D = last(v.inputs[0]!.shape);
+  const rows = rowsOf(v.inputs[0]!.shape);
+  return kernel({
+    key, bindings, uniforms: [['rows', 'u32', rows], ['d', 'u32', D], ...(eps === undefined ? [] : [['eps', 'f32', eps] as ['eps', 'f32', number]])],
+    workgroupSize: RW, workgroups: rows, decls: RED, body: `${rowHead}\n${body}`,
+  });
+}
+
+/** Sum over the row of `expr` (in terms of index `i`), into `name`. */
+const rowSum = (name: string, expr: string) =>
+  `var ${name}_p = 0.0;\nfor (var c = lid; c < u.d; c += ${RW}u) { let i = base + c; ${name}_p += ${expr}; }\nlet ${name} = wg_sum(${name}_p, lid);`;
+
+const rmsInv = `${rowSum('ss', 'x[i] * x[i]')}\nlet inv = 1.0 / sqrt(ss / f32(u.d) + u.eps);`;
+const lnStats = `${rowSum('sx', 'x[i]')}\nlet mu = sx / f32(u.d);\n${rowSum('sv', '(x[i] - mu) * (x[i] - mu)')}\nlet inv = 1.0 / sqrt(sv / f32(u.d) + u.eps);`;
+
+export function lowerRmsnorm(v: OpView<OpAttrs['rmsnorm']>): Lowered {
+  return { scratch: [], launches: [rowKernel('rmsnorm', v, [inp('x', 0), inp('w', 1), out()], v.attrs.eps,
+    `${rmsInv}\nfor (var c = lid; c < u.d; c += ${RW}u) { y[base + c] = x[base + c] * inv * w[c]; }`)] };
+}
+
+export function lowerRmsnormGrad(v: OpView<OpAttrs['rmsnorm_grad']>): Lowered {
+  return { scratch: [], launches: [rowKernel('rmsnorm_grad', v, [inp('x', 0), inp('w', 1), inp('dy', 2), out()], v.attrs.eps,
+    `${rmsInv}
+${rowSum('dot', 'dy[i] * w[c] * x[i]')}
+let mdot = dot * inv / f32(u.d);
+for (var c = lid; c < u.d; c += ${RW}u) { let i = base + c; y[i] = inv * (dy[i] * w[c] - x[i] * inv * mdot); }`)] };
+}
+
+export function lowerLayernorm(v: OpView<OpAttrs['layernorm']>): Lowered {
+  return { scratch: [], launches: [rowKernel('layernorm', v, [inp('x', 0), inp('w', 1), inp('b', 2), out()], v.attrs.eps,
+    `${lnStats}\nfor (var c = lid; c < u.d; c += ${RW}u) { y[base + c] = (x[base + c] - mu) * inv * w[c] + b[c]; }`)] };
+}
+
+export function lowerLayernormGrad(v: OpView<OpAttrs['layernorm_grad']>): Lowered {
+  return { scratch: [], launches: [rowKernel('layernorm_grad', v, [inp('x', 0), inp('w', 1), inp('dy', 2), out()], v.attrs.eps,
+    `${lnStats}
+${rowSum('sg', 'dy[i] * w[c]')}
+${rowSum('sgx', 'dy[i] * w[c] * (x[i] - mu) * inv')}
+let mg = sg / f32(u.d);
+let mgx = sgx / f32(u.d);
+for (var c = lid; c < u.d; c += ${RW}u) { let i = base + c; y[i] = inv * (dy[i] * w[c] - mg - (x[i] - mu) * inv * mgx); }`)] };
+}
+
+export function lowerRowNorm(v: OpView): Lowered {
+  return { scratch: [], launches: [rowKernel('row_norm', v, [inp('x', 0), out()], undefined,
+    `${rowSum('ss', 'x[i] * x[i]')}\nif (lid == 0u) { y[r] = sqrt(ss); }`)] };
+}
+
+export function lowerRowNormGrad(v: OpView): Lowered {
+  return { scratch: [], launches: [rowKernel('row_norm_grad', v, [inp('x', 0), inp('dy', 1), out()], undefined,
+    `${rowSum('ss', 'x[i] * x[i]')}
+let nrm = sqrt(ss);
+let f = select(dy[r] / nrm, 0.0, nrm == 0.0);
+for (var c = lid; c < u.d; c += ${RW}u) { y[base + c] = x[base + c] * f; }`)] };
+}
+
+/**
+ * Column sums of expr over rows: partial pass into scratch slot `slot`, then the final pass.
+ * `stats` (mu, inv per row) come from scratch slot 0 when the expression needs them.
+ */
+function columnSum(key: string, rows: number, D: number, bindings: Launch['bindings'], expr: string, slot: number): Launch[] {
+  const chunks = ceilDiv(rows, CHUNK);
+  const colTiles = ceilDiv(D, RW);
+  const partial = kernel({
+    key: `${key}:partial`, bindings: [...bindings, scratch('part', slot)],
+    uniforms: [['rows', 'u32', rows], ['d', 'u32', D], ['col_tiles', 'u32', colTiles]],
+    workgroupSize: RW, workgroups: colTiles * chunks,
+    body: `
+let col = (wg % u.col_tiles) * ${RW}u + lid;
+let chunk = wg / u.col_tiles;
+if (col >= u.d) { return; }
+var acc = 0.0;
+let r_end = min(u.rows, (chunk + 1u) * ${CHUNK}u);
+for (var r = chunk * ${CHUNK}u; r < r_end; r++) { let i = r * u.d + col; acc += ${expr}; }
+part[chunk * u.d + col] = acc;`,
+  });
+  const final = kernel({
+    key: 'colsum_final', bindings: [scratch('part', slot, 'read'), out()],
+    uniforms: [['chunks', 'u32', chunks], ['d', 'u32', D]], workgroupSize: RW, workgroups: ceilDiv(D, RW),
+    body: `
+let col = wg * ${RW}u + lid;
+if (col >= u.d) { return; }
+var acc = 0.0;
+for (var c = 0u; c < u.chunks; c++) { acc += part[c * u.d + col]; }
+y[col] = acc;`,
+  });
+  return [partial, final];
+}
+
+/** Row statistics (mu, inv) into scratch slot 0 for the norm weight gradients. */
+function statsKernel(kind: 'rms' | 'ln', v: OpView, eps: number): Launch {
+  return rowKernel(`${kind}_stats`, v, [inp('x', 0), scratch('stats', 0)], eps,
+    `${kind === 'rms' ? `${rmsInv}\nlet mu = 0.0;` : lnStats}\nif (lid == 0u) { stats[2u * r] = mu; stats[2u * r + 1u] = inv; }`);
+}
+
+function normGradW(kind: 'rms' | 'ln', v: OpView<{ eps: number }>): Lowered {
+  const D = last(v.inputs[0]!.shape);
+  const rows = rowsOf(v.inputs[0]!.shape);
+  const expr = 'dy[i] * (x[i] - stats[2u * r]) * stats[2u * r + 1u]';
+  return {
+    scratch: [rows * 2 * 4, ceilDiv(rows, CHUNK) * D * 4],
+    launches: [
+      statsKernel(kind, v, v.attrs.eps),
+      ...columnSum('norm_grad_w', rows, D, [inp('x', 0), inp('dy', 1), scratch('stats', 0, 'read')], expr, 1),
+    ],
+  };
+}
+
+export const lowerRmsnormGradW = (v: OpView<OpAttrs['rmsnorm_grad_w']>): Lowered => normGradW('rms', v);
+export const lowerLayernormGradW = (v: OpView<OpAttrs['layernorm_grad_w']>): Lowered => normGradW('ln', v);
+
+export function lowerSumTo(v: OpView<OpAttrs['sum_to']>): Lowered {
+  const D = Math.max(count(v.attrs.shape), 1);
+  const rows = count(v.inputs[0]!.shape) / D;
+  return { scratch: [ceilDiv(rows, CHUNK) * D * 4], launches: columnSum('sum_to', rows, D, [inp('x', 0)], 'x[i]', 0) };
+}
+
+export function lowerSumsq(v: OpView): Lowered {
+  const n = count(v.inputs[0]!.shape);
+  const groups = Math.max(1, Math.min(FIN, ceilDiv(n, FIN * 4)));
+  const partial = kernel({
+    key: 'sumsq:partial', bindings: [inp('x', 0), scratch('part', 0)], uniforms: [['n', 'u32', n], ['groups', 'u32', groups]],
+    workgroupSize: FIN, workgroups: groups, decls: RED_FIN,
+    body: `
+var acc = 0.0;
+for (var i = wg * ${FIN}u + lid; i < u.n; i += u.groups * ${FIN}u) { acc += x[i] * x[i]; }
+let total = wg_sum(acc, lid);
+if (lid == 0u) { part[wg] = total; }`,
+  });
+  const final = kernel({
+    key: 'sum_final', bindings: [scratch('part', 0, 'read'), out()], uniforms: [['n', 'u32', groups]],
+    workgroupSize: FIN, workgroups: 1, decls: RED_FIN,
+    body: `
+var acc = 0.0;
+for (var i = lid; i < u.n; i += ${FIN}u) { acc += part[i]; }
+let total = wg_sum(acc, lid);
+if (lid == 0u) { y[0] = total; }`,
+  });
+  return { scratch: [groups * 4], launches: [partial, final] };
+}
+
+/** Row max and logsumexp of logits row r; reductions run unconditionally (labels are not uniform). */
+const rowLse = `${'var mx_p = ' + NEG_BIG + ';'}
+for (var c = lid; c < u.d; c += ${RW}u) { mx_p = max(mx_p, x[base + c]); }
+let mx = wg_max(mx_p, lid);
+${rowSum('se', 'exp(x[i] - mx)')}
+let label = labels[r];
+// Out-of-range labels count as ignored (the interpreter rejects them; a kernel cannot throw).
+let valid = label != u.ignore && label >= 0 && u32(label) < u.d;`;
+
+export function lowerCrossEntropy(v: OpView<OpAttrs['cross_entropy']>): Lowered {
+  const V = last(v.inputs[0]!.shape);
+  const rows = rowsOf(v.inputs[0]!.shape);
+  const rowsK = kernel({
+    key: 'cross_entropy:rows', bindings: [inp('x', 0), inp('labels', 1, 'i32'), scratch('part', 0)],
+    uniforms: [['rows', 'u32', rows], ['d', 'u32', V], ['ignore', 'i32', v.attrs.ignoreIndex]],
+    workgroupSize: RW, workgroups: rows, decls: RED,
+    body: `${rowHead}
+${rowLse}
+if (lid == 0u) {
+  part[r] = select(0.0, mx + log(se) - x[base + u32(clamp(label, 0, i32(u.d) - 1))], valid);
+  part[u.rows + r] = select(0.0, 1.0, valid);
+}`,
+  });
+  const final = kernel({
+    key: 'cross_entropy:mean', bindings: [scratch('part', 0, 'read'), out()], uniforms: [['rows', 'u32', rows]],
+    workgroupSize: FIN, workgroups: 1, decls: RED_FIN,
+    body: `
+var acc = 0.0;
+var cnt = 0.0;
+for (var i = lid; i < u.rows; i += ${FIN}u) { acc += part[i]; cnt += part[u.rows + i]; }
+let total = wg_sum(acc, lid);
+let n = wg_sum(cnt, lid);
+if (lid == 0u) { y[0] = select(total / n, 0.0, n == 0.0); }`,
+  });
+  return { scratch: [rows * 2 * 4], launches: [rowsK, final] };
+}
+
+export function lowerCrossEntropyGrad(v: OpView<OpAttrs['cross_entropy_grad']>): Lowered {
+  const V = last(v.inputs[0]!.shape);
+  const rows = rowsOf(v.inputs[0]!.shape);
+  const uniforms: [string, 'u32' | 'i32', number][] = [['rows', 'u32', rows], ['d', 'u32', V], ['ignore', 'i32', v.attrs.ignoreIndex]];
+  const countK = kernel({
+    key: 'cross_entropy:count', bindings: [inp('labels', 1, 'i32'), scratch('cnt', 0)], uniforms, workgroupSize: FIN, workgroups: 1, decls: RED_FIN,
+    body: `
+var acc = 0.0;
+for (var i = lid; i < u.rows; i += ${FIN}u) { let l = labels[i]; acc += select(0.0, 1.0, l != u.ignore && l >= 0 && u32(l) < u.d); }
+let n = wg_sum(acc, lid);
+if (lid == 0u) { cnt[0] = n; }`,
+  });
+  const gradK = kernel({
+    key: 'cross_entropy_grad', bindings: [inp('x', 0), inp('labels', 1, 'i32'), inp('dloss', 2), scratch('cnt', 0, 'read'), out()],
+    uniforms, workgroupSize: RW, workgroups: rows, decls: RED,
+    body: `${rowHead}
+${rowLse}
+let n = cnt[0];
+let g = select(dloss[0] / n, 0.0, n == 0.0 || !valid);
+for (var c = lid; c < u.d; c += ${RW}u) {
+  let i = base + c;
+  y[i] = g * (exp(x[i] - mx) / se - select(0.0, 1.0, i32(c) == label));
+}`,
+  });
+  return { scratch: [16], launches: [countK, gradK] };
+}
+
+/**
+ * One workgroup per vocab row, threads over D, scanning all ids in order: deterministic and equal to
+ * the interpreter's summation order, at V·N id reads (fine for trainable embeddings of small vocabularies).
+ */
+export function lowerEmbeddingGrad(v: OpView<OpAttrs['embedding_grad']>): Lowered {
+  const N = count(v.inputs[0]!.shape);
+  const D = last(v.inputs[1]!.shape);
+  return {
+    scratch: [],
+    launches: [kernel({
+      key: 'embedding_grad', bindings: [inp('ids', 0, 'i32'), inp('dy', 1), out()],
+      uniforms: [['vocab', 'u32', v.attrs.vocab], ['d', 'u32', D], ['n', 'u32', N]],
+      workgroupSize: RW, workgroups: v.attrs.vocab,
+      body: `
+let row = wg;
+if (row >= u.vocab) { return; }
+for (var c = lid; c < u.d; c += ${RW}u) {
+  var acc = 0.0;
+  for (var t = 0u; t < u.n; t++) { if (ids[t] == i32(row)) { acc += dy[t * u.d + c]; } }
+  y[row * u.d + c] = acc;
+}`,
+    })],
+  };
+}

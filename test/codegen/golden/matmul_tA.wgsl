@@ -1,0 +1,65 @@
+// kernel matmul:tA
+struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
+var<workgroup> As: array<array<vec4<f32>, 16>, 16>;
+var<workgroup> Bs: array<array<vec4<f32>, 16>, 16>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * nwg.x + wid.x;
+  let m0 = (wg / u.tiles_n) * 64u;
+  let n0 = (wg % u.tiles_n) * 64u;
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  // Unrolled by the generator: constant indices keep the accumulators in registers (llvmpipe spills
+  // dynamically indexed private arrays to memory).
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < u.k; k0 += 16u) {
+    {
+      let lo = (lid % 16u) * 4u;
+      let lk = lid / 16u;
+      let go = m0 + lo;
+      let gk = k0 + lk;
+      As[lk][lo / 4u][0] = select(0.0, a[min(gk * u.m + go + 0u, arrayLength(&a) - 1u)], go + 0u < u.m && gk < u.k);
+      As[lk][lo / 4u][1] = select(0.0, a[min(gk * u.m + go + 1u, arrayLength(&a) - 1u)], go + 1u < u.m && gk < u.k);
+      As[lk][lo / 4u][2] = select(0.0, a[min(gk * u.m + go + 2u, arrayLength(&a) - 1u)], go + 2u < u.m && gk < u.k);
+      As[lk][lo / 4u][3] = select(0.0, a[min(gk * u.m + go + 3u, arrayLength(&a) - 1u)], go + 3u < u.m && gk < u.k);
+    }
+    {
+      let lo = (lid % 16u) * 4u;
+      let lk = lid / 16u;
+      let go = n0 + lo;
+      let gk = k0 + lk;
+      Bs[lk][lo / 4u][0] = select(0.0, b[min(gk * u.n + go + 0u, arrayLength(&b) - 1u)], go + 0u < u.n && gk < u.k);
+      Bs[lk][lo / 4u][1] = select(0.0, b[min(gk * u.n + go + 1u, arrayLength(&b) - 1u)], go + 1u < u.n && gk < u.k);
+      Bs[lk][lo / 4u][2] = select(0.0, b[min(gk * u.n + go + 2u, arrayLength(&b) - 1u)], go + 2u < u.n && gk < u.k);
+      Bs[lk][lo / 4u][3] = select(0.0, b[min(gk * u.n + go + 3u, arrayLength(&b) - 1u)], go + 3u < u.n && gk < u.k);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let av = As[kk][ty];
+      let bv = Bs[kk][tx];
+      acc0 = fma(vec4<f32>(av.x), bv, acc0);
+      acc1 = fma(vec4<f32>(av.y), bv, acc1);
+      acc2 = fma(vec4<f32>(av.z), bv, acc2);
+      acc3 = fma(vec4<f32>(av.w), bv, acc3);
+    }
+    workgroupBarrier();
+  }
+  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var i = 0u; i < 4u; i++) {
+    let row = m0 + ty * 4u + i;
+    if (row >= u.m) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let col = n0 + tx * 4u + j;
+      if (col >= u.n) { break; }
+      var val = accs[i][j];
+      y[row * u.n + col] = val;
+    }
+  }
+}

@@ -1,0 +1,52 @@
+// Attention and its gradients against the f64 interpreter: causal and not, grouped-query heads,
+// headDim 1..256 (one to DPT dims per thread), T across the 64-key block, a KV-cache offset.
+// Tolerance: rtol 2e-4, atol 2e-5: softmax weights carry ~1e-7 relative error per exp and the
+// gradients subtract row dots (dP − Σ P·dP), which costs about one more digit.
+import { describe } from 'vitest';
+import { gpuTest } from '../helpers/gpu.ts';
+import { checkOp, f } from './op-harness.ts';
+import type { AttentionAttrs } from '../../compiler/ir/ops.ts';
+
+const CASES: { B: number; T: number; heads: number; kvHeads: number; headDim: number; causal: boolean }[] = [
+  { B: 1, T: 1, heads: 1, kvHeads: 1, headDim: 1, causal: true },
+  { B: 2, T: 7, heads: 4, kvHeads: 2, headDim: 8, causal: true },
+  { B: 1, T: 65, heads: 2, kvHeads: 1, headDim: 33, causal: true },
+  { B: 1, T: 33, heads: 3, kvHeads: 3, headDim: 16, causal: false },
+  { B: 1, T: 5, heads: 1, kvHeads: 1, headDim: 256, causal: true },
+];
+const tol = { rtol: 2e-4, atol: 2e-5 };
+
+function operands(c: (typeof CASES)[number], seed: number) {
+  return [
+    f([c.B, c.T, c.heads * c.headDim], seed),
+    f([c.B, c.T, c.kvHeads * c.headDim], seed + 1),
+    f([c.B, c.T, c.kvHeads * c.headDim], seed + 2),
+    f([c.B, c.T, c.heads * c.headDim], seed + 3),
+  ];
+}
+
+describe('attention kernels', () => {
+  gpuTest('attention forward', async (gpu) => {
+    for (const c of CASES) {
+      const attrs: AttentionAttrs = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) * 2, causal: c.causal };
+      await checkOp(gpu, 'attention', attrs, operands(c, 1).slice(0, 3), tol, `attention ${JSON.stringify(c)}`);
+    }
+  });
+
+  gpuTest('attention with a KV-cache offset', async (gpu) => {
+    // q [1, 3, 2*8], cache of 12 slots, queries at positions 5..7.
+    const attrs: AttentionAttrs = { heads: 2, kvHeads: 1, headDim: 8, scale: 0.35, causal: true };
+    const offset = { data: new Int32Array([5]), shape: [1] };
+    await checkOp(gpu, 'attention', attrs, [f([1, 3, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset');
+    await checkOp(gpu, 'attention', { ...attrs, causal: false }, [f([1, 3, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset non-causal');
+  });
+
+  gpuTest('attention_grad for q, k and v', async (gpu) => {
+    for (const c of CASES) {
+      for (const wrt of ['q', 'k', 'v'] as const) {
+        const attrs = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) * 2, causal: c.causal, wrt };
+        await checkOp(gpu, 'attention_grad', attrs, operands(c, 10), tol, `attention_grad ${wrt} ${JSON.stringify(c)}`);
+      }
+    }
+  });
+});
