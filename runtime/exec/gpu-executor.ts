@@ -1,5 +1,6 @@
 // Executor over a compiled WebGPU program (runtime/gpu/program.ts).
 import type { Graph } from '../../compiler/ir/types.ts';
+import { planMemory } from '../../compiler/plan/memory-plan.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { GpuProgram, type ProgramStats } from '../gpu/program.ts';
 import { inputNames, type Executor } from './executor.ts';
@@ -12,8 +13,9 @@ export class GpuExecutor implements Executor {
     this.inputs = new Set(inputNames(program.graph));
   }
 
+  /** Buffers follow the memory plan: persistent tensors alone, the rest shared by liveness. */
   static async create(gpu: GpuContext, graph: Graph): Promise<GpuExecutor> {
-    return new GpuExecutor(await GpuProgram.create(gpu, graph));
+    return new GpuExecutor(await GpuProgram.create(gpu, graph, planMemory(graph)));
   }
 
   get graph(): Graph {

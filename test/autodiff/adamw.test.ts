@@ -1,11 +1,12 @@
 // The AdamW IR step against a hand-written torch.optim.AdamW and against the HF/PEFT conformance
 // fixture (adapter_after_adamw_step == AdamW(adapter, grads) for every tensor).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { interpret } from '../../compiler/ir/interp.ts';
 import { verifyGraph } from '../../compiler/ir/verify.ts';
 import { appendAdamW, optimHyper } from '../../compiler/optim/adamw.ts';
+import { conformanceCase } from '../helpers/conformance.ts';
 
 /** Minimal safetensors reader (F32 only): u64 LE header length, JSON header, raw data. */
 function readF32Safetensors(path: string): Record<string, { shape: number[]; data: Float32Array }> {
@@ -90,8 +91,8 @@ describe('appendAdamW', () => {
     expect(s.m1[0]).toBeCloseTo((1 - o.b1) * 4 / (5 + 1e-6), 14);
   });
 
-  const dir = process.env.RANKFOLD_CONFORMANCE ? `${process.env.RANKFOLD_CONFORMANCE}/llama_qv_r4` : '/work/shared/conformance/llama_qv_r4';
-  it.skipIf(!existsSync(dir))('reproduces the llama_qv_r4 fixture: adapter_after_adamw_step == AdamW(adapter, grads)', () => {
+  const dir = conformanceCase('llama_qv_r4');
+  it('reproduces the llama_qv_r4 fixture: adapter_after_adamw_step == AdamW(adapter, grads)', () => {
     const expected = JSON.parse(readFileSync(`${dir}/expected.json`, 'utf8')) as { adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number } };
     const adapter = readF32Safetensors(`${dir}/adapter/adapter_model.safetensors`);
     const grads = readF32Safetensors(`${dir}/grads.safetensors`);

@@ -1,7 +1,7 @@
 // End-to-end oracle check against HF transformers + PEFT (gpt2_cattn_r4): GPT-2 with Conv1D weights,
 // biases, fused c_attn split by slice, learned positions, LayerNorm, gelu_new (tanh) and a tied head;
 // LoRA on c_attn. Run fused (Conv1D + bias + adapter -> one lowrank_matmul) in the f32 interpreter.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { differentiate } from '../../compiler/autodiff/differentiate.ts';
 import { GraphBuilder, type Value } from '../../compiler/ir/builder.ts';
@@ -9,8 +9,9 @@ import { interpret } from '../../compiler/ir/interp.ts';
 import { appendAdamW, optimHyper } from '../../compiler/optim/adamw.ts';
 import { pipeline } from '../../compiler/passes/pipeline.ts';
 import { readSafetensors } from './st-lite.ts';
+import { conformanceCase } from '../helpers/conformance.ts';
 
-const dir = `${process.env.RANKFOLD_CONFORMANCE ?? '/work/shared/conformance'}/gpt2_cattn_r4`;
+const dir = conformanceCase('gpt2_cattn_r4');
 
 function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let scale = 0;
@@ -22,7 +23,7 @@ function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return err / scale;
 }
 
-describe.skipIf(!existsSync(dir))('gpt2_cattn_r4 conformance (interpreter)', () => {
+describe('gpt2_cattn_r4 conformance (interpreter)', () => {
   it('matches HF/PEFT logits, loss, gradients and one AdamW step', () => {
     const cfg = JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
     const acfg = JSON.parse(readFileSync(`${dir}/adapter/adapter_config.json`, 'utf8'));

@@ -1,7 +1,7 @@
 // End-to-end oracle check against HF transformers + PEFT (llama_qv_r4): the IR built by hand for the
 // Llama LoRA model, run in the f32 interpreter, reproduces the reference logits, loss, adapter
 // gradients, the AdamW step and the logits after it.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { differentiate } from '../../compiler/autodiff/differentiate.ts';
 import { GraphBuilder, type Value } from '../../compiler/ir/builder.ts';
@@ -9,9 +9,9 @@ import { interpret } from '../../compiler/ir/interp.ts';
 import { appendAdamW, optimHyper } from '../../compiler/optim/adamw.ts';
 import { pipeline } from '../../compiler/passes/pipeline.ts';
 import { readSafetensors } from './st-lite.ts';
+import { conformanceCase } from '../helpers/conformance.ts';
 
-const root = process.env.RANKFOLD_CONFORMANCE ?? '/work/shared/conformance';
-const dir = `${root}/llama_qv_r4`;
+const dir = conformanceCase('llama_qv_r4');
 
 function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let scale = 0;
@@ -23,7 +23,7 @@ function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return err / scale;
 }
 
-describe.skipIf(!existsSync(dir))('llama_qv_r4 conformance (interpreter)', () => {
+describe('llama_qv_r4 conformance (interpreter)', () => {
   it('matches HF/PEFT logits, loss, gradients and one AdamW step', () => {
     const cfg = JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
     const acfg = JSON.parse(readFileSync(`${dir}/adapter/adapter_config.json`, 'utf8'));
