@@ -196,3 +196,15 @@ export async function readAdapterFromExecutor(exec: Executor, model: CheckedMode
 }
 
 export type { LoraConfig };
+
+/** Weights with their shapes from the model, ready for writeSafetensorsFile (HF names). */
+export function weightTensors(model: CheckedModel, weights: WeightMap): Map<string, { shape: number[]; data: Float32Array }> {
+  const shapes = new Map(model.weights.map((w) => [w.name, w.shape]));
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, data] of weights) {
+    const shape = shapes.get(name);
+    if (!shape) throw new Error(`weightTensors: ${model.file} has no weight "${name}"`);
+    out.set(name, { shape, data });
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCheck } from './check.ts';
+import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerInspect } from './inspect.ts';
 import { registerVerify } from './verify.ts';
@@ -8,4 +9,4 @@ import { registerVerify } from './verify.ts';
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
 // In the order `rankfold --help` lists them.
-export const commands: RegisterCommand[] = [registerCheck, registerInspect, registerVerify, registerDoctor];
+export const commands: RegisterCommand[] = [registerDemo, registerCheck, registerInspect, registerVerify, registerDoctor];

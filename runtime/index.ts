@@ -1,0 +1,43 @@
+// Rankfold's public TypeScript API (`import { ... } from 'rankfold'`): everything the CLI does, as
+// functions a script can call. See dsl-examples/scripted-train.ts for a whole run.
+
+// Specs and compilation.
+export { loadSpec, readConfigJson, specForModelType, EXAMPLES_DIR, type LoadSpecOptions } from './model/load-spec.ts';
+export { checkSpec, formatSummary } from '../compiler/check/index.ts';
+export type { CheckedModel, LoraConfig, Weight } from '../compiler/check/model.ts';
+export { buildGraph, createExecutor, DEFAULT_ADAMW, type BuildOptions, type ExecutorOptions, type GraphMode } from './model/build.ts';
+export { planMemory } from '../compiler/plan/memory-plan.ts';
+
+// Devices and execution.
+export { createGpu, listAdapters, type GpuContext } from './gpu/device.ts';
+export type { Executor, BackendName } from './exec/executor.ts';
+
+// Weights and adapters.
+export {
+  readBaseWeights,
+  initBaseWeights,
+  initAdapterWeights,
+  adapterWeights,
+  setWeights,
+  readAdapterFromExecutor,
+  peftConfigFor,
+  type WeightMap,
+} from './model/weights.ts';
+export { applyPeftConfig } from './model/apply-peft.ts';
+export { mergeAdapterWeights, unmergeAdapterWeights, stripAdapters } from './model/merge-model.ts';
+export { readSafetensorsFile, writeSafetensorsFile, readAdapterDir, writeAdapterDir } from './io/node-fs.ts';
+
+// Data and training.
+export { ByteTokenizer, loadTokenizer, type Tokenizer } from './data/tokenizer.ts';
+export { BatchLoader, evalBatches } from './data/loader.ts';
+export { getTask, generateBaseCorpus, TASKS } from './data/tasks/index.ts';
+export { trainLoop, feedBatch, NonFiniteLossError, type TrainLoopOptions, type StepInfo, type TrainCallbacks } from './train/trainer.ts';
+export { learningRate, type ScheduleOptions } from './train/schedule.ts';
+export { feedTokens, positionsFor } from './model/feeds.ts';
+
+// Generation and verification.
+export { Generator, type GenerateOptions } from './generate/generator.ts';
+export { sampleToken, type SamplingOptions } from './generate/sampling.ts';
+export { verifyCase } from './verify/verify-case.ts';
+
+export { UserError } from './errors.ts';
