@@ -43,8 +43,12 @@ export function applyPeftConfig(model: CheckedModel, config: PeftConfig, source 
     adapters.push({ name: names.b, module: o.module, shape: [o.outFeatures, r], layout: 'linear', role: 'adapter', numel: o.outFeatures * r });
     if (o.lora!.dora) adapters.push({ name: names.magnitude, module: o.module, shape: [o.outFeatures], layout: 'vector', role: 'adapter', numel: o.outFeatures });
   }
-  // With adapters, the base is frozen (PEFT freezes every non-adapter weight).
-  const frozenBase = base.map((w) => ({ ...w, role: 'frozen' as const }));
+  // PEFT freezes every non-adapter weight, except biases with bias="all" (every bias) or
+  // bias="lora_only" (the biases of adapted layers), which then train alongside the adapters.
+  const targetModules = new Set(targets.map((o) => o.module));
+  const trainsBias = (w: Weight) =>
+    w.name.endsWith('.bias') && w.layout === 'vector' && (config.bias === 'all' || (config.bias === 'lora_only' && targetModules.has(w.module)));
+  const frozenBase = base.map((w) => ({ ...w, role: trainsBias(w) ? ('trainable' as const) : ('frozen' as const) }));
   const weights = [...frozenBase, ...adapters];
   return {
     ...model,

@@ -7,7 +7,7 @@ import { Rng } from '../data/rng.ts';
 import { UserError } from '../errors.ts';
 import type { Executor } from '../exec/executor.ts';
 import { paramNames } from '../exec/executor.ts';
-import { makePeftConfig, type Adapter, type LoraModuleWeights, type PeftConfig } from '../io/peft.ts';
+import { makePeftConfig, PEFT_KEY_PREFIX, type Adapter, type LoraModuleWeights, type PeftConfig } from '../io/peft.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { deltaWeight } from '../lora/merge.ts';
 
@@ -117,9 +117,22 @@ export function requireAllSet(exec: Executor, set: Iterable<string>): void {
   if (missing.length > 0) throw new UserError(`no value for parameter(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
 }
 
+/** Base weights an adapter trains besides its LoRA factors (PEFT bias="all"/"lora_only"). */
+export function trainableBaseWeights(model: CheckedModel): Weight[] {
+  return model.weights.filter((w) => w.role === 'trainable' && w.tiedTo === undefined);
+}
+
 /** Adapter weights from a PEFT adapter, under our parameter names, checked against the model. */
 export function adapterWeights(model: CheckedModel, adapter: Adapter, source: string): WeightMap {
   const out: WeightMap = new Map();
+  for (const w of trainableBaseWeights(model)) {
+    // PEFT saves trained biases under their full key; without one, the base value stands.
+    const saved = adapter.others.get(`${PEFT_KEY_PREFIX}${w.name}`);
+    if (saved) {
+      if (!sameShape(saved.shape, w.shape)) throw new UserError(`${source}: ${w.name} has shape [${saved.shape.join(', ')}], expected [${w.shape.join(', ')}]`);
+      out.set(w.name, saved.data);
+    }
+  }
   for (const op of model.ops) {
     if (op.op !== 'linear' || !op.lora) continue;
     const t = adapter.tensors.get(op.module);
@@ -192,7 +205,9 @@ export async function readAdapterFromExecutor(exec: Executor, model: CheckedMode
     if (op.lora.dora) entry.magnitude = { shape: [op.outFeatures], data: await exec.getParam(names.magnitude) };
     tensors.set(op.module, entry);
   }
-  return { config: config ?? peftConfigFor(model), tensors, others: new Map() };
+  const others = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const w of trainableBaseWeights(model)) others.set(`${PEFT_KEY_PREFIX}${w.name}`, { shape: w.shape, data: await exec.getParam(w.name) });
+  return { config: config ?? peftConfigFor(model), tensors, others };
 }
 
 export type { LoraConfig };

@@ -98,7 +98,10 @@ export async function verifyCase(dir: string, o: VerifyOptions): Promise<CheckRe
   evalExec.destroy();
 
   // 4. Merge (merge_and_unload) and run the plain model.
-  const merged = mergeAdapterWeights(model, base, steppedLora);
+  // Trained biases (bias="all"/"lora_only") come back with the adapter and replace the base ones.
+  const steppedBase = new Map(base);
+  for (const [name, value] of steppedLora) if (base.has(name)) steppedBase.set(name, value);
+  const merged = mergeAdapterWeights(model, steppedBase, steppedLora);
   const refMerged = readSafetensorsFile(join(dir, 'merged_after_step.safetensors'));
   for (const name of mergedNamesToCheck(model, refMerged)) {
     add(compareTensors(`merged ${name}`, merged.get(name)!, refMerged.getFloat32(name), 'rel', TOLERANCES.merged));
@@ -112,10 +115,16 @@ export async function verifyCase(dir: string, o: VerifyOptions): Promise<CheckRe
   return results;
 }
 
-/** "base_model.model.X.lora_A.default.weight" -> our parameter name "X.lora_A.weight". */
+/**
+ * "base_model.model.X.lora_A.default.weight" -> our parameter name "X.lora_A.weight"; a trained
+ * base weight (a bias with bias="all") -> its checkpoint name.
+ */
 function ourParamName(key: string): string {
   const parsed = parseLoraKey(key);
-  if (!parsed) throw new UserError(`unrecognized adapter tensor name "${key}"`);
+  if (!parsed) {
+    if (key.startsWith('base_model.model.')) return key.slice('base_model.model.'.length);
+    throw new UserError(`unrecognized adapter tensor name "${key}"`);
+  }
   const names = loraParamNames(parsed.module);
   if (parsed.part === 'A') return names.a;
   if (parsed.part === 'B') return names.b;

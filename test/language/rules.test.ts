@@ -49,7 +49,7 @@ describe('rule: known functions', () => {
 describe('rule: modifiers', () => {
   it('allows lora and tied on linear maps only', () => {
     expect(errors(tiny('  y = rmsnorm(x) as "n" lora(rank = 2)\n  output y'))).toEqual(["4:25 E0601 LoRA applies to linear maps (linear, conv1d), not to 'rmsnorm'"]);
-    expect(errors(tiny('  y = gelu(x) frozen\n  output y'))).toEqual(["4:16 E0310 'gelu' has no weights, so 'frozen' does not apply"]);
+    expect(errors(tiny('  y = gelu(x) frozen\n  output y'))).toEqual(["4:15 E0310 'gelu' has no weights, so 'frozen' does not apply"]);
   });
 });
 
@@ -67,7 +67,7 @@ describe('parameters and config binding', () => {
   });
   it('reports division by zero and overflow', () => {
     expect(errors(tiny('  output x', 'd: int = 8 / (4 - 4)'))).toEqual(['1:20 E0403 division by zero: 8 / 0']);
-    expect(errors(tiny('  output x', 'd: int = 4294967296 * 4294967296'))).toEqual(['1:10 E0402 integer overflow: the result exceeds 2^53 - 1']);
+    expect(errors(tiny('  output x', 'd: int = 4294967296 * 4294967296'))).toEqual(['1:18 E0402 integer overflow: the result exceeds 2^53 - 1']);
   });
 });
 
@@ -104,8 +104,8 @@ describe('rule: lora targets', () => {
   });
   it('reports unmatched, non-linear, doubly configured targets and bad settings', () => {
     expect(errors(model + '\nlora targets ["wte"]')).toEqual(["13:15 E0601 LoRA target 'wte' matches 'wte' (embedding); LoRA applies only to linear and conv1d layers"]);
-    expect(errors(model + '\nlora targets ["q_proj"]\nlora targets ["q_proj"]')).toEqual(['13:14 E0603 module \'l.0.q_proj\' already has LoRA settings from line 12']);
-    expect(errors(model + '\nlora targets ["q_proj"] (dropout = 1)')).toEqual(['12:36 E0604 LoRA dropout must be in [0, 1), not 1']);
+    expect(errors(model + '\nlora targets ["q_proj"]\nlora targets ["q_proj"]')).toEqual(['14:14 E0603 module \'l.0.q_proj\' already has LoRA settings from line 13']);
+    expect(errors(model + '\nlora targets ["q_proj"] (dropout = 1)')).toEqual(['13:36 E0604 LoRA dropout must be in [0, 1), not 1']);
   });
 });
 

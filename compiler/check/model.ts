@@ -1,0 +1,158 @@
+// CheckedModel: the checker's output and the contract with the rest of the compiler. Everything
+// is resolved: parameters are numbers, repeats are unrolled, every tensor has a static shape
+// (batch and sequence stay symbolic as 'B' and 'T'), every weight has its checkpoint name and
+// storage layout, and every linear layer carries its LoRA settings or none. Lowering to the IR is
+// a walk over `ops` in order. spec/language.md documents each field.
+
+export type Dim = number | 'B' | 'T';
+export type ValueId = number;
+
+export interface TensorValue {
+  id: ValueId;
+  /** [B, T] for token ids, [B, T, features] for activations. */
+  shape: Dim[];
+  dtype: 'i32' | 'f32';
+  /** The spec variable it was bound to, with the repeat index (e.g. "q[i=3]"). */
+  label: string;
+}
+
+/** How a weight is stored in the checkpoint. */
+export type Layout =
+  | 'linear' // [out, in] (torch.nn.Linear)
+  | 'conv1d' // [in, out] (GPT-2's transformers.pytorch_utils.Conv1D)
+  | 'embedding' // [num, dim]
+  | 'vector'; // [n] (norm scales, biases)
+
+export type Role = 'frozen' | 'trainable' | 'adapter';
+
+export interface Weight {
+  /** Checkpoint name: `<module>.weight`, `<module>.bias`, `<module>.lora_A.weight`, ... */
+  name: string;
+  module: string;
+  shape: number[];
+  layout: Layout;
+  role: Role;
+  numel: number;
+  /** Set when this weight shares storage with another (a tied LM head): counted once, loaded from either name. */
+  tiedTo?: string;
+}
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  /** PEFT init_lora_weights: 'default' (Kaiming A, zero B), 'gaussian', or 'random' (PEFT `false`: random B too). */
+  init: 'default' | 'gaussian' | 'random';
+  rslora: boolean;
+  dora: boolean;
+  /** alpha / rank, or alpha / sqrt(rank) with rslora. */
+  scaling: number;
+}
+
+export type Activation = 'gelu' | 'gelu_tanh' | 'silu' | 'relu';
+
+export type Op =
+  | { op: 'embedding'; out: ValueId; ids: ValueId; module: string; weight: string; num: number; dim: number }
+  | { op: 'position_embedding'; out: ValueId; ids: ValueId; module: string; weight: string; num: number; dim: number }
+  | {
+      op: 'linear';
+      out: ValueId;
+      x: ValueId;
+      module: string;
+      weight: string;
+      bias?: string;
+      inFeatures: number;
+      outFeatures: number;
+      layout: 'linear' | 'conv1d';
+      lora?: LoraConfig;
+      /** The output head (its result is a model output); `all-linear` skips it, as PEFT does. */
+      head: boolean;
+    }
+  | { op: 'rmsnorm'; out: ValueId; x: ValueId; module: string; weight: string; eps: number }
+  | { op: 'layernorm'; out: ValueId; x: ValueId; module: string; weight: string; bias?: string; eps: number }
+  | {
+      op: 'attention';
+      out: ValueId;
+      q: ValueId;
+      k: ValueId;
+      v: ValueId;
+      heads: number;
+      kvHeads: number;
+      headDim: number;
+      /** RoPE base (theta), or null for none (learned or no positions). */
+      rope: { theta: number } | null;
+      causal: boolean;
+    }
+  | { op: 'activation'; out: ValueId; x: ValueId; fn: Activation }
+  | { op: 'add' | 'mul'; out: ValueId; a: ValueId; b: ValueId }
+  /** Features [start, end) of the last dimension (GPT-2's fused c_attn output split into q, k, v). */
+  | { op: 'slice'; out: ValueId; x: ValueId; start: number; end: number };
+
+export interface LoraTarget {
+  module: string;
+  inFeatures: number;
+  outFeatures: number;
+  config: LoraConfig;
+}
+
+export interface OptimizerConfig {
+  name: 'adamw' | 'adam' | 'sgd';
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  momentum: number;
+}
+
+export interface ScheduleConfig {
+  name: 'constant' | 'cosine' | 'linear';
+  warmup: number;
+  minLr: number;
+}
+
+/** The `train` block; unset keys are absent so that command-line flags and runtime defaults can fill them. */
+export interface TrainConfig {
+  optimizer?: OptimizerConfig;
+  schedule?: ScheduleConfig;
+  batch?: number;
+  seq?: number;
+  steps?: number;
+  data?: string;
+  seed?: number;
+  gradAccum?: number;
+  maxGradNorm?: number;
+  logEvery?: number;
+  saveEvery?: number;
+  evalEvery?: number;
+  out?: string;
+}
+
+export interface ParamCounts {
+  /** Base weights, tied pairs counted once: equals the checkpoint's tensor sizes summed. */
+  base: number;
+  adapter: number;
+  /** base + adapter. */
+  total: number;
+  /** Adapters plus base weights not frozen. */
+  trainable: number;
+  frozen: number;
+}
+
+export interface CheckedModel {
+  name: string;
+  file: string;
+  /** Every model parameter's bound value, in declaration order. */
+  params: Record<string, number | boolean | string>;
+  inputs: { name: string; value: ValueId; kind: 'tokens' | 'features' }[];
+  outputs: { name: string; value: ValueId }[];
+  /** Indexed by ValueId. */
+  values: TensorValue[];
+  /** In dataflow order: every op's inputs are defined by earlier ops or are model inputs. */
+  ops: Op[];
+  /** Base weights in order of first use, then adapter weights (role 'adapter'). */
+  weights: Weight[];
+  lora: LoraTarget[];
+  counts: ParamCounts;
+  train?: TrainConfig;
+}

@@ -1,0 +1,49 @@
+// The human-readable summary `rankfold check` prints for a model that checks cleanly.
+import type { CheckedModel } from './model.ts';
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+function lpad(s: string, n: number): string {
+  return s.length >= n ? s : ' '.repeat(n - s.length) + s;
+}
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6)));
+}
+
+export function formatSummary(m: CheckedModel): string {
+  const lines: string[] = [];
+  const linears = m.ops.filter((o) => o.op === 'linear').length;
+  lines.push(`${m.file}: ok: model ${m.name} (${m.ops.length} ops, ${linears} linear layers, ${m.weights.filter((w) => w.role !== 'adapter').length} weight tensors)`);
+  lines.push(`parameters: ${Object.entries(m.params).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`);
+  const c = m.counts;
+  const w = String(c.total).length;
+  lines.push('weights:');
+  lines.push(`  base       ${lpad(String(c.base), w)}`);
+  lines.push(`  lora       ${lpad(String(c.adapter), w)}`);
+  lines.push(`  total      ${lpad(String(c.total), w)}`);
+  lines.push(`  trainable  ${lpad(String(c.trainable), w)}  (${c.total ? ((100 * c.trainable) / c.total).toFixed(4) : '0'}%)`);
+  lines.push(`  frozen     ${lpad(String(c.frozen), w)}`);
+  const tied = m.weights.filter((x) => x.tiedTo);
+  for (const t of tied) lines.push(`  tied: ${t.name} = ${t.tiedTo} (counted once)`);
+  if (m.lora.length === 0) lines.push('LoRA targets: none');
+  else {
+    lines.push(`LoRA targets: ${m.lora.length}`);
+    const mw = Math.max(6, ...m.lora.map((t) => t.module.length));
+    lines.push(`  ${pad('module', mw)}  ${lpad('in', 6)}  ${lpad('out', 6)}  ${lpad('rank', 4)}  ${lpad('alpha', 6)}  ${lpad('scaling', 8)}  extra`);
+    for (const t of m.lora) {
+      const k = t.config;
+      const extra = [k.dropout ? `dropout=${fmt(k.dropout)}` : '', k.init !== 'default' ? `init=${k.init}` : '', k.rslora ? 'rslora' : '', k.dora ? 'dora' : ''].filter(Boolean).join(' ');
+      lines.push(`  ${pad(t.module, mw)}  ${lpad(String(t.inFeatures), 6)}  ${lpad(String(t.outFeatures), 6)}  ${lpad(String(k.rank), 4)}  ${lpad(fmt(k.alpha), 6)}  ${lpad(fmt(k.scaling), 8)}  ${extra}`.trimEnd());
+    }
+  }
+  if (m.train) {
+    const t = m.train;
+    const parts: string[] = [];
+    if (t.optimizer) parts.push(`optimizer=${t.optimizer.name}(lr=${t.optimizer.lr}, weight_decay=${t.optimizer.weightDecay})`);
+    if (t.schedule) parts.push(`schedule=${t.schedule.name}(warmup=${t.schedule.warmup})`);
+    for (const k of ['batch', 'seq', 'steps', 'gradAccum', 'seed', 'maxGradNorm', 'data', 'out'] as const) if (t[k] !== undefined) parts.push(`${k}=${typeof t[k] === 'string' ? JSON.stringify(t[k]) : t[k]}`);
+    lines.push(`train: ${parts.join(' ')}`);
+  }
+  return lines.join('\n') + '\n';
+}
