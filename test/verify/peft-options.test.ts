@@ -47,6 +47,14 @@ const CASES: Record<string, { dir: string; config: Partial<PeftConfig>; expect: 
       expect(m.weights.filter((w) => w.name.endsWith('lora_magnitude_vector'))).toHaveLength(4);
     },
   },
+  'gpt2 bias="lora_only" trains the adapted layers\' biases': {
+    dir: 'gpt2_cattn_r4',
+    config: { r: 4, lora_alpha: 8, target_modules: ['c_attn'], fan_in_fan_out: true, bias: 'lora_only' },
+    expect: (m) => {
+      const trained = m.weights.filter((w) => w.role === 'trainable').map((w) => w.name);
+      expect(trained).toEqual(['transformer.h.0.attn.c_attn.bias', 'transformer.h.1.attn.c_attn.bias']);
+    },
+  },
   'gpt2 all-linear over Conv1D layers': {
     dir: 'gpt2_cattn_r4',
     config: { r: 2, lora_alpha: 2, target_modules: 'all-linear', fan_in_fan_out: true },
