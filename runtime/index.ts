@@ -33,6 +33,7 @@ export { BatchLoader, evalBatches } from './data/loader.ts';
 export { getTask, generateBaseCorpus, TASKS } from './data/tasks/index.ts';
 export { trainLoop, feedBatch, NonFiniteLossError, type TrainLoopOptions, type StepInfo, type TrainCallbacks } from './train/trainer.ts';
 export { learningRate, type ScheduleOptions } from './train/schedule.ts';
+export { runTrainJob, type TrainJobOptions, type TrainJobResult, type TrainReporter } from './session/train-job.ts';
 export { feedTokens, positionsFor } from './model/feeds.ts';
 
 // Generation and verification.

@@ -1,12 +1,26 @@
 import type { Command } from 'commander';
 import { registerCheck } from './check.ts';
+import { registerCompile } from './compile.ts';
 import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerGenerate } from './generate.ts';
 import { registerInspect } from './inspect.ts';
+import { registerMerge } from './merge.ts';
+import { registerTrain } from './train.ts';
 import { registerVerify } from './verify.ts';
 
 /** Registers one subcommand; setExitCode lets an action report failure without throwing. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
 // In the order `rankfold --help` lists them.
-export const commands: RegisterCommand[] = [registerDemo, registerCheck, registerInspect, registerVerify, registerDoctor];
+export const commands: RegisterCommand[] = [
+  registerDemo,
+  registerCheck,
+  registerCompile,
+  registerTrain,
+  registerMerge,
+  registerGenerate,
+  registerInspect,
+  registerVerify,
+  registerDoctor,
+];
