@@ -1,6 +1,7 @@
 // The AdamW IR step against a hand-written torch.optim.AdamW and against the HF/PEFT conformance
 // fixture (adapter_after_adamw_step == AdamW(adapter, grads) for every tensor).
 import { readFileSync } from 'node:fs';
+import { readSafetensorsFile } from '../../runtime/io/node-fs.ts';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/builder.ts';
 import { interpret } from '../../compiler/ir/interp.ts';
@@ -8,19 +9,9 @@ import { verifyGraph } from '../../compiler/ir/verify.ts';
 import { appendAdamW, optimHyper } from '../../compiler/optim/adamw.ts';
 import { conformanceCase } from '../helpers/conformance.ts';
 
-/** Minimal safetensors reader (F32 only): u64 LE header length, JSON header, raw data. */
 function readF32Safetensors(path: string): Record<string, { shape: number[]; data: Float32Array }> {
-  const buf = readFileSync(path);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [k, t] of Object.entries(header)) {
-    if (k === '__metadata__') continue;
-    if (t.dtype !== 'F32') throw new Error(`${k}: ${t.dtype}`);
-    const bytes = buf.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]);
-    out[k] = { shape: t.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
-  }
-  return out;
+  const file = readSafetensorsFile(path);
+  return Object.fromEntries(file.names.map((k) => [k, { shape: file.info(k).shape, data: file.getFloat32(k) }]));
 }
 
 /** torch.optim.AdamW's single-tensor step, written out (step t, fresh or given moments). */
