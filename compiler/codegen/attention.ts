@@ -1,23 +1,32 @@
-// Softmax attention with one 64-thread workgroup per (batch, head, row). Keys are walked in blocks of
-// 64: each thread scores one key of the block (a full dot over headDim with the query staged in
-// workgroup memory), then every thread folds the block into its share of the output dims with an
-// online softmax (running max and sum, flash-attention style), so no T×T matrix is ever stored.
-// Each thread owns at most DPT dims: headDim <= 64·DPT = 256. Gradients recompute probabilities:
-// dq in one kernel (logsumexp pass, rowDot pass, accumulate pass); dk and dv first store per-query
-// (logsumexp, Σ P·dP) in scratch, then one workgroup per (batch, kv head, key) sums over the query
-// heads of its group and the query rows that see the key.
+// Softmax attention without workgroup memory or barriers: one invocation per query row (forward,
+// dq, row statistics) or per key row (dk, dv), 64 rows of one (batch, head) per workgroup, and a
+// serial loop over the other side with an online softmax. Lavapipe runs each workgroup as a CPU
+// task and each barrier as a coroutine switch per 8 lanes, so the old one-workgroup-per-row kernels
+// with a barrier tree per key block spent almost all their time in overhead. Keeping the loop bound
+// and the streamed row uniform across the workgroup (the block's last row decides it; per-lane
+// causal masks are selects) also lets gallivm load K/V (or Q/dO) once per SIMD group instead of
+// gathering per lane, and on real GPUs makes those loads warp broadcasts.
+// Each invocation keeps its own row in vec4 registers: the default variant holds headDim <= 16
+// (4 vec4s, unrolled by the generator so they stay in registers), ':wide' loops over up to 64 vec4s
+// (headDim <= 256) in private arrays. Gradients recompute probabilities: dq in two passes over the
+// keys (logsumexp and rowDot = Σ P·dP, then the sum), dk and dv after a statistics kernel that
+// stores (logsumexp, rowDot) per query row in scratch (the forward cannot leave them behind: scratch
+// slots are shared by all nodes of a program).
 import type { AttentionAttrs, OpAttrs } from '../ir/ops.ts';
-import { kernel, inp, out, scratch, reduceDecls, NEG_BIG } from './wgsl.ts';
+import { kernel, inp, out, scratch, NEG_BIG } from './wgsl.ts';
 import type { Launch, Lowered, OpView, Uniform } from './kernel.ts';
 
+/** Rows (queries or keys) per workgroup, one per invocation. */
 export const AW = 64;
-export const DPT = 4;
+/** Largest headDim of the register variant; larger ones use ':wide' (up to 4 * WIDE_VECS). */
+export const NARROW_DIM = 16;
+const WIDE_VECS = 64;
 
 function geometry(v: OpView<AttentionAttrs>): Uniform[] {
   const [B, T] = v.inputs[0]!.shape as number[];
   const S = v.inputs[1]!.shape[1]!;
   const a = v.attrs;
-  if (a.headDim > AW * DPT) throw new Error(`attention: headDim ${a.headDim} exceeds the kernel's ${AW * DPT}`);
+  if (a.headDim > 4 * WIDE_VECS) throw new Error(`attention: headDim ${a.headDim} exceeds the kernel's ${4 * WIDE_VECS}`);
   return [
     ['batch', 'u32', B!], ['t_len', 'u32', T!], ['s_len', 'u32', S], ['heads', 'u32', a.heads], ['hd', 'u32', a.headDim],
     ['group', 'u32', a.heads / a.kvHeads], ['qw', 'u32', a.heads * a.headDim], ['kw', 'u32', a.kvHeads * a.headDim],
@@ -25,64 +34,95 @@ function geometry(v: OpView<AttentionAttrs>): Uniform[] {
   ];
 }
 
-const DECLS = `${reduceDecls(AW)}
-var<workgroup> qs: array<f32, ${AW * DPT}>;
-var<workgroup> ps: array<f32, ${AW}>;
-var<workgroup> pos_sh: u32;`;
-
-/** Row coordinates and the number of visible keys (uniform: barriers run inside the key loop). */
-function rowHead(masked: boolean, hasOffset: boolean): string {
-  const pos0 = hasOffset ? `if (lid == 0u) { pos_sh = u32(offset[0]); }\nlet pos0 = workgroupUniformLoad(&pos_sh);` : 'let pos0 = 0u;';
-  return `
-let t = wg % u.t_len;
-let h = (wg / u.t_len) % u.heads;
-let b = wg / (u.t_len * u.heads);
-if (b >= u.batch) { return; }
-let kvh = h / u.group;
-let qoff = (b * u.t_len + t) * u.qw + h * u.hd;
-let koff = b * u.s_len * u.kw + kvh * u.hd;
-${pos0}
-let nkeys = ${masked ? 'min(pos0 + t + 1u, u.s_len)' : 'u.s_len'};
-for (var c = lid; c < u.hd; c += ${AW}u) { qs[c] = q[qoff + c]; }
-workgroupBarrier();`;
+/** Per-vector code: `#` is the vec4 index (a literal when unrolled, `ci` in the wide loop). */
+interface Vec {
+  wide: boolean;
+  decl(name: string): string;
+  each(body: string): string;
 }
 
-/** Score of key j (0 when j is not visible; callers mask with `j < nkeys`). */
-const SCORE = `fn score(koff: u32, j: u32) -> f32 {
-  var d = 0.0;
-  for (var c = 0u; c < u.hd; c++) { d = fma(qs[c], k[koff + j * u.kw + c], d); }
-  return d * u.scale;
-}`;
+function vec(wide: boolean): Vec {
+  return {
+    wide,
+    decl: (name) => `var ${name}: array<vec4<f32>, ${wide ? WIDE_VECS : NARROW_DIM / 4}>;`,
+    each: (body) => (wide
+      ? `for (var ci = 0u; ci < nv; ci++) { ${body.replaceAll('#', 'ci')} }`
+      : [0, 1, 2, 3].map((i) => body.replaceAll('#', `${i}u`)).join('\n')),
+  };
+}
 
-/** Online-softmax pass over visible keys: leaves running max `m`, sum `l` and (withV) `acc`. */
-function onlinePass(withV: boolean): string {
+/** vec4 loads (and a store) of dims c..c+3 of a head row at `o`, zero past headDim. */
+function loaders(names: string[], store?: string): string {
+  const lane = (buf: string, e: number) => `select(0.0, ${buf}[o + c + ${e}u], c + ${e}u < u.hd)`;
+  const fns = names.map((n) => `fn ld_${n}(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(${[0, 1, 2, 3].map((e) => lane(n, e)).join(', ')});
+}`);
+  if (store) {
+    fns.push(`fn st_${store}(o: u32, c: u32, val: vec4<f32>) {
+${[0, 1, 2, 3].map((e) => `  if (c + ${e}u < u.hd) { ${store}[o + c + ${e}u] = val[${e}]; }`).join('\n')}
+}`);
+  }
+  return fns.join('\n');
+}
+
+/** Dot product of the register row `reg` with the head row at `o` of `buf`, into `name`. */
+const dotWith = (V: Vec, name: string, reg: string, buf: string, o: string) =>
+  `var ${name} = 0.0;\n${V.each(`${name} += dot(${reg}[#], ld_${buf}(${o}, # * 4u));`)}`;
+
+/**
+ * Query-row head: block of AW query rows of one (b, h); `nk` (uniform) is the number of keys any
+ * row of the block may see, `lim` this row's last visible key.
+ */
+function queryHead(V: Vec, masked: boolean, hasOffset: boolean): string {
+  return `
+let nblk = (u.t_len + ${AW - 1}u) / ${AW}u;
+let blk = wg % nblk;
+let h = (wg / nblk) % u.heads;
+let b = wg / (nblk * u.heads);
+if (b >= u.batch) { return; }
+let nv = (u.hd + 3u) / 4u;
+let t0 = blk * ${AW}u;
+let t = t0 + lid;
+let tc = min(t, u.t_len - 1u);
+let kvh = h / u.group;
+let qo = (b * u.t_len + tc) * u.qw + h * u.hd;
+let kbase = b * u.s_len * u.kw + kvh * u.hd;
+let pos0 = ${hasOffset ? 'u32(offset[0])' : '0u'};
+let lim = pos0 + tc;
+let nk = ${masked ? `min(pos0 + min(t0 + ${AW}u, u.t_len), u.s_len)` : 'u.s_len'};
+${V.decl('qv')}
+${V.each('qv[#] = ld_q(qo, # * 4u) * u.scale;')}`;
+}
+
+const visible = (masked: boolean) => (masked ? 'j <= lim' : 'true');
+
+/** Online pass over keys: running max m, sum l and (withV) acc = Σ p·v, (withDp) r = Σ p·dP. */
+function onlinePass(V: Vec, masked: boolean, withV: boolean, withDp: boolean): string {
   return `
 var m = ${NEG_BIG};
 var l = 0.0;
-${withV ? `var acc: array<f32, ${DPT}>;` : ''}
-for (var j0 = 0u; j0 < nkeys; j0 += ${AW}u) {
-  let j = j0 + lid;
-  var s = ${NEG_BIG};
-  if (j < nkeys) { s = score(koff, j); }
-  let mnew = max(m, wg_max(s, lid));
-  let corr = exp(m - mnew);
-  ps[lid] = select(0.0, exp(s - mnew), j < nkeys);
-  workgroupBarrier();
-  l = l * corr;
-  let cnt = min(${AW}u, nkeys - j0);
-  ${withV ? `for (var i = 0u; i < ${DPT}u; i++) { acc[i] = acc[i] * corr; }` : ''}
-  for (var jj = 0u; jj < cnt; jj++) {
-    let p = ps[jj];
-    l += p;
-    ${withV ? `for (var i = 0u; i < ${DPT}u; i++) {
-      let c = lid + i * ${AW}u;
-      if (c < u.hd) { acc[i] = fma(p, v[koff + (j0 + jj) * u.kw + c], acc[i]); }
-    }` : ''}
-  }
-  m = mnew;
-  workgroupBarrier();
+${withDp ? 'var r = 0.0;' : ''}
+for (var j = 0u; j < nk; j++) {
+  let ko = kbase + j * u.kw;
+  ${dotWith(V, 'sd', 'qv', 'k', 'ko').replaceAll('\n', '\n  ')}
+  let vis = ${visible(masked)};
+  let s = select(${NEG_BIG}, sd, vis);
+  let mn = max(m, s);
+  let corr = exp(m - mn);
+  let p = select(0.0, exp(s - mn), vis);
+  l = l * corr + p;
+  ${withDp ? `${dotWith(V, 'dp', 'dyv', 'v', 'ko').replaceAll('\n', '\n  ')}\n  r = r * corr + p * dp;` : ''}
+  ${withV ? V.each('acc[#] = acc[#] * corr + p * ld_v(ko, # * 4u);') : ''}
+  m = mn;
 }`;
 }
+
+const suffix = (masked: boolean, hasOffset: boolean, V: Vec) => `${masked ? ':causal' : ''}${hasOffset ? ':offset' : ''}${V.wide ? ':wide' : ''}`;
+const vecFor = (a: AttentionAttrs) => vec(a.headDim > NARROW_DIM);
+const queryBlocks = (v: OpView<AttentionAttrs>) => {
+  const [B, T] = v.inputs[0]!.shape as number[];
+  return B! * v.attrs.heads * Math.ceil(T! / AW);
+};
 
 function bindings(extra: Launch['bindings']): Launch['bindings'] {
   return [inp('q', 0), inp('k', 1), inp('v', 2), ...extra];
@@ -91,134 +131,109 @@ function bindings(extra: Launch['bindings']): Launch['bindings'] {
 export function lowerAttention(v: OpView<OpAttrs['attention']>): Lowered {
   const hasOffset = v.inputs.length > 3;
   const masked = v.attrs.causal || hasOffset;
-  const [B, T] = v.inputs[0]!.shape as number[];
+  const V = vecFor(v.attrs);
   return {
     scratch: [],
     launches: [kernel({
-      key: `attention${masked ? ':causal' : ''}${hasOffset ? ':offset' : ''}`,
+      key: `attention${suffix(masked, hasOffset, V)}`,
       bindings: bindings([...(hasOffset ? [inp('offset', 3, 'i32')] : []), out()]),
-      uniforms: geometry(v), workgroupSize: AW, workgroups: B! * T! * v.attrs.heads, decls: `${DECLS}\n${SCORE}`,
-      body: `${rowHead(masked, hasOffset)}
-${onlinePass(true)}
-for (var i = 0u; i < ${DPT}u; i++) {
-  let c = lid + i * ${AW}u;
-  if (c < u.hd) { y[qoff + c] = acc[i] / l; }
+      uniforms: geometry(v), workgroupSize: AW, workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v'], 'y'),
+      body: `${queryHead(V, masked, hasOffset)}
+${V.decl('acc')}
+${onlinePass(V, masked, true, false)}
+if (t < u.t_len) {
+  let inv = 1.0 / l;
+  ${V.each('st_y(qo, # * 4u, acc[#] * inv);')}
 }`,
     })],
   };
 }
 
-/** dP_ij = dO_i·v_j over headDim, read straight from global memory. */
-const DP = `fn dpv(doff: u32, koff: u32, j: u32) -> f32 {
-  var d = 0.0;
-  for (var c = 0u; c < u.hd; c++) { d = fma(dy[doff + c], v[koff + j * u.kw + c], d); }
-  return d;
-}`;
-
-/** Per query row: lse = m + log(l), then rowDot = Σ_j P_ij dP_ij (one more pass over the keys). */
-const LSE_AND_ROWDOT = `${onlinePass(false)}
+/** Logsumexp and rowDot = Σ_j P_ij·dP_ij of this query row (dP_ij = dO_i·v_j). */
+function rowStats(V: Vec, masked: boolean): string {
+  return `${V.decl('dyv')}
+${V.each('dyv[#] = ld_dy(qo, # * 4u);')}
+${onlinePass(V, masked, false, true)}
 let lse = m + log(l);
-var rd = 0.0;
-for (var j0 = 0u; j0 < nkeys; j0 += ${AW}u) {
-  let j = j0 + lid;
-  if (j < nkeys) { rd += exp(score(koff, j) - lse) * dpv(qoff, koff, j); }
+let row_dot = r / l;`;
 }
-let row_dot = wg_sum(rd, lid);`;
 
 function lowerGradQ(v: OpView<OpAttrs['attention_grad']>, masked: boolean): Lowered {
-  const [B, T] = v.inputs[0]!.shape as number[];
+  const V = vecFor(v.attrs);
   return {
     scratch: [],
     launches: [kernel({
-      key: `attention_grad_q${masked ? ':causal' : ''}`, bindings: bindings([inp('dy', 3), out()]),
-      uniforms: geometry(v), workgroupSize: AW, workgroups: B! * T! * v.attrs.heads, decls: `${DECLS}\n${SCORE}\n${DP}`,
-      body: `${rowHead(masked, false)}
-${LSE_AND_ROWDOT}
-var acc: array<f32, ${DPT}>;
-for (var j0 = 0u; j0 < nkeys; j0 += ${AW}u) {
-  let j = j0 + lid;
-  var ds = 0.0;
-  if (j < nkeys) { ds = exp(score(koff, j) - lse) * (dpv(qoff, koff, j) - row_dot); }
-  workgroupBarrier();
-  ps[lid] = ds;
-  workgroupBarrier();
-  let cnt = min(${AW}u, nkeys - j0);
-  for (var jj = 0u; jj < cnt; jj++) {
-    let w = ps[jj];
-    for (var i = 0u; i < ${DPT}u; i++) {
-      let c = lid + i * ${AW}u;
-      if (c < u.hd) { acc[i] = fma(w, k[koff + (j0 + jj) * u.kw + c], acc[i]); }
-    }
-  }
+      key: `attention_grad_q${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), out()]),
+      uniforms: geometry(v), workgroupSize: AW, workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
+      body: `${queryHead(V, masked, false)}
+${rowStats(V, masked)}
+${V.decl('acc')}
+for (var j = 0u; j < nk; j++) {
+  let ko = kbase + j * u.kw;
+  ${dotWith(V, 'sd', 'qv', 'k', 'ko').replaceAll('\n', '\n  ')}
+  ${dotWith(V, 'dp', 'dyv', 'v', 'ko').replaceAll('\n', '\n  ')}
+  let ds = select(0.0, exp(sd - lse) * (dp - row_dot), ${visible(masked)});
+  ${V.each('acc[#] += ds * ld_k(ko, # * 4u);')}
 }
-for (var i = 0u; i < ${DPT}u; i++) {
-  let c = lid + i * ${AW}u;
-  if (c < u.hd) { y[qoff + c] = acc[i] * u.scale; }
-}`,
+if (t < u.t_len) { ${V.each('st_y(qo, # * 4u, acc[#] * u.scale);')} }`,
     })],
   };
 }
 
-/** dk / dv: stats kernel per query row, then one workgroup per (b, kv head, key j). */
+/** dk / dv: statistics per query row into scratch, then one invocation per key row. */
 function lowerGradKV(v: OpView<OpAttrs['attention_grad']>, masked: boolean, wrt: 'k' | 'v'): Lowered {
   const [B, T] = v.inputs[0]!.shape as number[];
   const { heads, kvHeads } = v.attrs;
+  const V = vecFor(v.attrs);
   const stats = kernel({
-    key: `attention_stats${masked ? ':causal' : ''}`, bindings: bindings([inp('dy', 3), scratch('st', 0)]),
-    uniforms: geometry(v), workgroupSize: AW, workgroups: B! * T! * heads, decls: `${DECLS}\n${SCORE}\n${DP}`,
-    body: `${rowHead(masked, false)}
-${LSE_AND_ROWDOT}
-if (lid == 0u) { st[2u * wg] = lse; st[2u * wg + 1u] = row_dot; }`,
+    key: `attention_stats${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), scratch('st', 0)]),
+    uniforms: geometry(v), workgroupSize: AW, workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v', 'dy']),
+    body: `${queryHead(V, masked, false)}
+${rowStats(V, masked)}
+if (t < u.t_len) {
+  let si = 2u * ((b * u.heads + h) * u.t_len + t);
+  st[si] = lse;
+  st[si + 1u] = row_dot;
+}`,
   });
-  // Weight of query row i for key j: P_ij (dv) or scale·P_ij·(dP_ij − rowDot_i) (dk); it
-  // multiplies dO_i (dv) or q_i (dk).
-  const weight = wrt === 'v' ? 'p' : 'u.scale * p * (dpk - st[si + 1u])';
-  const vec = wrt === 'v' ? 'dy' : 'q';
+  // Weight of query row i for key j: P_ij (dv) or P_ij·(dP_ij − rowDot_i) (dk, times scale at the
+  // end); it multiplies dO_i (dv) or q_i (dk).
+  const perQuery = wrt === 'v'
+    ? `${V.each('acc[#] += p * ld_dy(qo, # * 4u);')}`
+    : `${dotWith(V, 'dp', 'vv', 'dy', 'qo')}
+let w = p * (dp - st[si + 1u]);
+${V.each('acc[#] += w * qi[#];')}`;
   const main = kernel({
-    key: `attention_grad_${wrt}${masked ? ':causal' : ''}`, bindings: bindings([inp('dy', 3), scratch('st', 0, 'read'), out()]),
-    uniforms: geometry(v), workgroupSize: AW, workgroups: B! * T! * kvHeads,
-    decls: `${DECLS}\nvar<workgroup> ks: array<f32, ${AW * DPT}>;\nvar<workgroup> vs: array<f32, ${AW * DPT}>;`,
+    key: `attention_grad_${wrt}${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), scratch('st', 0, 'read'), out()]),
+    uniforms: geometry(v), workgroupSize: AW, workgroups: B! * kvHeads * Math.ceil(T! / AW), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
     body: `
-let j = wg % u.t_len;
-let kvh = (wg / u.t_len) % (u.heads / u.group);
-let b = wg / (u.t_len * (u.heads / u.group));
+let nblk = (u.t_len + ${AW - 1}u) / ${AW}u;
+let kvheads = u.heads / u.group;
+let blk = wg % nblk;
+let kvh = (wg / nblk) % kvheads;
+let b = wg / (nblk * kvheads);
 if (b >= u.batch) { return; }
-let kidx = (b * u.t_len + j) * u.kw + kvh * u.hd;
-for (var c = lid; c < u.hd; c += ${AW}u) { ks[c] = k[kidx + c]; vs[c] = v[kidx + c]; }
-workgroupBarrier();
-let first = ${masked ? 'j' : '0u'};
-var acc: array<f32, ${DPT}>;
+let nv = (u.hd + 3u) / 4u;
+let j0 = blk * ${AW}u;
+let j = j0 + lid;
+let jc = min(j, u.t_len - 1u);
+let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
+${V.decl('kv')}
+${V.each('kv[#] = ld_k(ko, # * 4u) * u.scale;')}
+${wrt === 'k' ? `${V.decl('vv')}\n${V.each('vv[#] = ld_v(ko, # * 4u);')}\n${V.decl('qi')}` : ''}
+${V.decl('acc')}
 for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
-  for (var i0 = first; i0 < u.t_len; i0 += ${AW}u) {
-    let i = i0 + lid;
-    var w = 0.0;
-    if (i < u.t_len) {
-      let qoff = (b * u.t_len + i) * u.qw + h * u.hd;
-      let si = 2u * ((b * u.heads + h) * u.t_len + i);
-      var s = 0.0;
-      var dpk = 0.0;
-      for (var c = 0u; c < u.hd; c++) { s = fma(q[qoff + c], ks[c], s); dpk = fma(dy[qoff + c], vs[c], dpk); }
-      let p = exp(s * u.scale - st[si]);
-      w = ${weight};
-    }
-    workgroupBarrier();
-    ps[lid] = w;
-    workgroupBarrier();
-    let cnt = min(${AW}u, u.t_len - i0);
-    for (var ii = 0u; ii < cnt; ii++) {
-      let wi = ps[ii];
-      let off = (b * u.t_len + i0 + ii) * u.qw + h * u.hd;
-      for (var x = 0u; x < ${DPT}u; x++) {
-        let c = lid + x * ${AW}u;
-        if (c < u.hd) { acc[x] = fma(wi, ${vec}[off + c], acc[x]); }
-      }
-    }
+  for (var i = ${masked ? 'j0' : '0u'}; i < u.t_len; i++) {
+    let qo = (b * u.t_len + i) * u.qw + h * u.hd;
+    let si = 2u * ((b * u.heads + h) * u.t_len + i);
+    ${wrt === 'k' ? V.each('qi[#] = ld_q(qo, # * 4u);') : ''}
+    var s = 0.0;
+    ${V.each(`s += dot(${wrt === 'k' ? 'qi[#]' : 'ld_q(qo, # * 4u)'}, kv[#]);`)}
+    let p = select(0.0, exp(s - st[si]), ${masked ? 'i >= j' : 'true'});
+    ${perQuery.replaceAll('\n', '\n    ')}
   }
 }
-for (var x = 0u; x < ${DPT}u; x++) {
-  let c = lid + x * ${AW}u;
-  if (c < u.hd) { y[kidx + c] = acc[x]; }
-}`,
+if (j < u.t_len) { ${V.each(`st_y(ko, # * 4u, acc[#]${wrt === 'k' ? ' * u.scale' : ''});`)} }`,
   });
   return { scratch: [B! * heads * T! * 2 * 4], launches: [stats, main] };
 }

@@ -1,5 +1,7 @@
 // Elementwise kernels: one thread per output element, 256 per workgroup, linear index folded over a
-// 2-D grid. Broadcasting follows the IR rule (the right operand's shape is a suffix of the left's),
+// 2-D grid. When every operand's length is a multiple of 4 the ':v4' variants bind vec4 arrays and
+// run one thread per 4 elements (a quarter of the workgroups; on lavapipe each is a CPU task).
+// adamw keeps one key for all lengths: 4 elements per thread, scalar loads with a tail guard. Broadcasting follows the IR rule (the right operand's shape is a suffix of the left's),
 // so the right index is simply i % numel(b).
 import type { OpAttrs, UnaryFn } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv } from './wgsl.ts';
@@ -8,6 +10,14 @@ import type { Launch, Lowered, OpView } from './kernel.ts';
 export const EW = 256;
 const one = (l: Launch): Lowered => ({ launches: [l], scratch: [] });
 const idx = `let i = wg * ${EW}u + lid;\nif (i >= u.n) { return; }`;
+const quads = (n: number) => n % 4 === 0;
+const vecIn = (name: string, index: number, v4: boolean) => inp(name, index, v4 ? 'vec4f' : 'f32');
+const vecOut = (v4: boolean) => out('y', v4 ? 'vec4f' : 'f32');
+
+/** Applies a scalar statement list to each lane of vec4 `i`: `stmt(c)` reads and writes component c. */
+function perLane(stmt: (c: string) => string): string {
+  return ['x', 'y', 'z', 'w'].map((c) => `{ ${stmt(c)} }`).join('\n');
+}
 
 /** erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below f32 resolution near 1). */
 const MATH = `
@@ -53,19 +63,27 @@ function derivStmt(fn: UnaryFn): string {
 
 export function lowerUnary(v: OpView<OpAttrs['unary']>): Lowered {
   const n = count(v.out.shape);
+  const v4 = quads(n);
+  const m = v4 ? n / 4 : n;
   return one(kernel({
-    key: `unary:${v.attrs.fn}`, bindings: [inp('a', 0), out()], uniforms: [['n', 'u32', n]], workgroupSize: EW,
-    decls: MATH, workgroups: ceilDiv(n, EW),
-    body: `${idx}\nlet x = a[i];\ny[i] = ${unaryExpr(v.attrs.fn)};`,
+    key: `unary:${v.attrs.fn}${v4 ? ':v4' : ''}`, bindings: [vecIn('a', 0, v4), vecOut(v4)], uniforms: [['n', 'u32', m]], workgroupSize: EW,
+    decls: MATH, workgroups: ceilDiv(m, EW),
+    body: v4
+      ? `${idx}\nlet xv = a[i];\nvar r = vec4<f32>(0.0);\n${perLane((c) => `let x = xv.${c}; r.${c} = ${unaryExpr(v.attrs.fn)};`)}\ny[i] = r;`
+      : `${idx}\nlet x = a[i];\ny[i] = ${unaryExpr(v.attrs.fn)};`,
   }));
 }
 
 export function lowerUnaryGrad(v: OpView<OpAttrs['unary_grad']>): Lowered {
   const n = count(v.out.shape);
+  const v4 = quads(n);
+  const m = v4 ? n / 4 : n;
   return one(kernel({
-    key: `unary_grad:${v.attrs.fn}`, bindings: [inp('a', 0), inp('dy', 1), out()], uniforms: [['n', 'u32', n]],
-    workgroupSize: EW, decls: MATH, workgroups: ceilDiv(n, EW),
-    body: `${idx}\nlet x = a[i];\n${derivStmt(v.attrs.fn)}\ny[i] = dy[i] * d;`,
+    key: `unary_grad:${v.attrs.fn}${v4 ? ':v4' : ''}`, bindings: [vecIn('a', 0, v4), vecIn('dy', 1, v4), vecOut(v4)], uniforms: [['n', 'u32', m]],
+    workgroupSize: EW, decls: MATH, workgroups: ceilDiv(m, EW),
+    body: v4
+      ? `${idx}\nlet xv = a[i];\nlet dv = dy[i];\nvar r = vec4<f32>(0.0);\n${perLane((c) => `let x = xv.${c}; ${derivStmt(v.attrs.fn)} r.${c} = dv.${c} * d;`)}\ny[i] = r;`
+      : `${idx}\nlet x = a[i];\n${derivStmt(v.attrs.fn)}\ny[i] = dy[i] * d;`,
   }));
 }
 
@@ -75,9 +93,12 @@ export function lowerBinary(v: OpView): Lowered {
   const n = count(v.out.shape);
   const nb = count(v.inputs[1]!.shape);
   const sym = BINARY[v.op as keyof typeof BINARY];
+  // Same text either way: with vec4 bindings a broadcast b of 4k elements repeats every k quads.
+  const v4 = quads(n) && quads(nb);
+  const q = v4 ? 4 : 1;
   return one(kernel({
-    key: v.op, bindings: [inp('a', 0), inp('b', 1), out()], uniforms: [['n', 'u32', n], ['nb', 'u32', nb]],
-    workgroupSize: EW, workgroups: ceilDiv(n, EW),
+    key: `${v.op}${v4 ? ':v4' : ''}`, bindings: [vecIn('a', 0, v4), vecIn('b', 1, v4), vecOut(v4)], uniforms: [['n', 'u32', n / q], ['nb', 'u32', nb / q]],
+    workgroupSize: EW, workgroups: ceilDiv(n / q, EW),
     body: `${idx}\ny[i] = a[i] ${sym} b[i % u.nb];`,
   }));
 }
@@ -85,9 +106,11 @@ export function lowerBinary(v: OpView): Lowered {
 /** scale, stop_gradient (a copy: the executor gives every node its own buffer). */
 export function lowerScale(v: OpView, c: number): Lowered {
   const n = count(v.out.shape);
+  const v4 = quads(n);
+  const m = v4 ? n / 4 : n;
   return one(kernel({
-    key: 'scale', bindings: [inp('a', 0), out()], uniforms: [['n', 'u32', n], ['c', 'f32', c]],
-    workgroupSize: EW, workgroups: ceilDiv(n, EW), body: `${idx}\ny[i] = a[i] * u.c;`,
+    key: `scale${v4 ? ':v4' : ''}`, bindings: [vecIn('a', 0, v4), vecOut(v4)], uniforms: [['n', 'u32', m], ['c', 'f32', c]],
+    workgroupSize: EW, workgroups: ceilDiv(m, EW), body: `${idx}\ny[i] = a[i] * u.c;`,
   }));
 }
 
@@ -213,26 +236,33 @@ if (slot < u.s_len) { cache[(b * u.s_len + slot) * u.d + c] = x[i]; }`,
   };
 }
 
-/** PyTorch AdamW, in place on (param, m, v); grad is multiplied by gradScale[0] first. */
+/** PyTorch AdamW, in place on (param, m, v); grad is multiplied by gradScale[0] first. 4 elements per thread. */
 export function lowerAdamw(v: OpView<OpAttrs['adamw']>): Lowered {
   const n = count(v.inputs[0]!.shape);
   const rw = (name: string, index: number) => ({ ...inp(name, index), access: 'read_write' as const });
   const { beta1, beta2, eps, weightDecay } = v.attrs;
+  const one4 = (e: number) => `{
+  let i = i4 * 4u + ${e}u;
+  if (i < u.n) {
+    let gi = g[i] * gscale[0];
+    let pi = p[i] * (1.0 - lr * u.wd);
+    let mi = u.beta1 * m[i] + (1.0 - u.beta1) * gi;
+    let vi = u.beta2 * v[i] + (1.0 - u.beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - (lr / hyper[1]) * mi / (sqrt(vi) / sqrt(hyper[2]) + u.eps);
+  }
+}`;
   return one(kernel({
     key: 'adamw', bindings: [rw('p', 0), inp('g', 1), rw('m', 2), rw('v', 3), inp('hyper', 4), inp('gscale', 5)],
     uniforms: [['n', 'u32', n], ['beta1', 'f32', beta1], ['beta2', 'f32', beta2], ['eps', 'f32', eps], ['wd', 'f32', weightDecay]],
-    workgroupSize: EW, workgroups: ceilDiv(n, EW),
-    body: `${idx}
+    workgroupSize: EW, workgroups: ceilDiv(n, 4 * EW),
+    body: `let i4 = wg * ${EW}u + lid;
+if (i4 * 4u >= u.n) { return; }
 // Same operation order as torch.optim.AdamW's single-tensor path (and the interpreter).
 let lr = hyper[0];
-let gi = g[i] * gscale[0];
-let pi = p[i] * (1.0 - lr * u.wd);
-let mi = u.beta1 * m[i] + (1.0 - u.beta1) * gi;
-let vi = u.beta2 * v[i] + (1.0 - u.beta2) * gi * gi;
-m[i] = mi;
-v[i] = vi;
-p[i] = pi - (lr / hyper[1]) * mi / (sqrt(vi) / sqrt(hyper[2]) + u.eps);`,
-}));
+${[0, 1, 2, 3].map(one4).join('\n')}`,
+  }));
 }
 
 /**

@@ -2,18 +2,20 @@
 // a graph (deduplicated by pipeline key) for `rankfold compile --emit wgsl`.
 import type { Graph, Node } from '../ir/types.ts';
 import type { OpAttrs } from '../ir/ops.ts';
-import type { Lowered, OpView } from './kernel.ts';
+import type { Lowered, OpView, Target } from './kernel.ts';
 import * as ew from './elementwise.ts';
 import * as mm from './matmul.ts';
 import * as rd from './reduce.ts';
 import * as at from './attention.ts';
 
-export type { Launch, Lowered, OpView, Binding, BufferRef, Uniform } from './kernel.ts';
+export type { Launch, Lowered, OpView, Binding, BufferRef, Uniform, Target } from './kernel.ts';
 export { foldWorkgroups } from './kernel.ts';
 
 export interface LowerOptions {
   /** Whether the graph has an input named "step" (dropout reads it). */
   hasStep?: boolean;
+  /** What to tune for (default 'gpu'); GpuProgram passes 'cpu' on software adapters. */
+  target?: Target;
 }
 
 /** Ops that run no kernel: leaves hold uploaded data. */
@@ -31,8 +33,8 @@ export function lowerOp(v: OpView, options: LowerOptions = {}): Lowered {
     case 'scale': return ew.lowerScale(v, (a as OpAttrs['scale']).c);
     case 'stop_gradient': return ew.lowerScale(v, 1);
     case 'dropout': return ew.lowerDropout({ ...v, attrs: a }, options.hasStep ?? false);
-    case 'matmul': return mm.lowerMatmul({ ...v, attrs: a });
-    case 'lowrank_matmul': return mm.lowerLowrankMatmul({ ...v, attrs: a });
+    case 'matmul': return mm.lowerMatmul({ ...v, attrs: a }, options.target);
+    case 'lowrank_matmul': return mm.lowerLowrankMatmul({ ...v, attrs: a }, options.target);
     case 'rmsnorm': return rd.lowerRmsnorm({ ...v, attrs: a });
     case 'rmsnorm_grad': return rd.lowerRmsnormGrad({ ...v, attrs: a });
     case 'rmsnorm_grad_w': return rd.lowerRmsnormGradW({ ...v, attrs: a });
@@ -73,8 +75,8 @@ export function graphHasStep(graph: Graph): boolean {
   return graph.nodes.some((n) => n.op === 'input' && (n.attrs as OpAttrs['input']).name === 'step' && n.type.dtype === 'i32');
 }
 
-export function lowerNode(graph: Graph, node: Node): Lowered {
-  return lowerOp(viewOf(graph, node), { hasStep: graphHasStep(graph) });
+export function lowerNode(graph: Graph, node: Node, target?: Target): Lowered {
+  return lowerOp(viewOf(graph, node), { hasStep: graphHasStep(graph), ...(target ? { target } : {}) });
 }
 
 /** Every kernel of the graph once, by key, each under a comment header naming its first user. */

@@ -4,14 +4,16 @@
 // a multiple of 4 (the `v4` flags in the key; the tile origin is then 4-aligned too) and as 4
 // bounds-checked scalars otherwise, so any size works. lowrank_matmul is the same GEMM with
 // scale·s·op(L) (+ bias) added in the epilogue: r is small, so each output loops over r.
+// This tiled form is the 'gpu' target; on CPU drivers (target 'cpu') gemm-reg.ts is used instead.
 import type { OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv, last } from './wgsl.ts';
-import type { Binding, Lowered, OpView, Uniform } from './kernel.ts';
+import type { Binding, Lowered, OpView, Target, Uniform } from './kernel.ts';
+import { gemmReg, REG_CONFIGS } from './gemm-reg.ts';
 
 export const TILE = 64;
 export const BK = 16;
 
-interface GemmSpec {
+export interface GemmSpec {
   transA: boolean;
   transB: boolean;
   M: number;
@@ -60,14 +62,7 @@ function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: 
   const bindings: Binding[] = [inp('a', 0, vecA ? 'vec4f' : 'f32'), inp('b', 1, vecB ? 'vec4f' : 'f32'), ...extra, out()];
   const loadA = loadStmt('As', 'a', vecA, !transA, transA ? 'u.m' : 'u.k', 'u.m', 'u.k', 'm0');
   const loadB = loadStmt('Bs', 'b', vecB, transB, transB ? 'u.k' : 'u.n', 'u.n', 'u.k', 'n0');
-  let epilogue = 'var val = accs[i][j];';
-  if (lowrank) {
-    const lIdx = lowrank.transL ? 'col * u.r + q' : 'q * u.n + col';
-    epilogue += `
-var low = 0.0;
-for (var q = 0u; q < u.r; q++) { low += s[row * u.r + q] * l[${lIdx}]; }
-val += u.scale * low;${lowrank.hasBias ? '\nval += bias[col];' : ''}`;
-  }
+  const epilogue = `var val = accs[i][j];\n${lowrankEpilogue(spec)}`.trimEnd();
   const code = kernel({
     key,
     bindings,
@@ -117,6 +112,26 @@ ${indent(indent(epilogue))}
   return { launches: [code], scratch: [] };
 }
 
+/** Low-rank term (and bias) added to `val` at (`row`, `col`). */
+function lowrankEpilogue(spec: GemmSpec): string {
+  const lowrank = spec.lowrank;
+  if (!lowrank) return '';
+  const lIdx = lowrank.transL ? 'col * u.r + q' : 'q * u.n + col';
+  return `var low = 0.0;
+for (var q = 0u; q < u.r; q++) { low += s[row * u.r + q] * l[${lIdx}]; }
+val += u.scale * low;${lowrank.hasBias ? '\nval += bias[col];' : ''}`;
+}
+
+type GemmFn = (keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]) => Lowered;
+
+/** Env override for experiments: RANKFOLD_GEMM_REG=<config name>. */
+const regName = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.RANKFOLD_GEMM_REG ?? 'r4c1';
+
+function pickGemm(target: Target): GemmFn {
+  if (target === 'gpu') return gemm;
+  return (keyBase, spec, extra, extraUniforms) => gemmReg(keyBase, spec, extra, extraUniforms, lowrankEpilogue(spec), REG_CONFIGS[regName] ?? REG_CONFIGS['r4c1']!);
+}
+
 function indent(s: string): string {
   return s.split('\n').map((l) => `  ${l}`).join('\n');
 }
@@ -126,18 +141,18 @@ function gemmDims(a: readonly number[], b: readonly number[], transA: boolean, t
   return { M: count(a) / last(a), K: last(a), N: transB ? b[0]! : b[1]! };
 }
 
-export function lowerMatmul(v: OpView<OpAttrs['matmul']>): Lowered {
+export function lowerMatmul(v: OpView<OpAttrs['matmul']>, target: Target = 'gpu'): Lowered {
   const { transA, transB } = v.attrs;
   const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, transA, transB);
-  return gemm('matmul', { transA, transB, ...dims }, [], []);
+  return pickGemm(target)('matmul', { transA, transB, ...dims }, [], []);
 }
 
-export function lowerLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>): Lowered {
+export function lowerLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>, target: Target = 'gpu'): Lowered {
   const { transW, transL, scale, hasBias } = v.attrs;
   const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, false, transW);
   const r = last(v.inputs[2]!.shape);
   const extra = [inp('s', 2), inp('l', 3), ...(hasBias ? [inp('bias', 4)] : [])];
-  return gemm('lowrank_matmul', { transA: false, transB: transW, ...dims, lowrank: { r, scale, transL, hasBias } }, extra, [
+  return pickGemm(target)('lowrank_matmul', { transA: false, transB: transW, ...dims, lowrank: { r, scale, transL, hasBias } }, extra, [
     ['r', 'u32', r],
     ['scale', 'f32', scale],
   ]);

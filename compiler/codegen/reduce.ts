@@ -1,5 +1,10 @@
-// Reductions. Row ops (norms, row_norm, cross-entropy rows) use one 64-thread workgroup per row,
-// striding over the last dim and combining through workgroup memory. Column sums (weight gradients
+// Reductions. Row ops (norms, row_norm, cross-entropy rows) on rows of up to LANE_ROW_MAX elements
+// run one invocation per row, 64 rows per workgroup, with serial loops and no barriers (on lavapipe
+// every barrier is a coroutine switch per 8 lanes and every workgroup a CPU task, so the barrier
+// trees of short rows cost far more than the arithmetic; on GPUs these rows are short enough for
+// one thread). Longer rows (':wg' keys) use one 64-thread workgroup per row, striding over the
+// last dim and combining through workgroup memory. Both forms come from the same body text: the
+// lane form is the workgroup form with a stride of 1 and identity wg_sum / wg_max. Column sums (weight gradients
 // of norms, sum_to) are deterministic two-level sums: per (column tile, chunk of 64 rows) partials in
 // scratch, then one thread per column adds the chunks in order. Scalar results (sumsq,
 // cross-entropy) finish with one workgroup over the partials. No float atomics: WGSL lacks them, and
@@ -14,15 +19,29 @@ const FIN = 256; // threads of the final scalar reductions
 const RED = reduceDecls(RW);
 const RED_FIN = reduceDecls(FIN);
 
+export const LANE_ROW_MAX = 1024;
 const rowHead = `let r = wg;\nif (r >= u.rows) { return; }\nlet base = r * u.d;`;
 const rowsOf = (shape: readonly number[]) => count(shape) / last(shape);
+const LANE_DECLS = `
+fn wg_sum(v: f32, lid: u32) -> f32 { return v; }
+fn wg_max(v: f32, lid: u32) -> f32 { return v; }`;
+
+/** A row kernel in lane form (rows <= LANE_ROW_MAX) or workgroup form (key suffix ':wg'). */
+function rowLaunch(key: string, D: number, rows: number, src: Omit<Parameters<typeof kernel>[0], 'key' | 'workgroupSize' | 'workgroups' | 'decls'>): Launch {
+  if (D > LANE_ROW_MAX) return kernel({ ...src, key: `${key}:wg`, workgroupSize: RW, workgroups: rows, decls: RED });
+  const body = src.body
+    .replace('let r = wg;', `let r = wg * ${RW}u + lid;`)
+    .replaceAll(`for (var c = lid; c < u.d; c += ${RW}u)`, 'for (var c = 0u; c < u.d; c++)')
+    .replaceAll('if (lid == 0u) {', '{');
+  return kernel({ ...src, key, body, workgroupSize: RW, workgroups: ceilDiv(rows, RW), decls: LANE_DECLS });
+}
 
 function rowKernel(key: string, v: OpView, bindings: Launch['bindings'], eps: number | undefined, body: string): Launch {
   const D = last(v.inputs[0]!.shape);
   const rows = rowsOf(v.inputs[0]!.shape);
-  return kernel({
-    key, bindings, uniforms: [['rows', 'u32', rows], ['d', 'u32', D], ...(eps === undefined ? [] : [['eps', 'f32', eps] as ['eps', 'f32', number]])],
-    workgroupSize: RW, workgroups: rows, decls: RED, body: `${rowHead}\n${body}`,
+  return rowLaunch(key, D, rows, {
+    bindings, uniforms: [['rows', 'u32', rows], ['d', 'u32', D], ...(eps === undefined ? [] : [['eps', 'f32', eps] as ['eps', 'f32', number]])],
+    body: `${rowHead}\n${body}`,
   });
 }
 
@@ -171,10 +190,9 @@ let valid = label != u.ignore && label >= 0 && u32(label) < u.d;`;
 export function lowerCrossEntropy(v: OpView<OpAttrs['cross_entropy']>): Lowered {
   const V = last(v.inputs[0]!.shape);
   const rows = rowsOf(v.inputs[0]!.shape);
-  const rowsK = kernel({
-    key: 'cross_entropy:rows', bindings: [inp('x', 0), inp('labels', 1, 'i32'), scratch('part', 0)],
+  const rowsK = rowLaunch('cross_entropy:rows', V, rows, {
+    bindings: [inp('x', 0), inp('labels', 1, 'i32'), scratch('part', 0)],
     uniforms: [['rows', 'u32', rows], ['d', 'u32', V], ['ignore', 'i32', v.attrs.ignoreIndex]],
-    workgroupSize: RW, workgroups: rows, decls: RED,
     body: `${rowHead}
 ${rowLse}
 if (lid == 0u) {
@@ -208,9 +226,9 @@ for (var i = lid; i < u.rows; i += ${FIN}u) { let l = labels[i]; acc += select(0
 let n = wg_sum(acc, lid);
 if (lid == 0u) { cnt[0] = n; }`,
   });
-  const gradK = kernel({
-    key: 'cross_entropy_grad', bindings: [inp('x', 0), inp('labels', 1, 'i32'), inp('dloss', 2), scratch('cnt', 0, 'read'), out()],
-    uniforms, workgroupSize: RW, workgroups: rows, decls: RED,
+  const gradK = rowLaunch('cross_entropy_grad', V, rows, {
+    bindings: [inp('x', 0), inp('labels', 1, 'i32'), inp('dloss', 2), scratch('cnt', 0, 'read'), out()],
+    uniforms,
     body: `${rowHead}
 ${rowLse}
 let n = cnt[0];
@@ -224,8 +242,10 @@ for (var c = lid; c < u.d; c += ${RW}u) {
 }
 
 /**
- * One workgroup per vocab row, threads over D, scanning all ids in order: deterministic and equal to
- * the interpreter's summation order, at V·N id reads (fine for trainable embeddings of small vocabularies).
+ * One invocation per vocab row (64 rows per workgroup), scanning all ids in order and adding the
+ * matching dy rows into its own output row: deterministic, the interpreter's summation order, no
+ * atomics, and V·N id reads in total (the old workgroup per row also read every id once per
+ * column stride and paid a workgroup each).
  */
 export function lowerEmbeddingGrad(v: OpView<OpAttrs['embedding_grad']>): Lowered {
   const N = count(v.inputs[0]!.shape);
@@ -235,14 +255,17 @@ export function lowerEmbeddingGrad(v: OpView<OpAttrs['embedding_grad']>): Lowere
     launches: [kernel({
       key: 'embedding_grad', bindings: [inp('ids', 0, 'i32'), inp('dy', 1), out()],
       uniforms: [['vocab', 'u32', v.attrs.vocab], ['d', 'u32', D], ['n', 'u32', N]],
-      workgroupSize: RW, workgroups: v.attrs.vocab,
+      workgroupSize: RW, workgroups: ceilDiv(v.attrs.vocab, RW),
       body: `
-let row = wg;
+let row = wg * ${RW}u + lid;
 if (row >= u.vocab) { return; }
-for (var c = lid; c < u.d; c += ${RW}u) {
-  var acc = 0.0;
-  for (var t = 0u; t < u.n; t++) { if (ids[t] == i32(row)) { acc += dy[t * u.d + c]; } }
-  y[row * u.d + c] = acc;
+let base = row * u.d;
+for (var c = 0u; c < u.d; c++) { y[base + c] = 0.0; }
+for (var t = 0u; t < u.n; t++) {
+  if (ids[t] == i32(row)) {
+    let src = t * u.d;
+    for (var c = 0u; c < u.d; c++) { y[base + c] += dy[src + c]; }
+  }
 }`,
     })],
   };

@@ -35,6 +35,11 @@ async function gpuEntry(): Promise<GPU> {
   return nodeGpu;
 }
 
+/** The GPU entry point createGpu uses (navigator.gpu, or the one Dawn instance in Node), for tools such as the tfjs baseline in bench/. */
+export function getGpuEntry(): Promise<GPU> {
+  return gpuEntry();
+}
+
 function describe(info: GPUAdapterInfo): string {
   return [info.description, info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown';
 }

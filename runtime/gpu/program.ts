@@ -7,7 +7,7 @@ import type { Graph, Node } from '../../compiler/ir/types.ts';
 import { numel } from '../../compiler/ir/types.ts';
 import type { OpAttrs } from '../../compiler/ir/ops.ts';
 import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
-import { LEAF_OPS, lowerNode, foldWorkgroups, type Launch } from '../../compiler/codegen/index.ts';
+import { LEAF_OPS, lowerNode, foldWorkgroups, type Launch, type Target } from '../../compiler/codegen/index.ts';
 import type { GpuContext } from './device.ts';
 import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -29,6 +29,16 @@ export interface ProgramStats {
   bytes: Record<ByteCategory, number>;
   /** Peak GPU bytes of the whole program: all its buffers plus the readback pool's peak. */
   peakBytes: number;
+}
+
+export interface ProgramOptions {
+  /** Kernel tuning target; by default 'cpu' on software adapters (lavapipe, SwiftShader), else 'gpu'. */
+  target?: Target;
+}
+
+/** Software Vulkan/D3D adapters run compute shaders on CPU threads. */
+export function targetFor(gpu: Pick<GpuContext, 'adapterName'>): Target {
+  return /llvmpipe|lavapipe|swiftshader|warp|software/i.test(gpu.adapterName) ? 'cpu' : 'gpu';
 }
 
 interface Step {
@@ -71,7 +81,10 @@ export class GpuProgram {
   /** Nodes whose planned buffer is shared with other tenants: their values do not survive a run. */
   private readonly transient = new Set<number>();
 
-  private constructor(readonly gpu: GpuContext, readonly graph: Graph, readonly plan: MemoryPlan | undefined) {
+  readonly target: Target;
+
+  private constructor(readonly gpu: GpuContext, readonly graph: Graph, readonly plan: MemoryPlan | undefined, options: ProgramOptions) {
+    this.target = options.target ?? targetFor(gpu);
     this.pool = new BufferPool(gpu.device);
     for (const node of graph.nodes) {
       if (node.op === 'input' || node.op === 'param' || node.op === 'state') {
@@ -80,8 +93,8 @@ export class GpuProgram {
     }
   }
 
-  static async create(gpu: GpuContext, graph: Graph, plan?: MemoryPlan): Promise<GpuProgram> {
-    const p = new GpuProgram(gpu, graph, plan);
+  static async create(gpu: GpuContext, graph: Graph, plan?: MemoryPlan, options: ProgramOptions = {}): Promise<GpuProgram> {
+    const p = new GpuProgram(gpu, graph, plan, options);
     await p.build();
     return p;
   }
@@ -97,7 +110,7 @@ export class GpuProgram {
     const { device } = this.gpu;
     const graph = this.graph;
     const before = pipelinesCreated(device);
-    const lowered = graph.nodes.map((node) => (LEAF_OPS.has(node.op) ? undefined : lowerNode(graph, node)));
+    const lowered = graph.nodes.map((node) => (LEAF_OPS.has(node.op) ? undefined : lowerNode(graph, node, this.target)));
     const order = this.plan?.schedule ?? graph.nodes.map((n) => n.id);
 
     // Node buffers: from the plan, or one per node. In-place ops (cache_update) alias their input.
@@ -232,6 +245,23 @@ export class GpuProgram {
     this.pool.submitted();
     this.runs++;
     this.pipelinesLastRun = pipelinesCreated(device) - before;
+  }
+
+  /**
+   * Records only the dispatches `from..to-1` (run order) and submits them: for profiling one kernel
+   * at a time (runtime/gpu/profile.ts). Earlier dispatches must have run for the inputs to be valid.
+   */
+  runSteps(from: number, to = from + 1): void {
+    const encoder = this.gpu.device.createCommandEncoder({ label: 'rankfold steps' });
+    const pass = encoder.beginComputePass();
+    for (const s of this.steps.slice(from, to)) {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
+    }
+    pass.end();
+    this.gpu.device.queue.submit([encoder.finish()]);
+    this.pool.submitted();
   }
 
   /** Reads back one tensor: a graph output by name, or any node by id. */

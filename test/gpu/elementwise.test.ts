@@ -67,4 +67,21 @@ describe('elementwise kernels', () => {
     await checkOp(gpu, 'adamw', attrs, [f([7, 33], 20), f([7, 33], 21), f([7, 33], 22, -0.1, 0.1), f([7, 33], 23, 0, 0.01),
       hyper, { data: new Float32Array([0.5]), shape: [] }], { rtol: 1e-5, atol: 1e-6 });
   });
+
+  gpuTest('vec4 variants (lengths that are multiples of 4)', async (gpu) => {
+    for (const fn of FNS) {
+      const [lo, hi] = fn === 'sqrt' || fn === 'recip' ? [0.1, 3] : [-4, 4];
+      await checkOp(gpu, 'unary', { fn }, [f([8, 33], 31, lo, hi)], { rtol: 2e-6, atol: 1e-6 }, `unary:v4 ${fn}`);
+      await checkOp(gpu, 'unary_grad', { fn }, [f([68], 32, lo, hi), f([68], 33)], { rtol: 2e-6, atol: 1e-6 }, `unary_grad:v4 ${fn}`);
+    }
+    for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+      await checkOp(gpu, op, {}, [f([3, 5, 12], 34), f([5, 12], 35, 0.5, 2)], { rtol: 1e-6, atol: 1e-7 }, `${op}:v4 suffix`);
+      await checkOp(gpu, op, {}, [f([250, 4], 36), f([4], 37, 0.5, 2)], { rtol: 1e-6, atol: 1e-7 }, `${op}:v4 short suffix`);
+    }
+    await checkOp(gpu, 'scale', { c: -0.37 }, [f([1028], 38)], { rtol: 1e-6, atol: 0 }, 'scale:v4');
+    const hyper = { data: new Float32Array([1e-2, 1 - 0.9 ** 3, 1 - 0.999 ** 3, 0]), shape: [4] };
+    const attrs = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+    await checkOp(gpu, 'adamw', attrs, [f([8, 33], 40), f([8, 33], 41), f([8, 33], 42, -0.1, 0.1), f([8, 33], 43, 0, 0.01),
+      hyper, { data: new Float32Array([0.5]), shape: [] }], { rtol: 1e-5, atol: 1e-6 }, 'adamw:v4');
+  });
 });

@@ -41,6 +41,22 @@ describe('matmul kernels', () => {
     }
   });
 
+  // GpuProgram picks the register GEMM on software adapters and the tiled one on GPUs: run both here.
+  for (const target of ['cpu', 'gpu'] as const) {
+    gpuTest(`${target} GEMM: NN, NT and TN on tile edges, and lowrank_matmul`, async (gpu) => {
+      for (const [M, K, N] of [...SIZES, [130, 9, 70], [5, 64, 3]] as [number, number, number][]) {
+        await checkOp(gpu, 'matmul', { transA: false, transB: false }, [f([M, K], 21), f([K, N], 22)], tol(K), `${target} NN ${M}x${K}x${N}`, { target });
+        await checkOp(gpu, 'matmul', { transA: false, transB: true }, [f([M, K], 23), f([N, K], 24)], tol(K), `${target} NT ${M}x${K}x${N}`, { target });
+        await checkOp(gpu, 'matmul', { transA: true, transB: false }, [f([K, M], 25), f([K, N], 26)], tol(K), `${target} TN ${M}x${K}x${N}`, { target });
+      }
+      for (const transL of [false, true]) {
+        const [M, K, N, r] = [66, 20, 36, 3];
+        const ops = [f([M, K], 27), f([N, K], 28), f([M, r], 29), f(transL ? [N, r] : [r, N], 30), f([N], 31)];
+        await checkOp(gpu, 'lowrank_matmul', { transW: true, transL, scale: 0.5, hasBias: true }, ops, tol(K), `${target} lowrank L${transL}`, { target });
+      }
+    });
+  }
+
   gpuTest('vec4 variants are chosen only when the contiguous dims are multiples of 4', () => {
     const view = (a: number[], b: number[], transB: boolean) =>
       lowerOp({ op: 'matmul', attrs: { transA: false, transB }, inputs: [{ dtype: 'f32', shape: a }, { dtype: 'f32', shape: b }], out: { dtype: 'f32', shape: [] } });

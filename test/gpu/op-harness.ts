@@ -5,7 +5,7 @@ import type { OpAttrs, OpName } from '../../compiler/ir/ops.ts';
 import type { DType, Shape } from '../../compiler/ir/types.ts';
 import { evalOp } from '../../compiler/ir/interp.ts';
 import type { GpuContext } from '../../runtime/gpu/device.ts';
-import { GpuProgram } from '../../runtime/gpu/program.ts';
+import { GpuProgram, type ProgramOptions } from '../../runtime/gpu/program.ts';
 
 /** Deterministic uniform [-1, 1) values (mulberry32). */
 export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -70,12 +70,12 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol
 
 /** Builds a one-op graph (operands as inputs x0, x1, ...), runs it on the GPU and in f64, compares. */
 export async function checkOp<K extends OpName>(
-  gpu: GpuContext, op: K, attrs: OpAttrs[K], operands: Operand[], tol: Tol = {}, what = op as string,
+  gpu: GpuContext, op: K, attrs: OpAttrs[K], operands: Operand[], tol: Tol = {}, what = op as string, options: ProgramOptions = {},
 ): Promise<{ program: GpuProgram; gpuOut: Float32Array | Int32Array }> {
   const b = new GraphBuilder();
   const ins = operands.map((o, i) => b.input(`x${i}`, (o.data instanceof Int32Array ? 'i32' : 'f32') as DType, o.shape));
   b.output('y', b.emit(op, ins, attrs));
-  const program = await GpuProgram.create(gpu, b.graph);
+  const program = await GpuProgram.create(gpu, b.graph, undefined, options);
   operands.forEach((o, i) => program.setInput(`x${i}`, o.data));
   program.run();
   // adamw's result is a placeholder without a buffer; its effect is read from the operands below.

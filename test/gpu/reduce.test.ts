@@ -64,4 +64,20 @@ describe('reduction kernels', () => {
     await checkOp(gpu, 'embedding_grad', { vocab: 11 }, [ids([3, 7], 17, 11), f([3, 7, 33], 18)], {}, 'embedding_grad');
     await checkOp(gpu, 'embedding_grad', { vocab: 1 }, [ids([5], 19, 1), f([5, 65], 20)], {}, 'embedding_grad one id');
   });
+
+  gpuTest('rows longer than LANE_ROW_MAX use the workgroup-per-row kernels', async (gpu) => {
+    const d = 1100;
+    const x = f([3, d], 51);
+    const dy = f([3, d], 52);
+    const w = f([d], 53, 0.5, 1.5);
+    await checkOp(gpu, 'rmsnorm', { eps: 1e-6 }, [x, w], {}, `rmsnorm:wg ${d}`);
+    await checkOp(gpu, 'layernorm', { eps: 1e-5 }, [x, w, f([d], 54)], {}, `layernorm:wg ${d}`);
+    await checkOp(gpu, 'layernorm_grad', { eps: 1e-5 }, [x, w, dy], { rtol: 1e-4, atol: 5e-5 }, `layernorm_grad:wg ${d}`);
+    await checkOp(gpu, 'layernorm_grad_w', { eps: 1e-5 }, [x, dy], { rtol: 1e-4, atol: 1e-4 }, `layernorm_grad_w:wg ${d}`);
+    const logits = f([3, d], 55, -6, 6);
+    const labels = ids([3], 56, d);
+    await checkOp(gpu, 'cross_entropy', { ignoreIndex: -100 }, [logits, labels], { rtol: 1e-5, atol: 1e-5 }, `ce:wg ${d}`);
+    await checkOp(gpu, 'cross_entropy_grad', { ignoreIndex: -100 }, [logits, labels, { data: new Float32Array([1.3]), shape: [] }],
+      { rtol: 1e-4, atol: 1e-6 }, `ce_grad:wg ${d}`);
+  });
 });

@@ -5,77 +5,74 @@ struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, 
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> u: U;
-var<workgroup> red: array<f32, 64>;
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
+fn ld_q(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, q[o + c + 0u], c + 0u < u.hd), select(0.0, q[o + c + 1u], c + 1u < u.hd), select(0.0, q[o + c + 2u], c + 2u < u.hd), select(0.0, q[o + c + 3u], c + 3u < u.hd));
 }
-fn wg_max(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  return red[0];
+fn ld_k(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, k[o + c + 0u], c + 0u < u.hd), select(0.0, k[o + c + 1u], c + 1u < u.hd), select(0.0, k[o + c + 2u], c + 2u < u.hd), select(0.0, k[o + c + 3u], c + 3u < u.hd));
 }
-var<workgroup> qs: array<f32, 256>;
-var<workgroup> ps: array<f32, 64>;
-var<workgroup> pos_sh: u32;
-fn score(koff: u32, j: u32) -> f32 {
-  var d = 0.0;
-  for (var c = 0u; c < u.hd; c++) { d = fma(qs[c], k[koff + j * u.kw + c], d); }
-  return d * u.scale;
+fn ld_v(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, v[o + c + 0u], c + 0u < u.hd), select(0.0, v[o + c + 1u], c + 1u < u.hd), select(0.0, v[o + c + 2u], c + 2u < u.hd), select(0.0, v[o + c + 3u], c + 3u < u.hd));
+}
+fn st_y(o: u32, c: u32, val: vec4<f32>) {
+  if (c + 0u < u.hd) { y[o + c + 0u] = val[0]; }
+  if (c + 1u < u.hd) { y[o + c + 1u] = val[1]; }
+  if (c + 2u < u.hd) { y[o + c + 2u] = val[2]; }
+  if (c + 3u < u.hd) { y[o + c + 3u] = val[3]; }
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let t = wg % u.t_len;
-  let h = (wg / u.t_len) % u.heads;
-  let b = wg / (u.t_len * u.heads);
+  let nblk = (u.t_len + 63u) / 64u;
+  let blk = wg % nblk;
+  let h = (wg / nblk) % u.heads;
+  let b = wg / (nblk * u.heads);
   if (b >= u.batch) { return; }
+  let nv = (u.hd + 3u) / 4u;
+  let t0 = blk * 64u;
+  let t = t0 + lid;
+  let tc = min(t, u.t_len - 1u);
   let kvh = h / u.group;
-  let qoff = (b * u.t_len + t) * u.qw + h * u.hd;
-  let koff = b * u.s_len * u.kw + kvh * u.hd;
+  let qo = (b * u.t_len + tc) * u.qw + h * u.hd;
+  let kbase = b * u.s_len * u.kw + kvh * u.hd;
   let pos0 = 0u;
-  let nkeys = min(pos0 + t + 1u, u.s_len);
-  for (var c = lid; c < u.hd; c += 64u) { qs[c] = q[qoff + c]; }
-  workgroupBarrier();
+  let lim = pos0 + tc;
+  let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  var qv: array<vec4<f32>, 4>;
+  qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
+  qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
+  qv[2u] = ld_q(qo, 2u * 4u) * u.scale;
+  qv[3u] = ld_q(qo, 3u * 4u) * u.scale;
+  var acc: array<vec4<f32>, 4>;
   
   var m = -3.0e38;
   var l = 0.0;
-  var acc: array<f32, 4>;
-  for (var j0 = 0u; j0 < nkeys; j0 += 64u) {
-    let j = j0 + lid;
-    var s = -3.0e38;
-    if (j < nkeys) { s = score(koff, j); }
-    let mnew = max(m, wg_max(s, lid));
-    let corr = exp(m - mnew);
-    ps[lid] = select(0.0, exp(s - mnew), j < nkeys);
-    workgroupBarrier();
-    l = l * corr;
-    let cnt = min(64u, nkeys - j0);
-    for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] * corr; }
-    for (var jj = 0u; jj < cnt; jj++) {
-      let p = ps[jj];
-      l += p;
-      for (var i = 0u; i < 4u; i++) {
-        let c = lid + i * 64u;
-        if (c < u.hd) { acc[i] = fma(p, v[koff + (j0 + jj) * u.kw + c], acc[i]); }
-      }
-    }
-    m = mnew;
-    workgroupBarrier();
+  
+  for (var j = 0u; j < nk; j++) {
+    let ko = kbase + j * u.kw;
+    var sd = 0.0;
+    sd += dot(qv[0u], ld_k(ko, 0u * 4u));
+    sd += dot(qv[1u], ld_k(ko, 1u * 4u));
+    sd += dot(qv[2u], ld_k(ko, 2u * 4u));
+    sd += dot(qv[3u], ld_k(ko, 3u * 4u));
+    let vis = j <= lim;
+    let s = select(-3.0e38, sd, vis);
+    let mn = max(m, s);
+    let corr = exp(m - mn);
+    let p = select(0.0, exp(s - mn), vis);
+    l = l * corr + p;
+  
+    acc[0u] = acc[0u] * corr + p * ld_v(ko, 0u * 4u);
+  acc[1u] = acc[1u] * corr + p * ld_v(ko, 1u * 4u);
+  acc[2u] = acc[2u] * corr + p * ld_v(ko, 2u * 4u);
+  acc[3u] = acc[3u] * corr + p * ld_v(ko, 3u * 4u);
+    m = mn;
   }
-  for (var i = 0u; i < 4u; i++) {
-    let c = lid + i * 64u;
-    if (c < u.hd) { y[qoff + c] = acc[i] / l; }
+  if (t < u.t_len) {
+    let inv = 1.0 / l;
+    st_y(qo, 0u * 4u, acc[0u] * inv);
+  st_y(qo, 1u * 4u, acc[1u] * inv);
+  st_y(qo, 2u * 4u, acc[2u] * inv);
+  st_y(qo, 3u * 4u, acc[3u] * inv);
   }
 }

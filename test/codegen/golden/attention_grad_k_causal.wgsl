@@ -6,85 +6,79 @@ struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, 
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> st: array<f32>;
 @group(0) @binding(5) var<uniform> u: U;
-var<workgroup> red: array<f32, 64>;
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
+fn ld_q(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, q[o + c + 0u], c + 0u < u.hd), select(0.0, q[o + c + 1u], c + 1u < u.hd), select(0.0, q[o + c + 2u], c + 2u < u.hd), select(0.0, q[o + c + 3u], c + 3u < u.hd));
 }
-fn wg_max(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  return red[0];
+fn ld_k(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, k[o + c + 0u], c + 0u < u.hd), select(0.0, k[o + c + 1u], c + 1u < u.hd), select(0.0, k[o + c + 2u], c + 2u < u.hd), select(0.0, k[o + c + 3u], c + 3u < u.hd));
 }
-var<workgroup> qs: array<f32, 256>;
-var<workgroup> ps: array<f32, 64>;
-var<workgroup> pos_sh: u32;
-fn score(koff: u32, j: u32) -> f32 {
-  var d = 0.0;
-  for (var c = 0u; c < u.hd; c++) { d = fma(qs[c], k[koff + j * u.kw + c], d); }
-  return d * u.scale;
+fn ld_v(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, v[o + c + 0u], c + 0u < u.hd), select(0.0, v[o + c + 1u], c + 1u < u.hd), select(0.0, v[o + c + 2u], c + 2u < u.hd), select(0.0, v[o + c + 3u], c + 3u < u.hd));
 }
-fn dpv(doff: u32, koff: u32, j: u32) -> f32 {
-  var d = 0.0;
-  for (var c = 0u; c < u.hd; c++) { d = fma(dy[doff + c], v[koff + j * u.kw + c], d); }
-  return d;
+fn ld_dy(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, dy[o + c + 0u], c + 0u < u.hd), select(0.0, dy[o + c + 1u], c + 1u < u.hd), select(0.0, dy[o + c + 2u], c + 2u < u.hd), select(0.0, dy[o + c + 3u], c + 3u < u.hd));
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let t = wg % u.t_len;
-  let h = (wg / u.t_len) % u.heads;
-  let b = wg / (u.t_len * u.heads);
+  let nblk = (u.t_len + 63u) / 64u;
+  let blk = wg % nblk;
+  let h = (wg / nblk) % u.heads;
+  let b = wg / (nblk * u.heads);
   if (b >= u.batch) { return; }
+  let nv = (u.hd + 3u) / 4u;
+  let t0 = blk * 64u;
+  let t = t0 + lid;
+  let tc = min(t, u.t_len - 1u);
   let kvh = h / u.group;
-  let qoff = (b * u.t_len + t) * u.qw + h * u.hd;
-  let koff = b * u.s_len * u.kw + kvh * u.hd;
+  let qo = (b * u.t_len + tc) * u.qw + h * u.hd;
+  let kbase = b * u.s_len * u.kw + kvh * u.hd;
   let pos0 = 0u;
-  let nkeys = min(pos0 + t + 1u, u.s_len);
-  for (var c = lid; c < u.hd; c += 64u) { qs[c] = q[qoff + c]; }
-  workgroupBarrier();
+  let lim = pos0 + tc;
+  let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  var qv: array<vec4<f32>, 4>;
+  qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
+  qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
+  qv[2u] = ld_q(qo, 2u * 4u) * u.scale;
+  qv[3u] = ld_q(qo, 3u * 4u) * u.scale;
+  var dyv: array<vec4<f32>, 4>;
+  dyv[0u] = ld_dy(qo, 0u * 4u);
+  dyv[1u] = ld_dy(qo, 1u * 4u);
+  dyv[2u] = ld_dy(qo, 2u * 4u);
+  dyv[3u] = ld_dy(qo, 3u * 4u);
   
   var m = -3.0e38;
   var l = 0.0;
+  var r = 0.0;
+  for (var j = 0u; j < nk; j++) {
+    let ko = kbase + j * u.kw;
+    var sd = 0.0;
+    sd += dot(qv[0u], ld_k(ko, 0u * 4u));
+    sd += dot(qv[1u], ld_k(ko, 1u * 4u));
+    sd += dot(qv[2u], ld_k(ko, 2u * 4u));
+    sd += dot(qv[3u], ld_k(ko, 3u * 4u));
+    let vis = j <= lim;
+    let s = select(-3.0e38, sd, vis);
+    let mn = max(m, s);
+    let corr = exp(m - mn);
+    let p = select(0.0, exp(s - mn), vis);
+    l = l * corr + p;
+    var dp = 0.0;
+    dp += dot(dyv[0u], ld_v(ko, 0u * 4u));
+    dp += dot(dyv[1u], ld_v(ko, 1u * 4u));
+    dp += dot(dyv[2u], ld_v(ko, 2u * 4u));
+    dp += dot(dyv[3u], ld_v(ko, 3u * 4u));
+    r = r * corr + p * dp;
   
-  for (var j0 = 0u; j0 < nkeys; j0 += 64u) {
-    let j = j0 + lid;
-    var s = -3.0e38;
-    if (j < nkeys) { s = score(koff, j); }
-    let mnew = max(m, wg_max(s, lid));
-    let corr = exp(m - mnew);
-    ps[lid] = select(0.0, exp(s - mnew), j < nkeys);
-    workgroupBarrier();
-    l = l * corr;
-    let cnt = min(64u, nkeys - j0);
-  
-    for (var jj = 0u; jj < cnt; jj++) {
-      let p = ps[jj];
-      l += p;
-  
-    }
-    m = mnew;
-    workgroupBarrier();
+    m = mn;
   }
   let lse = m + log(l);
-  var rd = 0.0;
-  for (var j0 = 0u; j0 < nkeys; j0 += 64u) {
-    let j = j0 + lid;
-    if (j < nkeys) { rd += exp(score(koff, j) - lse) * dpv(qoff, koff, j); }
+  let row_dot = r / l;
+  if (t < u.t_len) {
+    let si = 2u * ((b * u.heads + h) * u.t_len + t);
+    st[si] = lse;
+    st[si + 1u] = row_dot;
   }
-  let row_dot = wg_sum(rd, lid);
-  if (lid == 0u) { st[2u * wg] = lse; st[2u * wg + 1u] = row_dot; }
 }
 
 // kernel attention_grad_k:causal
@@ -96,73 +90,78 @@ struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, 
 @group(0) @binding(4) var<storage, read> st: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<uniform> u: U;
-var<workgroup> red: array<f32, 64>;
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
+fn ld_q(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, q[o + c + 0u], c + 0u < u.hd), select(0.0, q[o + c + 1u], c + 1u < u.hd), select(0.0, q[o + c + 2u], c + 2u < u.hd), select(0.0, q[o + c + 3u], c + 3u < u.hd));
 }
-fn wg_max(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  return red[0];
+fn ld_k(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, k[o + c + 0u], c + 0u < u.hd), select(0.0, k[o + c + 1u], c + 1u < u.hd), select(0.0, k[o + c + 2u], c + 2u < u.hd), select(0.0, k[o + c + 3u], c + 3u < u.hd));
 }
-var<workgroup> qs: array<f32, 256>;
-var<workgroup> ps: array<f32, 64>;
-var<workgroup> pos_sh: u32;
-var<workgroup> ks: array<f32, 256>;
-var<workgroup> vs: array<f32, 256>;
+fn ld_v(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, v[o + c + 0u], c + 0u < u.hd), select(0.0, v[o + c + 1u], c + 1u < u.hd), select(0.0, v[o + c + 2u], c + 2u < u.hd), select(0.0, v[o + c + 3u], c + 3u < u.hd));
+}
+fn ld_dy(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, dy[o + c + 0u], c + 0u < u.hd), select(0.0, dy[o + c + 1u], c + 1u < u.hd), select(0.0, dy[o + c + 2u], c + 2u < u.hd), select(0.0, dy[o + c + 3u], c + 3u < u.hd));
+}
+fn st_y(o: u32, c: u32, val: vec4<f32>) {
+  if (c + 0u < u.hd) { y[o + c + 0u] = val[0]; }
+  if (c + 1u < u.hd) { y[o + c + 1u] = val[1]; }
+  if (c + 2u < u.hd) { y[o + c + 2u] = val[2]; }
+  if (c + 3u < u.hd) { y[o + c + 3u] = val[3]; }
+}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let j = wg % u.t_len;
-  let kvh = (wg / u.t_len) % (u.heads / u.group);
-  let b = wg / (u.t_len * (u.heads / u.group));
+  let nblk = (u.t_len + 63u) / 64u;
+  let kvheads = u.heads / u.group;
+  let blk = wg % nblk;
+  let kvh = (wg / nblk) % kvheads;
+  let b = wg / (nblk * kvheads);
   if (b >= u.batch) { return; }
-  let kidx = (b * u.t_len + j) * u.kw + kvh * u.hd;
-  for (var c = lid; c < u.hd; c += 64u) { ks[c] = k[kidx + c]; vs[c] = v[kidx + c]; }
-  workgroupBarrier();
-  let first = j;
-  var acc: array<f32, 4>;
+  let nv = (u.hd + 3u) / 4u;
+  let j0 = blk * 64u;
+  let j = j0 + lid;
+  let jc = min(j, u.t_len - 1u);
+  let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
+  var kv: array<vec4<f32>, 4>;
+  kv[0u] = ld_k(ko, 0u * 4u) * u.scale;
+  kv[1u] = ld_k(ko, 1u * 4u) * u.scale;
+  kv[2u] = ld_k(ko, 2u * 4u) * u.scale;
+  kv[3u] = ld_k(ko, 3u * 4u) * u.scale;
+  var vv: array<vec4<f32>, 4>;
+  vv[0u] = ld_v(ko, 0u * 4u);
+  vv[1u] = ld_v(ko, 1u * 4u);
+  vv[2u] = ld_v(ko, 2u * 4u);
+  vv[3u] = ld_v(ko, 3u * 4u);
+  var qi: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, 4>;
   for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
-    for (var i0 = first; i0 < u.t_len; i0 += 64u) {
-      let i = i0 + lid;
-      var w = 0.0;
-      if (i < u.t_len) {
-        let qoff = (b * u.t_len + i) * u.qw + h * u.hd;
-        let si = 2u * ((b * u.heads + h) * u.t_len + i);
-        var s = 0.0;
-        var dpk = 0.0;
-        for (var c = 0u; c < u.hd; c++) { s = fma(q[qoff + c], ks[c], s); dpk = fma(dy[qoff + c], vs[c], dpk); }
-        let p = exp(s * u.scale - st[si]);
-        w = u.scale * p * (dpk - st[si + 1u]);
-      }
-      workgroupBarrier();
-      ps[lid] = w;
-      workgroupBarrier();
-      let cnt = min(64u, u.t_len - i0);
-      for (var ii = 0u; ii < cnt; ii++) {
-        let wi = ps[ii];
-        let off = (b * u.t_len + i0 + ii) * u.qw + h * u.hd;
-        for (var x = 0u; x < 4u; x++) {
-          let c = lid + x * 64u;
-          if (c < u.hd) { acc[x] = fma(wi, q[off + c], acc[x]); }
-        }
-      }
+    for (var i = j0; i < u.t_len; i++) {
+      let qo = (b * u.t_len + i) * u.qw + h * u.hd;
+      let si = 2u * ((b * u.heads + h) * u.t_len + i);
+      qi[0u] = ld_q(qo, 0u * 4u);
+  qi[1u] = ld_q(qo, 1u * 4u);
+  qi[2u] = ld_q(qo, 2u * 4u);
+  qi[3u] = ld_q(qo, 3u * 4u);
+      var s = 0.0;
+      s += dot(qi[0u], kv[0u]);
+  s += dot(qi[1u], kv[1u]);
+  s += dot(qi[2u], kv[2u]);
+  s += dot(qi[3u], kv[3u]);
+      let p = select(0.0, exp(s - st[si]), i >= j);
+      var dp = 0.0;
+      dp += dot(vv[0u], ld_dy(qo, 0u * 4u));
+      dp += dot(vv[1u], ld_dy(qo, 1u * 4u));
+      dp += dot(vv[2u], ld_dy(qo, 2u * 4u));
+      dp += dot(vv[3u], ld_dy(qo, 3u * 4u));
+      let w = p * (dp - st[si + 1u]);
+      acc[0u] += w * qi[0u];
+      acc[1u] += w * qi[1u];
+      acc[2u] += w * qi[2u];
+      acc[3u] += w * qi[3u];
     }
   }
-  for (var x = 0u; x < 4u; x++) {
-    let c = lid + x * 64u;
-    if (c < u.hd) { y[kidx + c] = acc[x]; }
-  }
+  if (j < u.t_len) { st_y(ko, 0u * 4u, acc[0u] * u.scale);
+  st_y(ko, 1u * 4u, acc[1u] * u.scale);
+  st_y(ko, 2u * 4u, acc[2u] * u.scale);
+  st_y(ko, 3u * 4u, acc[3u] * u.scale); }
 }

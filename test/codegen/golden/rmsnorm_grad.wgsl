@@ -5,40 +5,21 @@ struct U { rows: u32, d: u32, eps: f32, }
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> u: U;
-var<workgroup> red: array<f32, 64>;
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-fn wg_max(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+fn wg_sum(v: f32, lid: u32) -> f32 { return v; }
+fn wg_max(v: f32, lid: u32) -> f32 { return v; }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let r = wg;
+  let r = wg * 64u + lid;
   if (r >= u.rows) { return; }
   let base = r * u.d;
   var ss_p = 0.0;
-  for (var c = lid; c < u.d; c += 64u) { let i = base + c; ss_p += x[i] * x[i]; }
+  for (var c = 0u; c < u.d; c++) { let i = base + c; ss_p += x[i] * x[i]; }
   let ss = wg_sum(ss_p, lid);
   let inv = 1.0 / sqrt(ss / f32(u.d) + u.eps);
   var dot_p = 0.0;
-  for (var c = lid; c < u.d; c += 64u) { let i = base + c; dot_p += dy[i] * w[c] * x[i]; }
+  for (var c = 0u; c < u.d; c++) { let i = base + c; dot_p += dy[i] * w[c] * x[i]; }
   let dot = wg_sum(dot_p, lid);
   let mdot = dot * inv / f32(u.d);
-  for (var c = lid; c < u.d; c += 64u) { let i = base + c; y[i] = inv * (dy[i] * w[c] - x[i] * inv * mdot); }
+  for (var c = 0u; c < u.d; c++) { let i = base + c; y[i] = inv * (dy[i] * w[c] - x[i] * inv * mdot); }
 }
