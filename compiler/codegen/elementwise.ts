@@ -149,6 +149,20 @@ y[i] = a[(o * u.dim + u.start) * u.inner + r];`,
   }));
 }
 
+/** One thread per output element of the 2-D transpose (a one-off per step, not a hot path). */
+export function lowerTranspose(v: OpView): Lowered {
+  const [m, n] = v.inputs[0]!.shape as [number, number];
+  return one(kernel({
+    key: 'transpose', bindings: [inp('a', 0), out()],
+    uniforms: [['n', 'u32', m * n], ['rows', 'u32', m], ['cols', 'u32', n]],
+    workgroupSize: EW, workgroups: ceilDiv(m * n, EW),
+    body: `${idx}
+let j = i / u.rows;
+let r = i % u.rows;
+y[i] = a[r * u.cols + j];`,
+  }));
+}
+
 export function lowerSliceGrad(v: OpView<OpAttrs['slice_grad']>): Lowered {
   const [, size, inner] = axisView(v.inputs[0]!.shape, v.attrs.axis);
   const n = count(v.out.shape);

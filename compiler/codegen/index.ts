@@ -50,6 +50,7 @@ export function lowerOp(v: OpView, options: LowerOptions = {}): Lowered {
     case 'cache_update': return ew.lowerCacheUpdate(v);
     case 'slice': return ew.lowerSlice({ ...v, attrs: a });
     case 'slice_grad': return ew.lowerSliceGrad({ ...v, attrs: a });
+    case 'transpose': return ew.lowerTranspose(v);
     case 'embedding': return ew.lowerEmbedding(v);
     case 'embedding_grad': return rd.lowerEmbeddingGrad({ ...v, attrs: a });
     case 'cross_entropy': return rd.lowerCrossEntropy({ ...v, attrs: a });

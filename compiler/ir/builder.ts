@@ -126,6 +126,9 @@ export class GraphBuilder {
   }
 
   // Shapes, embeddings, loss.
+  transpose(x: Value, label?: string): Value {
+    return this.emit('transpose', [x], {}, label);
+  }
   slice(x: Value, axis: number, start: number, size: number, label?: string): Value {
     return this.emit('slice', [x], { axis, start, size }, label);
   }

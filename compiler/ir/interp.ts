@@ -48,6 +48,7 @@ const kernels: { [K in Exclude<OpName, LeafOp>]: Kernel<OpAttrs[K]> } = {
   cache_update: la.cacheUpdate,
   slice: mi.slice,
   slice_grad: mi.sliceGrad,
+  transpose: mi.transpose,
   embedding: mi.embedding,
   embedding_grad: mi.embeddingGrad,
   cross_entropy: mi.crossEntropy,

@@ -100,6 +100,8 @@ export interface OpAttrs {
    * so readers of the result see the write).
    */
   cache_update: Record<string, never>;
+  /** The transpose of a 2-D x [M, N] -> [N, M] (its gradient is the transpose of dy). */
+  transpose: Record<string, never>;
   /** x[..., start:start+size, ...] along `axis`. */
   slice: { axis: number; start: number; size: number };
   /** Places dy into zeros of size `full` along `axis` at `start` (the gradient of slice). */
@@ -278,6 +280,11 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     attentionCheck('attention_grad', ins, a);
     expectSame('attention_grad', ins[0]!, ins[3]!, 'q and dy');
     return f32(ins[a.wrt === 'q' ? 0 : a.wrt === 'k' ? 1 : 2]!.shape);
+  },
+  transpose: (ins) => {
+    expectArity('transpose', ins, 1);
+    if (ins[0]!.shape.length !== 2) fail('transpose', `expects a 2-D input, got ${shapeToString(ins[0]!.shape)}`);
+    return f32([ins[0]!.shape[1]!, ins[0]!.shape[0]!]);
   },
   slice: (ins, a) => {
     expectArity('slice', ins, 1);

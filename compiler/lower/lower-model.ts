@@ -161,14 +161,15 @@ class Lowering {
       const y = b.add(base, low, `${op.module}.lora`);
       return bias === undefined ? y : b.add(y, bias, `${op.module}.bias`);
     }
-    if (op.layout === 'conv1d') throw new Error(`lowering: DoRA on a Conv1D layer (${op.module}) is not supported yet`);
     // weight_norm = ‖W0 + scaling·B·A‖ per output row, detached (DoRA paper §4.3, as PEFT does);
     // with dropout, PEFT recomputes the base term on the dropped-out input.
     const mag = b.param(names.magnitude, [op.outFeatures], 'adapter');
     const delta = b.scale(b.matmul(bb, a, false), cfg.scaling);
-    const norm = b.emit('stop_gradient', [b.emit('row_norm', [b.add(w, delta)], {})], {});
+    // Conv1D stores W as [in, out]: its per-output norms are the rows of Wᵀ.
+    const conv1d = op.layout === 'conv1d';
+    const norm = b.emit('stop_gradient', [b.emit('row_norm', [b.add(conv1d ? b.transpose(w) : w, delta)], {})], {});
     const factor = b.div(mag, norm, `${op.module}.dora_factor`);
-    const baseTerm = cfg.dropout > 0 ? b.matmul(xd, w, true) : base;
+    const baseTerm = cfg.dropout > 0 ? b.matmul(xd, w, !conv1d) : base;
     const dora = b.add(b.mul(baseTerm, b.sub(factor, b.constant(1, [op.outFeatures]))), b.mul(low, factor));
     const withBias = bias === undefined ? base : b.add(base, bias);
     return b.add(withBias, dora, `${op.module}.dora`);

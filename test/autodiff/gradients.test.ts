@@ -56,6 +56,7 @@ const cases: Record<string, GradCase> = {
   },
   slice: { params: { x: [2, 5, 3] }, forward: (b, v) => b.slice(v['x']!, 1, 1, 3) },
   'slice last axis': { params: { x: [2, 6] }, forward: (b, v) => b.slice(v['x']!, -1, 4, 2) },
+  'transpose': { params: { x: [3, 5] }, forward: (b, v) => b.transpose(v['x']!) },
   'slice_grad': { params: { x: [2, 2, 3] }, forward: (b, v) => b.emit('slice_grad', [v['x']!], { axis: 1, start: 1, full: 4 }) },
   'embedding (full fine-tuning), repeated ids': {
     params: { table: [5, 3] },

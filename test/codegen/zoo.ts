@@ -39,7 +39,7 @@ export function opZoo(): Graph {
   const lnw = b.emit('layernorm_grad_w', [ln, ag[0]!], { eps: 1e-5 });
   const st = b.emit('sum_to', [ln], { shape: [16] });
   const m2 = b.matmulTN(ln, ln);
-  const rn = b.emit('row_norm', [m2], {});
+  const rn = b.emit('row_norm', [b.transpose(m2)], {});
   const rng = b.emit('row_norm_grad', [m2, rn], {});
   const eg = b.emit('embedding_grad', [ids, ag[2]!], { vocab: 11 });
   const labels = b.input('labels', 'i32', [2, 5]);

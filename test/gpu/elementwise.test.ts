@@ -47,6 +47,12 @@ describe('elementwise kernels', () => {
     }
   });
 
+  gpuTest('transpose on odd shapes', async (gpu) => {
+    for (const shape of [[1, 7], [33, 5], [65, 68]] as const) {
+      await checkOp(gpu, 'transpose', {}, [f([...shape], 21)], { rtol: 0, atol: 0 }, `transpose ${shape.join('x')}`);
+    }
+  });
+
   gpuTest('rope forward, inverse and with offset', async (gpu) => {
     // Angles reach pos·1 rad; f32 sin/cos of arguments ~10 carry ~1e-6 absolute error.
     for (const inverse of [false, true]) {

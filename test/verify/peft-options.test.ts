@@ -55,6 +55,11 @@ const CASES: Record<string, { dir: string; config: Partial<PeftConfig>; expect: 
       expect(trained).toEqual(['transformer.h.0.attn.c_attn.bias', 'transformer.h.1.attn.c_attn.bias']);
     },
   },
+  'gpt2 DoRA on Conv1D': {
+    dir: 'gpt2_cattn_r4',
+    config: { r: 4, lora_alpha: 8, use_dora: true, target_modules: ['c_attn', 'c_fc'], fan_in_fan_out: true },
+    expect: (m) => expect(m.weights.filter((w) => w.name.endsWith('lora_magnitude_vector')).map((w) => w.shape[0])).toEqual([96, 128, 96, 128]),
+  },
   'gpt2 all-linear over Conv1D layers': {
     dir: 'gpt2_cattn_r4',
     config: { r: 2, lora_alpha: 2, target_modules: 'all-linear', fan_in_fan_out: true },

@@ -40,6 +40,7 @@ export const gradRules: { [K in OpName]: GradRule<K> | null } = {
   cache_update: null,
   slice: ix.slice,
   slice_grad: ix.sliceGrad,
+  transpose: ix.transpose,
   embedding: ix.embedding,
   embedding_grad: null,
   cross_entropy: ix.crossEntropy,

@@ -11,6 +11,8 @@ export const slice: GradRule<'slice'> = (c) => {
   return [when(c, 0, () => c.b.emit('slice_grad', [c.dy], { axis, start, full }))];
 };
 
+export const transpose: GradRule<'transpose'> = (c) => [when(c, 0, () => c.b.transpose(c.dy))];
+
 export const sliceGrad: GradRule<'slice_grad'> = (c) => {
   const x = c.node.inputs[0]!;
   const { axis, start } = c.node.attrs;

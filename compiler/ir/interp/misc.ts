@@ -20,6 +20,13 @@ export const slice: Kernel<OpAttrs['slice']> = (ctx, [x], { axis, start, size })
   return out;
 };
 
+export const transpose: Kernel<OpAttrs['transpose']> = (ctx, [x]) => {
+  const [m, n] = x!.shape as [number, number];
+  const out = ctx.alloc(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = x!.data[i * n + j]!;
+  return out;
+};
+
 export const sliceGrad: Kernel<OpAttrs['slice_grad']> = (ctx, [dy], { axis, start, full }) => {
   const [outer, size, inner] = axisSplit(dy!.shape, axis);
   const out = ctx.alloc(outer * full * inner);
