@@ -228,6 +228,24 @@ y[i] = val;`,
 }
 
 /** Writes x into cache[:, offset:offset+T, :] in place; the node's result aliases the cache. */
+/** acc = (reset ? 0 : acc) + g in place; reset is flag 1 of the optimizer input. */
+export function lowerGradAccumulate(v: OpView): Lowered {
+  const n = count(v.inputs[0]!.shape);
+  const acc = { ...inp('acc', 0), access: 'read_write' as const };
+  return {
+    launches: [kernel({
+      key: 'grad_accumulate', bindings: [acc, inp('g', 1), inp('hyper', 2)],
+      uniforms: [['n', 'u32', n]],
+      workgroupSize: EW, workgroups: ceilDiv(n, EW),
+      body: `${idx}
+// select, not a multiply by 0: a stale NaN must not survive the reset.
+acc[i] = select(acc[i], 0.0, (u32(hyper[3]) & 1u) != 0u) + g[i];`,
+    })],
+    scratch: [],
+    aliasInput: 0,
+  };
+}
+
 export function lowerCacheUpdate(v: OpView): Lowered {
   const [, S, D] = v.inputs[0]!.shape as number[];
   const [, T] = v.inputs[1]!.shape as number[];
@@ -273,6 +291,8 @@ export function lowerAdamw(v: OpView<OpAttrs['adamw']>): Lowered {
     workgroupSize: EW, workgroups: ceilDiv(n, 4 * EW),
     body: `let i4 = wg * ${EW}u + lid;
 if (i4 * 4u >= u.n) { return; }
+// Flag 2: a gradient-accumulation micro-step that must not update.
+if ((u32(hyper[3]) & 2u) != 0u) { return; }
 // Same operation order as torch.optim.AdamW's single-tensor path (and the interpreter).
 let lr = hyper[0];
 ${[0, 1, 2, 3].map(one4).join('\n')}`,

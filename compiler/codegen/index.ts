@@ -48,6 +48,7 @@ export function lowerOp(v: OpView, options: LowerOptions = {}): Lowered {
     case 'attention': return at.lowerAttention({ ...v, attrs: a });
     case 'attention_grad': return at.lowerAttentionGrad({ ...v, attrs: a });
     case 'cache_update': return ew.lowerCacheUpdate(v);
+    case 'grad_accumulate': return ew.lowerGradAccumulate(v);
     case 'slice': return ew.lowerSlice({ ...v, attrs: a });
     case 'slice_grad': return ew.lowerSliceGrad({ ...v, attrs: a });
     case 'transpose': return ew.lowerTranspose(v);

@@ -1,6 +1,6 @@
 // Builds IR graphs with shape inference at every step, so a malformed graph fails where it is
 // made, with both shapes in the message. Values are node ids.
-import { inferType, type AttentionAttrs, type OpAttrs, type OpName, type UnaryFn } from './ops.ts';
+import { inferType, type AttentionAttrs, type OpAttrs, type OpName, type StateKind, type UnaryFn } from './ops.ts';
 import type { DType, Graph, Node, ParamRole, Shape, TensorType } from './types.ts';
 
 export type Value = number;
@@ -60,8 +60,8 @@ export class GraphBuilder {
     return this.params.get(name);
   }
 
-  state(name: string, of: string, shape: Shape): Value {
-    return this.emit('state', [], { name, of, shape: [...shape] }, name);
+  state(name: string, of: string, shape: Shape, kind?: StateKind): Value {
+    return this.emit('state', [], { name, of, shape: [...shape], ...(kind ? { kind } : {}) }, name);
   }
 
   constant(value: number, shape: Shape): Value {

@@ -55,6 +55,7 @@ const kernels: { [K in Exclude<OpName, LeafOp>]: Kernel<OpAttrs[K]> } = {
   cross_entropy_grad: mi.crossEntropyGrad,
   sumsq: nm.sumsq,
   clip_coef: nm.clipCoef,
+  grad_accumulate: mi.gradAccumulate,
   adamw: mi.adamw,
 };
 

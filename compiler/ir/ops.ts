@@ -3,6 +3,8 @@
 // WGSL kernels. Activations are row-major; "rows" means the product of all but the last dimension.
 import { IrError, isSuffix, numel, sameShape, shapeToString, type DType, type ParamRole, type Shape, type TensorType } from './types.ts';
 
+export type StateKind = 'optimizer' | 'grad_accum' | 'kv_cache';
+
 export type UnaryFn = 'silu' | 'gelu' | 'gelu_tanh' | 'relu' | 'neg' | 'exp' | 'sqrt' | 'recip';
 
 export interface AttentionAttrs {
@@ -19,8 +21,11 @@ export interface OpAttrs {
   input: { name: string; dtype: DType; shape: Shape };
   /** Persistent weight. Role decides gradients: only adapter/trainable parameters get them. */
   param: { name: string; shape: Shape; role: ParamRole };
-  /** Persistent optimizer state (AdamW moments) of the parameter `of`. */
-  state: { name: string; of: string; shape: Shape };
+  /**
+   * Persistent state that lives across runs: AdamW moments of the parameter `of` (kind 'optimizer',
+   * the default), a gradient accumulator ('grad_accum') or a KV cache ('kv_cache').
+   */
+  state: { name: string; of: string; shape: Shape; kind?: StateKind };
   /** A tensor filled with one value. */
   const: { value: number; shape: Shape };
   /** Elementwise function of one input. */
@@ -122,8 +127,14 @@ export interface OpAttrs {
   /** input total sum of squares [] -> min(1, maxNorm / (sqrt(total) + 1e-6)) (gradient clipping). */
   clip_coef: { maxNorm: number };
   /**
+   * Gradient accumulation: inputs (acc, g, hyper f32[4]); acc = (flags & 1 ? 0 : acc) + g IN PLACE,
+   * flags = hyper[3]; the result aliases acc's buffer (like cache_update).
+   */
+  grad_accumulate: Record<string, never>;
+  /**
    * In-place AdamW (PyTorch's, decoupled weight decay). inputs (param, grad, m, v, hyper, gradScale):
-   * hyper is f32[4] = [lr, 1 - beta1^t, 1 - beta2^t, unused], gradScale [] multiplies grad first.
+   * hyper is f32[4] = [lr, 1 - beta1^t, 1 - beta2^t, flags], gradScale [] multiplies grad first.
+   * flags & 2 skips the update (a micro-step of gradient accumulation that only accumulates).
    * p -= lr*wd*p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²;
    * p -= lr * (m / bc1) / (sqrt(v / bc2) + eps). Produces a [] placeholder; listed in graph.effects.
    */
@@ -131,6 +142,9 @@ export interface OpAttrs {
 }
 
 export type OpName = keyof OpAttrs;
+
+/** Ops that write their first input in place and return it (their result aliases its buffer). */
+export const IN_PLACE_OPS: ReadonlySet<OpName> = new Set<OpName>(['cache_update', 'grad_accumulate']);
 
 const f32 = (shape: Shape): TensorType => ({ dtype: 'f32', shape });
 
@@ -323,6 +337,12 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
   cross_entropy_grad: (ins) => (expectArity('cross_entropy_grad', ins, 3), f32(ins[0]!.shape)),
   sumsq: (ins) => (expectArity('sumsq', ins, 1), f32([])),
   clip_coef: (ins) => (expectArity('clip_coef', ins, 1), f32([])),
+  grad_accumulate: (ins) => {
+    expectArity('grad_accumulate', ins, 3);
+    expectSame('grad_accumulate', ins[0]!, ins[1]!, 'accumulator and gradient');
+    if (!sameShape(ins[2]!.shape, [4])) fail('grad_accumulate', `hyper must be [4], got ${shapeToString(ins[2]!.shape)}`);
+    return f32(ins[0]!.shape);
+  },
   adamw: (ins) => {
     expectArity('adamw', ins, 6);
     for (let i = 1; i < 4; i++) expectSame('adamw', ins[0]!, ins[i]!, 'param and grad/moments');

@@ -132,8 +132,8 @@ class Lowering {
     if (!decode) return b.attention(q, k, v, attrs);
     const names = cacheStateNames(layer);
     const shape = [this.o.batch, decode.cacheLen, op.kvHeads * op.headDim];
-    const kc = b.cacheUpdate(b.state(names.k, '', shape), k, this.offset());
-    const vc = b.cacheUpdate(b.state(names.v, '', shape), v, this.offset());
+    const kc = b.cacheUpdate(b.state(names.k, '', shape, 'kv_cache'), k, this.offset());
+    const vc = b.cacheUpdate(b.state(names.v, '', shape, 'kv_cache'), v, this.offset());
     return b.attention(q, kc, vc, attrs, this.offset());
   }
 

@@ -17,13 +17,24 @@ export interface AdamWSettings {
   weightDecay: number;
   /** Clip the global L2 norm of all gradients to this value first (none when undefined). */
   maxGradNorm?: number;
+  /**
+   * Gradient accumulation over this many micro-batches (default 1): each run adds its gradients to
+   * a persistent accumulator; the runtime's flags (optimFlags) reset it on the first micro-batch and
+   * let AdamW update, with the mean gradient, only on the last.
+   */
+  gradAccum?: number;
+}
+
+/** The flags entry of the "optim" input for micro-batch `micro` of `accum` (see ops.ts). */
+export function optimFlags(micro: number, accum: number): number {
+  return (micro === 0 ? 1 : 0) | (micro < accum - 1 ? 2 : 0);
 }
 
 export const OPTIM_INPUT = 'optim';
 
 /** The values of the "optim" input for 1-based step `t` at learning rate `lr`. */
-export function optimHyper(lr: number, t: number, s: Pick<AdamWSettings, 'beta1' | 'beta2'>): Float32Array {
-  return Float32Array.of(lr, 1 - Math.pow(s.beta1, t), 1 - Math.pow(s.beta2, t), 0);
+export function optimHyper(lr: number, t: number, s: Pick<AdamWSettings, 'beta1' | 'beta2'>, flags = 0): Float32Array {
+  return Float32Array.of(lr, 1 - Math.pow(s.beta1, t), 1 - Math.pow(s.beta2, t), flags);
 }
 
 export function appendAdamW(graph: Graph, settings: AdamWSettings): Graph {
@@ -31,11 +42,24 @@ export function appendAdamW(graph: Graph, settings: AdamWSettings): Graph {
   const names = Object.keys(graph.grads);
   if (names.length === 0) return graph; // nothing trainable: no optimizer input, no state
   const hyper = b.input(OPTIM_INPUT, 'f32', [4]);
+  const accum = settings.gradAccum ?? 1;
+  if (!Number.isInteger(accum) || accum < 1) throw new IrError(`appendAdamW: gradAccum must be a positive integer, got ${accum}`);
+  // The gradient AdamW sees: this run's, or the mean over the accumulated micro-batches.
+  const update = new Map<string, Value>();
+  for (const name of names) {
+    const g = graph.grads[name]!;
+    if (accum === 1) {
+      update.set(name, g);
+      continue;
+    }
+    const acc = b.emit('grad_accumulate', [b.state(`${name}.grad_accum`, name, b.shape(g), 'grad_accum'), g, hyper], {}, `${name}.grad_accum`);
+    update.set(name, b.scale(acc, 1 / accum, `${name}.grad_mean`));
+  }
   let gradScale: Value;
   if (settings.maxGradNorm !== undefined) {
     let total: Value | undefined;
     for (const name of names) {
-      const s = b.emit('sumsq', [graph.grads[name]!], {}, `${name}.grad_sumsq`);
+      const s = b.emit('sumsq', [update.get(name)!], {}, `${name}.grad_sumsq`);
       total = total === undefined ? s : b.add(total, s);
     }
     gradScale = b.emit('clip_coef', [total!], { maxNorm: settings.maxGradNorm }, 'grad_clip_coef');
@@ -49,7 +73,7 @@ export function appendAdamW(graph: Graph, settings: AdamWSettings): Graph {
     const shape = b.shape(p);
     const m = b.state(`${name}.exp_avg`, name, shape);
     const v = b.state(`${name}.exp_avg_sq`, name, shape);
-    graph.effects.push(b.emit('adamw', [p, graph.grads[name]!, m, v, hyper, gradScale], attrs, `${name}.adamw`));
+    graph.effects.push(b.emit('adamw', [p, update.get(name)!, m, v, hyper, gradScale], attrs, `${name}.adamw`));
   }
   return graph;
 }

@@ -2,11 +2,11 @@
 // inputs compute the same tensor, so the later one is replaced by the earlier. In-place ops (adamw,
 // cache_update) are never merged: they are run for their effect. Dropout nodes are merged only when
 // their seeds agree too, which the attributes already include (same mask).
-import type { OpName } from '../ir/ops.ts';
+import { IN_PLACE_OPS, type OpName } from '../ir/ops.ts';
 import type { Graph } from '../ir/types.ts';
 import { rewrite } from './rewrite.ts';
 
-const EFFECTFUL: ReadonlySet<OpName> = new Set<OpName>(['adamw', 'cache_update']);
+const EFFECTFUL: ReadonlySet<OpName> = new Set<OpName>(['adamw', ...IN_PLACE_OPS]);
 
 /** Attribute objects with sorted keys, so key order does not defeat the match. */
 function canonical(v: unknown): string {

@@ -8,7 +8,9 @@
 //  - categories of pooled buffers: 'activations' for forward results read by the backward part
 //    (what training keeps alive across the step), 'scratch' for everything else. The forward part is
 //    what the graph outputs (loss, logits) depend on; the rest (gradients, optimizer) is backward;
-//  - adamw results are placeholders and get no buffer; cache_update's result is its cache's buffer.
+//  - adamw results are placeholders and get no buffer; in-place ops (cache_update, grad_accumulate)
+//    share the buffer of the tensor they write.
+import { IN_PLACE_OPS } from '../ir/ops.ts';
 import type { OpAttrs } from '../ir/ops.ts';
 import { numel, type Graph, type Node } from '../ir/types.ts';
 import type { MemoryCategory, MemoryPlan, PlannedBuffer } from './types.ts';
@@ -40,8 +42,11 @@ function persistentCategory(node: Node, gradIds: Set<number>, outputIds: Set<num
       const role = (node.attrs as OpAttrs['param']).role;
       return role === 'frozen' ? 'frozen_weights' : role === 'adapter' ? 'adapter_weights' : 'trainable_weights';
     }
-    case 'state':
-      return 'optimizer_state';
+    case 'state': {
+      // KV caches are activations that persist between decoding runs.
+      const kind = (node.attrs as OpAttrs['state']).kind ?? 'optimizer';
+      return kind === 'grad_accum' ? 'gradients' : kind === 'kv_cache' ? 'activations' : 'optimizer_state';
+    }
     case 'input':
       return 'inputs';
   }
@@ -66,9 +71,9 @@ export function planMemory(graph: Graph): MemoryPlan {
   const fwd = forwardPart(graph);
 
   // Liveness: the position of each node's last reader (its own position when nothing reads it).
-  // cache_update results alias their cache, so reading them keeps the cache's tenant alive.
+  // In-place results alias what they write, so reading them keeps that tenant alive.
   const root = nodes.map((n) => n.id);
-  for (const n of nodes) if (n.op === 'cache_update') root[n.id] = root[n.inputs[0]!]!;
+  for (const n of nodes) if (IN_PLACE_OPS.has(n.op)) root[n.id] = root[n.inputs[0]!]!;
   const lastUse = nodes.map((n) => n.id);
   const lastReaderFwd = new Array<boolean>(nodes.length).fill(true);
   for (const n of nodes) {
@@ -94,9 +99,9 @@ export function planMemory(graph: Graph): MemoryPlan {
     const t = node.id;
     if (node.op === 'adamw') {
       // placeholder result: no buffer
-    } else if (node.op === 'cache_update') {
-      const cacheBuffer = assignment.get(root[t]!);
-      if (cacheBuffer !== undefined) assignment.set(t, cacheBuffer);
+    } else if (IN_PLACE_OPS.has(node.op)) {
+      const target = assignment.get(root[t]!);
+      if (target !== undefined) assignment.set(t, target);
     } else {
       const label = node.label ?? `%${t} ${node.op}`;
       const persistent = persistentCategory(node, gradIds, outputIds);

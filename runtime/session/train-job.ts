@@ -145,7 +145,6 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
     if (diff.length) throw new UserError(`--resume: the checkpoint was trained with other settings (${diff.join(', ')}); pass the same flags`);
     if (ck.state.step > s.steps) throw new UserError(`--resume: the checkpoint is at step ${ck.state.step}, past --steps ${s.steps}`);
   }
-  if (s.gradAccum !== 1) throw new UserError('gradient accumulation (grad_accum / --grad-accum) is not supported yet: the compiled step applies AdamW on every run');
   const tok: Tokenizer = await tokenizerFor(model, o.tokenizer ?? (ck?.state.extra?.tokenizer as string | undefined));
   const data: TrainData = loadTrainData(o.data, tok, { seq: s.seq, seed: s.seed, evalFraction: s.evalFraction });
   const base = loadBase(model, o.weights, s.seed);
@@ -155,9 +154,9 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
   if (o.full) info(`training: every base weight (full fine-tuning), ${model.counts.base.toLocaleString('en-US')} parameters`);
   else info(`training: LoRA r=${peft!.r} alpha=${peft!.lora_alpha} on ${model.lora.length} modules (${model.lora.map((l) => l.module.slice(l.module.lastIndexOf('.') + 1)).filter((v, i, a) => a.indexOf(v) === i).join(', ')}), ${model.counts.adapter.toLocaleString('en-US')} parameters; base frozen`);
   info(`data:     ${o.data}: ${data.examples} examples, ${data.train.count} rows of ${s.seq} tokens (${data.packing}), ${data.heldOut?.count ?? 0} held out, tokenizer ${tok.name}`);
-  info(`run:      ${s.steps} steps, batch ${s.batch}, AdamW lr ${s.lr} (${s.schedule}, warm-up ${s.warmup}), clip ${s.maxGradNorm || 'off'}, seed ${s.seed}, backend ${o.backend}`);
+  info(`run:      ${s.steps} steps, batch ${s.batch}${s.gradAccum > 1 ? ` x ${s.gradAccum} accumulated` : ''}, AdamW lr ${s.lr} (${s.schedule}, warm-up ${s.warmup}), clip ${s.maxGradNorm || 'off'}, seed ${s.seed}, backend ${o.backend}`);
 
-  const adamw = { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, ...(s.maxGradNorm > 0 ? { maxGradNorm: s.maxGradNorm } : {}) };
+  const adamw = { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, gradAccum: s.gradAccum, ...(s.maxGradNorm > 0 ? { maxGradNorm: s.maxGradNorm } : {}) };
   const exec = await createExecutor(buildGraph(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed }), o);
   let evalExec: Executor | undefined;
   try {

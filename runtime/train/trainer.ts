@@ -4,7 +4,7 @@
 import type { Batch, BatchLoader, DataCursor } from '../data/loader.ts';
 import type { Executor } from '../exec/executor.ts';
 import { feedTokens } from '../model/feeds.ts';
-import { OPTIM_INPUT, optimHyper, type AdamWSettings } from '../../compiler/optim/adamw.ts';
+import { OPTIM_INPUT, optimFlags, optimHyper, type AdamWSettings } from '../../compiler/optim/adamw.ts';
 import { learningRate, type ScheduleOptions } from './schedule.ts';
 
 export type { AdamWSettings };
@@ -56,19 +56,26 @@ export function feedBatch(exec: Executor, batch: Batch): void {
 export async function trainLoop(exec: Executor, loader: BatchLoader, o: TrainLoopOptions, cb: TrainCallbacks = {}): Promise<StepInfo[]> {
   const history: StepInfo[] = [];
   const start = performance.now();
+  // With gradient accumulation one optimizer step runs `accum` micro-batches; the graph sums their
+  // gradients and AdamW applies the mean on the last one (see optimFlags).
+  const accum = o.adamw.gradAccum ?? 1;
   let tokens = 0;
   for (let step = o.startStep ?? 0; step < o.steps; step++) {
-    const batch = loader.next();
-    feedBatch(exec, batch);
     const lr = learningRate(o.schedule, step);
-    exec.setInput(OPTIM_INPUT, optimHyper(lr, step + 1, o.adamw));
-    exec.setInput('step', Int32Array.of(step));
-    exec.run();
-    tokens += batch.batchSize * batch.seqLen;
     const last = step === o.steps - 1;
-    if ((step + 1) % o.logEvery === 0 || last) {
-      // The loss read back is the loss of this step's forward pass, before its update.
-      const loss = (await exec.read('loss'))[0]!;
+    const logged = (step + 1) % o.logEvery === 0 || last;
+    let loss = 0;
+    for (let micro = 0; micro < accum; micro++) {
+      const batch = loader.next();
+      feedBatch(exec, batch);
+      exec.setInput(OPTIM_INPUT, optimHyper(lr, step + 1, o.adamw, accum > 1 ? optimFlags(micro, accum) : 0));
+      exec.setInput('step', Int32Array.of(step * accum + micro));
+      exec.run();
+      tokens += batch.batchSize * batch.seqLen;
+      // The loss read back is the forward pass's, before the update; only logged steps wait for it.
+      if (logged) loss += (await exec.read('loss'))[0]! / accum;
+    }
+    if (logged) {
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, loss);
       const info = { step, loss, lr, tokens, elapsedMs: performance.now() - start };
       history.push(info);

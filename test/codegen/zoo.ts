@@ -51,7 +51,8 @@ export function opZoo(): Graph {
   const hyper = b.input('optim', 'f32', [4]);
   const m = b.state('w.m', 'w', [16]);
   const v = b.state('w.v', 'w', [16]);
-  const upd = b.emit('adamw', [w, rmsw, m, v, hyper, coef], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+  const acc = b.emit('grad_accumulate', [b.state('w.acc', 'w', [16], 'grad_accum'), rmsw, hyper], {});
+  const upd = b.emit('adamw', [w, acc, m, v, hyper, coef], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   b.graph.effects.push(upd);
   b.output('loss', loss);
   for (const [name, id] of Object.entries({ dl, rng, eg, c: b.constant(2, [3]) })) b.output(name, id);

@@ -41,6 +41,7 @@ export const gradRules: { [K in OpName]: GradRule<K> | null } = {
   slice: ix.slice,
   slice_grad: ix.sliceGrad,
   transpose: ix.transpose,
+  grad_accumulate: null,
   embedding: ix.embedding,
   embedding_grad: null,
   cross_entropy: ix.crossEntropy,

@@ -116,7 +116,19 @@ export const crossEntropyGrad: Kernel<OpAttrs['cross_entropy_grad']> = (ctx, [lo
  * g = grad·gradScale; p *= 1 − lr·wd; m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g²;
  * p −= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps). Returns a [] placeholder (0).
  */
+/** Flag bits of the optimizer input's fourth entry (see ops.ts). */
+export const OPTIM_FLAG_RESET = 1;
+export const OPTIM_FLAG_SKIP = 2;
+
+export const gradAccumulate: Kernel<OpAttrs['grad_accumulate']> = (_ctx, [acc, g, hyper]) => {
+  const a = acc!.data as FloatTensor;
+  const reset = ((hyper!.data[3]! | 0) & OPTIM_FLAG_RESET) !== 0;
+  for (let i = 0; i < a.length; i++) a[i] = (reset ? 0 : a[i]!) + g!.data[i]!;
+  return a;
+};
+
 export const adamw: Kernel<OpAttrs['adamw']> = (ctx, [param, grad, m, v, hyper, gradScale], a) => {
+  if (((hyper!.data[3]! | 0) & OPTIM_FLAG_SKIP) !== 0) return ctx.alloc(1);
   const p = param!.data as FloatTensor;
   const mm = m!.data as FloatTensor;
   const vv = v!.data as FloatTensor;

@@ -3,6 +3,7 @@ import { registerCheck } from './check.ts';
 import { registerCompile } from './compile.ts';
 import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerExperiments } from './experiments.ts';
 import { registerGenerate } from './generate.ts';
 import { registerInspect } from './inspect.ts';
 import { registerMerge } from './merge.ts';
@@ -21,6 +22,7 @@ export const commands: RegisterCommand[] = [
   registerMerge,
   registerGenerate,
   registerInspect,
+  registerExperiments,
   registerVerify,
   registerDoctor,
 ];

@@ -21,6 +21,7 @@ interface TrainFlags {
   seed?: number;
   warmup?: number;
   maxGradNorm?: number;
+  gradAccum?: number;
   evalFraction?: number;
   backend: string;
   resume?: boolean;
@@ -60,7 +61,8 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--rank <r>', 'LoRA rank for every target (overrides the spec)', intArg)
     .option('--alpha <a>', 'LoRA alpha for every target (overrides the spec)', floatArg)
     .option('--lr <x>', 'peak learning rate', floatArg)
-    .option('--batch <b>', 'rows per step', intArg)
+    .option('--batch <b>', 'rows per micro-batch', intArg)
+    .option('--grad-accum <k>', 'accumulate gradients over k micro-batches per optimizer step', intArg)
     .option('--seq <t>', 'tokens per row', intArg)
     .option('--tokenizer <name>', 'bytes or gpt2 (default: bytes for a 256-token vocabulary, else gpt2)')
     .option('--eval-every <n>', 'held-out loss every n steps (0 = never)', intArg)
@@ -74,7 +76,7 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--full', 'full fine-tuning: train every base weight, write model.safetensors')
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (spec: string, flags: TrainFlags) => {
-      const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction } = flags;
+      const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, gradAccum } = flags;
       const result = await withBackend(flags.backend, (backend, gpu) =>
         runTrainJob({
           spec,
@@ -89,7 +91,7 @@ export const registerTrain: RegisterCommand = (program) => {
           resume: flags.resume,
           full: flags.full,
           reporter: consoleReporter(flags),
-          ...{ steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction },
+          ...{ steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, gradAccum },
         }),
       );
       const last = result.history[result.history.length - 1];

@@ -12,6 +12,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let wg = wid.y * nwg.x + wid.x;
   let i4 = wg * 256u + lid;
   if (i4 * 4u >= u.n) { return; }
+  // Flag 2: a gradient-accumulation micro-step that must not update.
+  if ((u32(hyper[3]) & 2u) != 0u) { return; }
   // Same operation order as torch.optim.AdamW's single-tensor path (and the interpreter).
   let lr = hyper[0];
   {

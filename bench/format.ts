@@ -1,0 +1,163 @@
+// The benchmark's result record (written as JSON) and its markdown rendering (printed to stdout).
+// Pure functions: the unit test in test/bench/ checks them without a GPU.
+
+export interface MatmulRow {
+  m: number;
+  n: number;
+  k: number;
+  oursMs: number;
+  oursGflops: number;
+  tfjsMs?: number;
+  tfjsGflops?: number;
+  /** ours / tfjs GFLOP/s. */
+  ratio?: number;
+}
+
+export interface LoraRow {
+  d: number;
+  r: number;
+  rows: number;
+  fusedMs: number;
+  unfusedMs: number;
+  /** unfused / fused time (> 1: fusion helps). */
+  speedup: number;
+  fusedDispatches: number;
+  unfusedDispatches: number;
+}
+
+export interface TrainRow {
+  name: string;
+  ms: number;
+  /** Peak GPU bytes (ours: every buffer of the program; tfjs: tf.profile's peak tensor bytes). */
+  peakBytes: number;
+  /** tfjs only: bytes its buffer manager holds on the GPU after the timed steps (pool included). */
+  gpuAllocatedBytes?: number;
+  dispatches?: number;
+  pipelinesPerStep?: number;
+  trainableParams: number;
+  /** Loss of the initial weights (the first step's forward), the same for every implementation. */
+  initialLoss?: number;
+  /** Loss after the timed steps. */
+  loss?: number;
+}
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    adapter: string;
+    features: string[];
+    quick: boolean;
+    node: string;
+    /** os.loadavg() at start and end: other work on the machine skews every number. */
+    load?: number[];
+    tfjs?: string;
+    model: Record<string, number>;
+    notes: string[];
+  };
+  matmul: MatmulRow[];
+  lora: LoraRow[];
+  train: TrainRow[];
+  /** Named ratios (e.g. tfjs_lora / ours_lora step time). */
+  ratios: Record<string, number>;
+}
+
+export function fmt(x: number | undefined, digits = 2): string {
+  if (x === undefined || !Number.isFinite(x)) return '-';
+  if (Math.abs(x) >= 1000) return x.toFixed(0);
+  if (Math.abs(x) >= 100) return x.toFixed(Math.min(digits, 1));
+  return x.toFixed(digits);
+}
+
+export function mib(bytes: number | undefined): string {
+  return bytes === undefined ? '-' : (bytes / 2 ** 20).toFixed(1);
+}
+
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map(String));
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  for (const r of cells) lines.push(`| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const out: string[] = [];
+  out.push(`# Rankfold benchmark (${r.meta.quick ? 'quick' : 'full'})`, '');
+  out.push(`adapter: ${r.meta.adapter}  `);
+  out.push(`features: ${r.meta.features.join(', ') || '-'}  `);
+  const load = r.meta.load ? `, load average ${r.meta.load.map((l) => l.toFixed(2)).join(' -> ')}` : '';
+  out.push(`date: ${r.meta.date}, node ${r.meta.node}${r.meta.tfjs ? `, tfjs ${r.meta.tfjs}` : ''}${load}`, '');
+  if (r.matmul.length) {
+    out.push('## f32 matmul (M = N = K)', '');
+    out.push(
+      table(
+        ['size', 'ours ms', 'ours GFLOP/s', 'tfjs ms', 'tfjs GFLOP/s', 'ours/tfjs'],
+        r.matmul.map((m) => [m.m === m.n && m.n === m.k ? m.m : `${m.m}x${m.n}x${m.k}`, fmt(m.oursMs, 3), fmt(m.oursGflops, 1), fmt(m.tfjsMs, 3), fmt(m.tfjsGflops, 1), fmt(m.ratio)]),
+      ),
+      '',
+    );
+  }
+  if (r.lora.length) {
+    out.push('## LoRA linear, forward + backward (x, A, B gradients)', '');
+    out.push(
+      table(
+        ['d', 'r', 'rows', 'fused ms', 'unfused ms', 'unfused/fused', 'dispatches fused/unfused'],
+        r.lora.map((l) => [l.d, l.r, l.rows, fmt(l.fusedMs, 3), fmt(l.unfusedMs, 3), fmt(l.speedup), `${l.fusedDispatches}/${l.unfusedDispatches}`]),
+      ),
+      '',
+    );
+  }
+  if (r.train.length) {
+    const m = r.meta.model;
+    out.push(`## Training step (width ${m.width}, ${m.layers} layers, seq ${m.seq}, batch ${m.batch}, vocab ${m.vocab}, LoRA r=${m.rank} on q,v)`, '');
+    out.push(
+      table(
+        ['run', 'ms/step', 'peak MiB', 'dispatches/step', 'pipelines/step', 'trainable params', 'initial loss', 'loss after'],
+        r.train.map((t) => [
+          t.name, fmt(t.ms, 1), `${mib(t.peakBytes)}${t.gpuAllocatedBytes !== undefined ? ` (pool ${mib(t.gpuAllocatedBytes)})` : ''}`,
+          t.dispatches ?? '-', t.pipelinesPerStep ?? '-', t.trainableParams, fmt(t.initialLoss, 4), fmt(t.loss, 4),
+        ]),
+      ),
+      '',
+    );
+  }
+  const ratios = Object.entries(r.ratios);
+  if (ratios.length) {
+    out.push('## Ratios', '');
+    out.push(table(['ratio', 'value'], ratios.map(([k, v]) => [k, fmt(v)])), '');
+  }
+  for (const n of r.meta.notes) out.push(`- ${n}`);
+  return out.join('\n').trimEnd() + '\n';
+}
+
+export interface BenchArgs {
+  quick: boolean;
+  out: string;
+  matmulSizes?: number[];
+  only?: Set<'matmul' | 'lora' | 'train'>;
+  tfjs: boolean;
+}
+
+/** `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train`, `--no-tfjs`. */
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const args: BenchArgs = { quick: false, out: 'bench/results/latest.json', tfjs: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') args.quick = true;
+    else if (a === '--no-tfjs') args.tfjs = false;
+    else if (a === '--out') args.out = value();
+    else if (a === '--matmul') args.matmulSizes = value().split(',').map((s) => Number.parseInt(s, 10));
+    else if (a === '--only') {
+      const parts = value().split(',');
+      for (const p of parts) if (!['matmul', 'lora', 'train'].includes(p)) throw new Error(`--only: unknown section ${p}`);
+      args.only = new Set(parts as ('matmul' | 'lora' | 'train')[]);
+    } else if (a === '--') continue;
+    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only matmul,lora,train --no-tfjs)`);
+  }
+  if (args.matmulSizes?.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--matmul: sizes must be positive integers');
+  return args;
+}

@@ -1,0 +1,143 @@
+// The bench every trained experiment shares: the small char GPT (its plain form and LoRA variants
+// of it), task data as padded rows with the loss on the completion only, a training run that hands
+// back the trained weights, and evaluation by greedy batched generation with the task's scorer.
+import type { CheckedModel } from '../../compiler/check/model.ts';
+import { loraParamNames } from '../../compiler/lower/lower-model.ts';
+import { packConcat, packPadded, tokenizeExample, type Rows } from '../data/dataset.ts';
+import { BatchLoader } from '../data/loader.ts';
+import type { EvalResult, Task, TaskExample } from '../data/tasks/types.ts';
+import { ByteTokenizer } from '../data/tokenizer.ts';
+import type { Executor } from '../exec/executor.ts';
+import { paramNames } from '../exec/executor.ts';
+import { Generator } from '../generate/generator.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { makePeftConfig } from '../io/peft.ts';
+import { applyPeftConfig } from '../model/apply-peft.ts';
+import { buildGraph, createExecutor, DEFAULT_ADAMW } from '../model/build.ts';
+import { loadSpec } from '../model/load-spec.ts';
+import { stripAdapters } from '../model/merge-model.ts';
+import { initAdapterWeights, setWeights, type WeightMap } from '../model/weights.ts';
+import { trainLoop, type StepInfo } from '../train/trainer.ts';
+import { PROJECTIONS, type AdapterConfig, type ModelSettings } from './settings.ts';
+
+export const tokenizer = new ByteTokenizer();
+const NEWLINE = 10;
+
+/** The spec without its own `lora` statement: what pretraining, merged inference and full fine-tuning run. */
+export function plainModel(m: ModelSettings): CheckedModel {
+  return stripAdapters(loadSpec(m.spec, { overrides: m.overrides }));
+}
+
+/** The plain model with LoRA on the configuration's projections (PEFT semantics: suffix match). */
+export function loraModel(plain: CheckedModel, c: AdapterConfig, alpha: number): CheckedModel {
+  const config = makePeftConfig({ target_modules: c.targets.map((t) => PROJECTIONS[t]), r: c.r, lora_alpha: alpha, lora_dropout: 0 });
+  return applyPeftConfig(plain, config, c.id);
+}
+
+export function corpusRows(text: string, seq: number): Rows {
+  return packConcat([tokenizeExample(tokenizer, { text }, { appendEos: false })], seq);
+}
+
+/** One example a row; the prompt's labels are ignored, so the loss is on the completion only. */
+export function taskRows(examples: readonly TaskExample[], seq: number): Rows {
+  const tokenized = examples.map((e) => tokenizeExample(tokenizer, { prompt: e.prompt, completion: e.completion }, { appendEos: false }));
+  return packPadded(tokenized, seq, { overflow: 'error' });
+}
+
+export interface TrainOptions {
+  steps: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  seed: number;
+  /** Train every weight (the model must have no adapters). */
+  full: boolean;
+  logEvery?: number;
+  onStep?: (info: StepInfo) => void;
+}
+
+export interface TrainResult {
+  /** The trained weights: every base weight for full fine-tuning, the adapter's A and B for LoRA. */
+  weights: WeightMap;
+  history: StepInfo[];
+  wallMs: number;
+  /** The training executor's peak GPU bytes (runtime allocation accounting). */
+  peakBytes: number;
+}
+
+export async function trainGraphExecutor(gpu: GpuContext, model: CheckedModel, batch: number, seq: number, full: boolean): Promise<Executor> {
+  const graph = buildGraph(model, { mode: 'train', batch, seq, fullFinetune: full });
+  return createExecutor(graph, { backend: 'webgpu', gpu });
+}
+
+/** Fresh adapter weights for a LoRA model (PEFT's init: Kaiming-uniform A, zero B). */
+export function freshAdapter(model: CheckedModel, base: WeightMap, seed: number): WeightMap {
+  return initAdapterWeights(model, base, seed);
+}
+
+export async function readParams(exec: Executor, roles: ReadonlyArray<'frozen' | 'adapter' | 'trainable'>): Promise<WeightMap> {
+  const out: WeightMap = new Map();
+  for (const name of paramNames(exec.graph, roles)) out.set(name, await exec.getParam(name));
+  return out;
+}
+
+export async function train(gpu: GpuContext, model: CheckedModel, start: WeightMap[], rows: Rows, o: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
+  const exec = await trainGraphExecutor(gpu, model, o.batch, rows.seqLen, o.full);
+  try {
+    for (const w of start) setWeights(exec, w);
+    const loader = new BatchLoader(rows, { batchSize: o.batch, seed: o.seed });
+    const history = await trainLoop(
+      exec,
+      loader,
+      {
+        steps: o.steps,
+        schedule: { kind: 'cosine', lr: o.lr, warmupSteps: o.warmup, totalSteps: o.steps, minLrRatio: 0.1 },
+        adamw: DEFAULT_ADAMW,
+        logEvery: o.logEvery ?? 10,
+        evalEvery: 0,
+      },
+      o.onStep ? { onStep: o.onStep } : {},
+    );
+    const weights = await readParams(exec, o.full ? ['trainable'] : ['adapter']);
+    const peakBytes = (exec as { stats?: { peakBytes: number } }).stats?.peakBytes ?? 0;
+    return { weights, history, wallMs: performance.now() - t0, peakBytes };
+  } finally {
+    exec.destroy();
+  }
+}
+
+export interface TaskScore extends EvalResult {
+  /** A few (prompt, expected, generated) triples for the report. */
+  samples: { prompt: string; expected: string; generated: string }[];
+  predictions: string[];
+  wallMs: number;
+}
+
+/** Greedy generation (batched, KV cache) of each prompt's continuation, scored by the task. */
+export async function evaluateTask(gpu: GpuContext, model: CheckedModel, weights: WeightMap[], task: Task, examples: readonly TaskExample[], seq: number): Promise<TaskScore> {
+  const t0 = performance.now();
+  const batch = Math.min(128, examples.length);
+  const gen = await Generator.create(model, weights, { backend: 'webgpu', gpu, batch, cacheLen: seq });
+  try {
+    const prompts = examples.map((e) => tokenizer.encode(e.prompt));
+    const maxNewTokens = Math.max(...examples.map((e) => tokenizer.encode(e.completion).length)) + 1;
+    const out = await gen.generate(prompts, { maxNewTokens, stopToken: NEWLINE, temperature: 0 });
+    const predictions = out.map((ids) => tokenizer.decode(ids));
+    const score = task.evaluate(predictions, examples);
+    const samples = examples.slice(0, 4).map((e, i) => ({ prompt: e.prompt, expected: e.completion.trim(), generated: predictions[i]!.trim() }));
+    return { ...score, samples, predictions, wallMs: performance.now() - t0 };
+  } finally {
+    gen.destroy();
+  }
+}
+
+/** The A factors of a trained adapter by module, for the subspace analysis. */
+export function adapterA(model: CheckedModel, weights: WeightMap): Map<string, { data: Float32Array; r: number; cols: number }> {
+  const out = new Map<string, { data: Float32Array; r: number; cols: number }>();
+  for (const t of model.lora) {
+    const a = weights.get(loraParamNames(t.module).a);
+    if (a) out.set(t.module, { data: a, r: t.config.rank, cols: t.inFeatures });
+  }
+  return out;
+}

@@ -1,0 +1,151 @@
+// What `rankfold experiments` runs: the model, the budgets and the adapter configurations of each
+// paper claim, for --quick and for the full run. Everything the report states about its settings
+// comes from here, so the report and the run cannot drift apart.
+import { join } from 'node:path';
+import { EXAMPLES_DIR } from '../model/load-spec.ts';
+
+/** The paper's names for the attention projections, and char-gpt.rf's module suffixes for them. */
+export const PROJECTIONS = { Wq: 'q_proj', Wk: 'k_proj', Wv: 'v_proj', Wo: 'out_proj' } as const;
+export type Projection = keyof typeof PROJECTIONS;
+
+export interface AdapterConfig {
+  /** Stable key in results.json, e.g. "WqWv-r8". */
+  id: string;
+  targets: Projection[];
+  r: number;
+}
+
+export function adapterConfig(targets: Projection[], r: number): AdapterConfig {
+  return { id: `${targets.join('')}-r${r}`, targets, r };
+}
+
+/** "Wq+Wv r=8", as the paper's tables write it. */
+export function configLabel(c: AdapterConfig): string {
+  return `${c.targets.join('+')} r=${c.r}`;
+}
+
+export interface ModelSettings {
+  spec: string;
+  /** Spec parameters bound through loadSpec's overrides (ctx must cover the longest task example). */
+  overrides: { ctx: number; d: number; layers: number; heads: number };
+}
+
+export interface PretrainSettings {
+  steps: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  corpusChars: number;
+  seed: number;
+}
+
+export interface AdaptSettings {
+  steps: number;
+  batch: number;
+  /** LoRA learning rate; full fine-tuning uses fullLr (it updates far more weights). */
+  lr: number;
+  fullLr: number;
+  warmup: number;
+  /** lora_alpha, fixed across ranks as in the paper (so the scaling alpha/r shrinks as r grows). */
+  alpha: number;
+  trainExamples: number;
+  evalExamples: number;
+}
+
+export interface ExperimentSettings {
+  mode: 'quick' | 'full';
+  seeds: number[];
+  model: ModelSettings;
+  /** Training sequence length (= ctx). */
+  seq: number;
+  pretrain: PretrainSettings;
+  adapt: AdaptSettings;
+  /** Tasks of items 4-6 (the names of runtime/data/tasks). */
+  tasks: string[];
+  /** Item 4 (paper Table 6). */
+  rankConfigs: AdapterConfig[];
+  /** Item 5 (paper Table 5): one parameter budget, spread over different projections. */
+  budgetConfigs: AdapterConfig[];
+  /** Train full fine-tuning on each task too, as the reference row. */
+  fullFinetuneBaseline: boolean;
+  /** Items 3 and 7: untimed warm-up runs and timed repetitions (medians are reported). */
+  timing: { warmup: number; reps: number };
+  /** Item 7's forward passes are short, so they get more repetitions (their noise is larger). */
+  forwardReps: number;
+}
+
+export const ALL_RANKS = [1, 2, 4, 8, 64];
+
+const RANK_CONFIGS: AdapterConfig[] = [
+  ...ALL_RANKS.map((r) => adapterConfig(['Wq', 'Wv'], r)),
+  ...ALL_RANKS.map((r) => adapterConfig(['Wq'], r)),
+];
+
+const BUDGET_CONFIGS: AdapterConfig[] = [
+  adapterConfig(['Wq'], 8),
+  adapterConfig(['Wk'], 8),
+  adapterConfig(['Wv'], 8),
+  adapterConfig(['Wo'], 8),
+  adapterConfig(['Wq', 'Wk'], 4),
+  adapterConfig(['Wq', 'Wv'], 4),
+  adapterConfig(['Wq', 'Wk', 'Wv', 'Wo'], 2),
+];
+
+// The longest generated task example (prompt + completion) is 93 bytes; ctx 96 holds it whole.
+const MODEL: ModelSettings = {
+  spec: join(EXAMPLES_DIR, 'char-gpt.rf'),
+  overrides: { ctx: 96, d: 64, layers: 2, heads: 4 },
+};
+
+export function fullSettings(): ExperimentSettings {
+  return {
+    mode: 'full',
+    seeds: [0, 1, 2],
+    model: MODEL,
+    seq: 96,
+    pretrain: { steps: 3000, batch: 16, lr: 3e-3, warmup: 100, corpusChars: 400_000, seed: 1234 },
+    adapt: { steps: 500, batch: 8, lr: 2e-2, fullLr: 1e-3, warmup: 20, alpha: 8, trainExamples: 4000, evalExamples: 300 },
+    tasks: ['wikisql', 'nli'],
+    rankConfigs: RANK_CONFIGS,
+    budgetConfigs: BUDGET_CONFIGS,
+    fullFinetuneBaseline: true,
+    timing: { warmup: 3, reps: 15 },
+    forwardReps: 60,
+  };
+}
+
+/**
+ * --quick: one seed, one task, fewer steps and a subset of the configurations that still answers
+ * every question once (the smallest and largest rank, r=8 and r=64 for the subspace analysis, a
+ * single projection against two and four at the same budget). The report lists what was left out.
+ */
+export function quickSettings(): ExperimentSettings {
+  const full = fullSettings();
+  const pick = (ids: string[], from: AdapterConfig[]) => from.filter((c) => ids.includes(c.id));
+  return {
+    ...full,
+    mode: 'quick',
+    seeds: [0],
+    pretrain: { ...full.pretrain, steps: 250, warmup: 50, corpusChars: 200_000 },
+    adapt: { ...full.adapt, steps: 120, trainExamples: 1000, evalExamples: 96 },
+    tasks: ['nli'],
+    rankConfigs: pick(['WqWv-r1', 'WqWv-r4', 'WqWv-r8', 'WqWv-r64', 'Wq-r8'], RANK_CONFIGS),
+    budgetConfigs: pick(['Wq-r8', 'WqWv-r4', 'WqWkWvWo-r2'], BUDGET_CONFIGS),
+    fullFinetuneBaseline: false,
+    timing: { warmup: 2, reps: 10 },
+    forwardReps: 30,
+  };
+}
+
+/** Every configuration to train once per task and seed (items 4 and 5 share some). */
+export function uniqueConfigs(s: ExperimentSettings): AdapterConfig[] {
+  const seen = new Map<string, AdapterConfig>();
+  for (const c of [...s.rankConfigs, ...s.budgetConfigs]) if (!seen.has(c.id)) seen.set(c.id, c);
+  return [...seen.values()];
+}
+
+/** Configurations of the full run that this run leaves out (for the report). */
+export function omittedConfigs(s: ExperimentSettings): AdapterConfig[] {
+  const have = new Set(uniqueConfigs(s).map((c) => c.id));
+  return uniqueConfigs(fullSettings()).filter((c) => !have.has(c.id));
+}

@@ -1,0 +1,74 @@
+// The benchmark harness without a GPU: argument parsing, the markdown rendering, the median and the
+// round-robin timer (with fake steps; no timing assertions), and the bench model's determinism.
+import { describe, expect, it } from 'vitest';
+import { parseArgs, renderMarkdown, fmt, type BenchResults } from '../../bench/format.ts';
+import { median, timeInterleaved } from '../../bench/timing.ts';
+import { batchInputs, buildModelGraph, initParam, modelParamCount, paramSpecs, QUICK_MODEL } from '../../bench/model.ts';
+import { loraLinearGraph, countOps } from '../../bench/lora-linear.ts';
+
+const sample: BenchResults = {
+  meta: { date: '2026-01-01T00:00:00Z', adapter: 'test adapter', features: ['subgroups'], quick: true, node: 'v20', tfjs: '4.22.0', load: [1, 2], model: { ...QUICK_MODEL }, notes: ['a note'] },
+  matmul: [{ m: 64, n: 64, k: 64, oursMs: 0.5, oursGflops: 1.05, tfjsMs: 1, tfjsGflops: 0.52, ratio: 2.02 }],
+  lora: [{ d: 256, r: 4, rows: 1024, fusedMs: 10, unfusedMs: 15, speedup: 1.5, fusedDispatches: 12, unfusedDispatches: 17 }],
+  train: [{ name: 'ours LoRA', ms: 100, peakBytes: 2 * 2 ** 20, dispatches: 99, pipelinesPerStep: 0, trainableParams: 2048, initialLoss: 4.88, loss: 4.87 }],
+  ratios: { train_tfjs_over_ours_lora_time: 2.5 },
+};
+
+describe('bench harness', () => {
+  it('parses its arguments', () => {
+    expect(parseArgs([])).toMatchObject({ quick: false, tfjs: true, out: 'bench/results/latest.json' });
+    const a = parseArgs(['--', '--quick', '--matmul', '64,128', '--only', 'matmul,train', '--no-tfjs', '--out', 'x.json']);
+    expect(a).toMatchObject({ quick: true, tfjs: false, out: 'x.json', matmulSizes: [64, 128] });
+    expect([...a.only!]).toEqual(['matmul', 'train']);
+    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section/);
+    expect(() => parseArgs(['--matmul', '0'])).toThrow(/positive/);
+    expect(() => parseArgs(['--bogus'])).toThrow(/unknown argument/);
+  });
+
+  it('renders every section as a markdown table', () => {
+    const md = renderMarkdown(sample);
+    expect(md).toContain('adapter: test adapter');
+    expect(md).toContain('| size | ours ms | ours GFLOP/s | tfjs ms | tfjs GFLOP/s | ours/tfjs |');
+    expect(md).toContain('| 64 | 0.500 | 1.1 | 1.000 | 0.5 | 2.02 |');
+    expect(md).toContain('| 256 | 4 | 1024 | 10.000 | 15.000 | 1.50 | 12/17 |');
+    expect(md).toContain('| ours LoRA | 100.0 | 2.0 | 99 | 0 | 2048 | 4.8800 | 4.8700 |');
+    expect(md).toContain('| train_tfjs_over_ours_lora_time | 2.50 |');
+    expect(md).toContain('- a note');
+    expect(fmt(undefined)).toBe('-');
+    expect(fmt(NaN)).toBe('-');
+    expect(fmt(12345.6)).toBe('12346');
+  });
+
+  it('takes medians and times variants round-robin', async () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    const order: string[] = [];
+    const v = (name: string) => ({ step: () => void order.push(name), sync: async () => {} });
+    const t = await timeInterleaved([v('a'), v('b')], { warmup: 1, reps: 3, minSampleMs: 0, maxInner: 1 });
+    expect(t).toHaveLength(2);
+    expect(t.every((x) => x.reps === 3 && x.inner === 1 && x.ms >= 0)).toBe(true);
+    expect(order).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
+  });
+
+  it('builds the bench model deterministically, with LoRA on q and v only', () => {
+    const lora = paramSpecs(QUICK_MODEL, 'lora');
+    expect(lora.filter((s) => s.role === 'adapter').map((s) => s.name)).toEqual(
+      ['h.0.q_proj', 'h.0.v_proj', 'h.1.q_proj', 'h.1.v_proj'].flatMap((m) => [`${m}.lora_A.weight`, `${m}.lora_B.weight`]),
+    );
+    expect(paramSpecs(QUICK_MODEL, 'full').every((s) => s.role === 'trainable')).toBe(true);
+    const wte = lora.find((s) => s.name === 'wte')!;
+    expect(initParam(wte)).toEqual(initParam(wte));
+    expect(initParam(wte)[0]).not.toEqual(initParam({ ...wte, name: 'wpe' })[0]);
+    expect(modelParamCount(QUICK_MODEL, 'lora').trainable).toBe(2 * 2 * (4 * 64 + 64 * 4));
+    const g = buildModelGraph(QUICK_MODEL, 'lora');
+    expect(g.outputs['loss']).toBeDefined();
+    const inputs = batchInputs(QUICK_MODEL);
+    expect(inputs.labels[QUICK_MODEL.seq - 1]).toBe(-100);
+    expect(inputs.labels[0]).toBe(inputs.ids[1]);
+  });
+
+  it('the fused LoRA linear graph uses lowrank_matmul and the unfused one does not', () => {
+    expect(countOps(loraLinearGraph(16, 32, 4, true), 'lowrank_matmul')).toBeGreaterThan(0);
+    expect(countOps(loraLinearGraph(16, 32, 4, false), 'lowrank_matmul')).toBe(0);
+  });
+});

@@ -1,0 +1,128 @@
+// The report writer is a pure function of results.json: these tests feed it a synthetic run and
+// check the markdown, the figures and the verdict rules, with no GPU and no training.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { barChartSvg } from '../../runtime/experiments/charts.ts';
+import { findings } from '../../runtime/experiments/findings.ts';
+import { writeReport } from '../../runtime/experiments/report.ts';
+import { memoryAtScale } from '../../runtime/experiments/scale.ts';
+import { omittedConfigs, quickSettings, uniqueConfigs } from '../../runtime/experiments/settings.ts';
+import { formatBytes, markdownTable, mean, meanStd, median, std } from '../../runtime/experiments/stats.ts';
+import type { AdaptRun, ExperimentResults } from '../../runtime/experiments/types.ts';
+
+function fixture(accuracyOf: (config: string, seed: number) => number): ExperimentResults {
+  const settings = { ...quickSettings(), seeds: [0, 1] };
+  const adaptation: AdaptRun[] = [];
+  for (const seed of settings.seeds) {
+    for (const c of uniqueConfigs(settings)) {
+      const acc = accuracyOf(c.id, seed);
+      adaptation.push({
+        task: 'nli', config: c.id, seed, trainableParams: 1024 * c.r, accuracy: acc, correct: Math.round(acc * 96), total: 96,
+        finalLoss: 0.5, history: [{ step: 10, loss: 2 }, { step: 20, loss: 1 }], trainMs: 1000, evalMs: 100,
+        samples: [{ prompt: 'p: a | b -> ', expected: 'neutral', generated: 'neutral' }],
+      });
+    }
+  }
+  const grid = (r1: number, r2: number) => Array.from({ length: r1 * r2 }, (_, k) => (k === 0 ? 0.8 : 0.1));
+  const bytes = { trainable_weights: 556_032, gradients: 556_032, optimizer_state: 1_112_064, activations: 3_000_000 };
+  return {
+    version: 1,
+    settings,
+    device: 'test adapter',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    totalWallMs: 400_000,
+    model: { name: 'char_gpt', params: { d: 64, layers: 2 }, baseParams: 139_008, adapterParams: {} },
+    scale: memoryAtScale({ seq: 64 }),
+    base: { history: [{ step: 10, loss: 3 }, { step: 20, loss: 2 }], wallMs: 60_000, cached: false, corpusChars: 200_000, zeroShot: { nli: 0 } },
+    efficiency: {
+      config: uniqueConfigs(settings).find((c) => c.id === 'WqWv-r8')!,
+      batch: 8,
+      seq: 96,
+      full: { peakBytes: 6_000_000, bytes, dispatches: 185, trainableParams: 139_008 },
+      lora: { peakBytes: 4_000_000, bytes: { frozen_weights: 556_032, adapter_weights: 16_384, activations: 3_000_000 }, dispatches: 99, trainableParams: 4096 },
+      checkpoint: { fullModelBytes: 560_000, adapterWeightsBytes: 17_000, adapterConfigBytes: 900 },
+      stepMs: { full: [300, 310, 320], lora: [250, 260, 240] },
+    },
+    adaptation,
+    subspace: [{ task: 'nli', seed: 0, grids: [{ module: 'blocks.0.attn.q_proj', r1: 8, r2: 64, cols: 64, values: grid(8, 64), singular1: [], singular2: [] }] }],
+    inference: {
+      task: 'nli', config: 'WqWv-r8', batch: 8, seq: 96, maxAbsLogitDiff: 2e-6, maxAbsLogit: 12, sameGenerations: 96, generations: 96,
+      forwardMs: { base: [10, 11, 10], merged: [10, 10, 11], unmerged: [13, 14, 13] }, dispatches: { plain: 40, adapter: 52 }, generateMs: { merged: 5000, unmerged: 6000 },
+    },
+    dataOverlap: { nli: { evalSeenInTrain: 3, eval: 96, train: 1000 } },
+  };
+}
+
+describe('experiment statistics', () => {
+  it('computes mean, sample std and median', () => {
+    expect(mean([1, 2, 3])).toBe(2);
+    expect(std([1, 2, 3])).toBeCloseTo(1);
+    expect(std([5])).toBeNaN();
+    expect(median([3, 1, 2, 10])).toBe(2.5);
+    expect(meanStd([0.5])).toBe('0.500');
+    expect(meanStd([0.4, 0.6])).toBe('0.500 ± 0.141');
+  });
+
+  it('formats bytes in decimal units and escapes table cells', () => {
+    expect(formatBytes(349.4e9)).toBe('349 GB');
+    expect(formatBytes(1.2e12)).toBe('1.20 TB');
+    expect(formatBytes(512)).toBe('512 B');
+    expect(markdownTable(['a', 'b'], [['x|y', '1']], ['l', 'r'])).toBe('| a | b |\n| --- | ---: |\n| x\\|y | 1 |\n');
+  });
+});
+
+describe('report', () => {
+  it('writes report.md with every item and the figures it links', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rankfold-report-'));
+    const r = fixture((id) => (id === 'WqWv-r1' ? 0.6 : id.startsWith('Wq-') ? 0.45 : 0.62));
+    const files = writeReport(r, dir);
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    for (const heading of ['## Summary', '## 1. Memory at paper scale', '## 2. Memory and checkpoint', '## 3. Step time', '## 4. Rank', '## 5. Which weights', '## 6. Subspace', '## 7. Merged', 'Where small scale agrees']) {
+      expect(md).toContain(heading);
+    }
+    expect(md).toContain('18,874,368');
+    expect(md).toContain('f32');
+    expect(md).toContain('--quick leaves out');
+    for (const c of omittedConfigs(r.settings)) expect(md).toContain(`${c.targets.join('+')} r=${c.r}`);
+    // Every linked figure exists and is an SVG with a title; every written SVG is linked.
+    const linked = [...md.matchAll(/\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
+    expect(linked.length).toBeGreaterThan(5);
+    const svgs = readdirSync(dir).filter((f) => f.endsWith('.svg'));
+    expect(new Set(linked)).toEqual(new Set(svgs));
+    for (const f of svgs) {
+      const svg = readFileSync(join(dir, f), 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toContain('</svg>');
+      expect(svg).not.toContain('NaN');
+    }
+    expect(files).toHaveLength(svgs.length + 1);
+  });
+
+  it('decides verdicts from the numbers', () => {
+    const good = findings(fixture((id) => (id === 'WqWv-r1' ? 0.6 : id.startsWith('Wq-') ? 0.45 : 0.62)));
+    const verdict = (item: number, r = good) => r.filter((f) => f.item === item).map((f) => f.verdict);
+    expect(verdict(1)).toEqual(['agrees', 'agrees']);
+    expect(verdict(2)).toEqual(['partly agrees', 'partly agrees']);
+    expect(verdict(4)).toEqual(['agrees']);
+    expect(verdict(5)).toEqual(['agrees']);
+    expect(verdict(6)).toEqual(['agrees']);
+    expect(verdict(7)).toEqual(['agrees']);
+    // Rank 1 far behind the best rank: the paper's claim is not reproduced, and the report says so.
+    const bad = findings(fixture((id) => (id === 'WqWv-r1' ? 0.4 : 0.8)));
+    expect(verdict(4, bad)).toEqual(['disagrees']);
+    // Everything at chance: no conclusion either way.
+    const chance = findings(fixture(() => 0.34));
+    expect(verdict(4, chance)).toEqual(['inconclusive']);
+    expect(verdict(5, chance)).toEqual(['inconclusive']);
+  });
+
+  it('draws bar charts with error bars and skips missing values', () => {
+    const svg = barChartSvg({ groups: [{ label: 'a', values: [0.5, NaN], errors: [0.1, NaN] }, { label: 'b<c', values: [0.2, 0.3] }], series: ['x', 'y'], reference: { value: 0.33, label: 'chance' } });
+    expect(svg).toContain('b&lt;c');
+    expect(svg).toContain('stroke-dasharray');
+    expect(svg.match(/<rect x=/g)!.length).toBeGreaterThanOrEqual(3);
+    expect(svg).not.toContain('NaN');
+  });
+});
