@@ -81,13 +81,16 @@ export function lowerNode(graph: Graph, node: Node, target?: Target): Lowered {
   return lowerOp(viewOf(graph, node), { hasStep: graphHasStep(graph), ...(target ? { target } : {}) });
 }
 
-/** Every kernel of the graph once, by key, each under a comment header naming its first user. */
-export function emitWgsl(graph: Graph): string {
+/**
+ * Every kernel of the graph once, by key, each under a comment header naming its first user, for
+ * the given target ('gpu' by default; GpuProgram picks 'cpu' on software adapters such as lavapipe).
+ */
+export function emitWgsl(graph: Graph, target?: Target): string {
   const seen = new Map<string, string>();
   const users = new Map<string, number>();
   for (const node of graph.nodes) {
     if (LEAF_OPS.has(node.op)) continue;
-    for (const launch of lowerNode(graph, node).launches) {
+    for (const launch of lowerNode(graph, node, target).launches) {
       users.set(launch.key, (users.get(launch.key) ?? 0) + 1);
       if (seen.has(launch.key)) continue;
       const who = `%${node.id} ${node.op}${node.label ? ` (${node.label})` : ''}`;

@@ -1,5 +1,5 @@
 import type { RegisterCommand } from './index.ts';
-import { emitWgsl } from '../../../compiler/codegen/index.ts';
+import { emitWgsl, type Target } from '../../../compiler/codegen/index.ts';
 import { graphToDot } from '../../../compiler/ir/dot.ts';
 import { printGraph } from '../../../compiler/ir/print.ts';
 import { MEMORY_CATEGORIES, planMemory } from '../../../compiler/plan/memory-plan.ts';
@@ -22,6 +22,7 @@ interface CompileFlags {
   fuse: boolean;
   emit: string;
   out?: string;
+  target: string;
 }
 
 /** The memory plan in bytes by category (exact numbers, for scripts), with KiB alongside for people. */
@@ -33,12 +34,12 @@ export function formatPlanBytes(graph: Graph): string {
   return lines.join('\n') + '\n';
 }
 
-export function emitGraph(graph: Graph, emit: Emit, name: string): string {
+export function emitGraph(graph: Graph, emit: Emit, name: string, target: Target = 'gpu'): string {
   switch (emit) {
     case 'ir':
       return printGraph(graph);
     case 'wgsl':
-      return emitWgsl(graph);
+      return emitWgsl(graph, target);
     case 'plan':
       return formatPlanBytes(graph);
     case 'dot':
@@ -59,9 +60,11 @@ export const registerCompile: RegisterCommand = (program) => {
     .option('--seq <t>', 'sequence length (default: the spec\'s train block, else min(128, positions))', intArg)
     .option('--mode <mode>', 'train (forward, backward, AdamW), eval (forward and loss) or decode (one token, KV cache)', 'train')
     .option('--no-fuse', 'skip the fusion passes')
+    .option('--target <kind>', 'kernels tuned for gpu or cpu (software adapters such as lavapipe run the cpu ones)', 'gpu')
     .option('--out <file>', 'write to a file instead of stdout')
     .action((spec: string, flags: CompileFlags) => {
       if (!(EMITS as readonly string[]).includes(flags.emit)) throw new UserError(`--emit must be one of ${EMITS.join(', ')}, got "${flags.emit}"`);
+      if (flags.target !== 'gpu' && flags.target !== 'cpu') throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
       if (!['train', 'eval', 'decode'].includes(flags.mode)) throw new UserError(`--mode must be train, eval or decode, got "${flags.mode}"`);
       const { model } = loadSpecWith(spec, flags);
       const batch = flags.batch ?? model.train?.batch ?? 1;
@@ -73,7 +76,7 @@ export const registerCompile: RegisterCommand = (program) => {
       if (mode === 'train' && model.lora.length === 0) throw new UserError(`${model.file}: nothing to train (no \`lora targets\`); use --mode eval`);
       // A decoding step processes one token against a cache of `seq` positions.
       const graph = buildGraph(model, mode === 'decode' ? { mode, batch, seq: 1, cacheLen: seq, fuse: flags.fuse } : { mode, batch, seq, fuse: flags.fuse });
-      const text = emitGraph(graph, flags.emit as Emit, model.name);
+      const text = emitGraph(graph, flags.emit as Emit, model.name, flags.target as Target);
       if (flags.out) writeFileAtomic(flags.out, text);
       else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     });
