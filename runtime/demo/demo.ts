@@ -85,7 +85,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   writeSafetensorsFile(join(o.out, 'base.safetensors'), weightTensors(base, baseWeights));
 
   // 2. The new task, before adaptation.
-  const task = demoTask('upper');
+  // A new fact table (name -> country) the base never saw: what a LoRA on q and v can learn quickly.
+  const task = demoTask('lookup');
   const evalSet = task.generate(48, o.seed + 1_000_003);
   const gen = await Generator.create(adapted, [baseWeights, initAdapterWeights(adapted, baseWeights, o.seed)], { ...exec, batch: 16, cacheLen: ctx });
   o.log(`\n2. task: ${task.description}`);
@@ -99,7 +100,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   setWeights(lora, baseWeights);
   setWeights(lora, initAdapterWeights(adapted, baseWeights, o.seed));
   o.log(`\n3. training a rank-${adapted.lora[0]?.config.rank} LoRA adapter (${adapted.counts.adapter.toLocaleString()} trainable parameters, base frozen)`);
-  const loraLog = await train(lora, new BatchLoader(trainRows, { batchSize: batch, seed: o.seed }), o.loraSteps, 5e-3, 'lora');
+  const loraLog = await train(lora, new BatchLoader(trainRows, { batchSize: batch, seed: o.seed }), o.loraSteps, 1e-2, 'lora');
   const adapter = await readAdapterFromExecutor(lora, adapted);
   const loraWeights: WeightMap = new Map();
   for (const [module, t] of adapter.tensors) {

@@ -15,8 +15,8 @@ export const registerDemo: RegisterCommand = (program) => {
     .command('demo')
     .description('pretrain a tiny char GPT, train a LoRA adapter for a new task, compare, merge')
     .option('--out <dir>', 'output folder', 'out/demo')
-    .option('--pretrain-steps <n>', 'base-model training steps', '600')
-    .option('--lora-steps <n>', 'adapter training steps', '300')
+    .option('--pretrain-steps <n>', 'base-model training steps', '300')
+    .option('--lora-steps <n>', 'adapter training steps', '200')
     .option('--seed <n>', 'random seed', '0')
     .option('--backend <name>', 'webgpu or interp', 'webgpu')
     .action(async (opts: { out: string; pretrainSteps: string; loraSteps: string; seed: string; backend: string }) => {
