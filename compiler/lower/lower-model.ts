@@ -21,6 +21,11 @@ export interface LowerOptions {
   decode?: { cacheLen: number };
   /** Seed of the adapter-dropout masks (they also depend on the `step` input). */
   dropoutSeed?: number;
+  /**
+   * Training graph: adapter dropout is applied. Evaluation and decoding graphs leave it out, as
+   * PyTorch's eval() does (default: false).
+   */
+  training?: boolean;
 }
 
 export const LABELS_INPUT = 'labels';
@@ -154,7 +159,8 @@ class Lowering {
     const names = loraParamNames(op.module);
     const a = b.param(names.a, [cfg.rank, op.inFeatures], 'adapter');
     const bb = b.param(names.b, [op.outFeatures, cfg.rank], 'adapter');
-    const xd = b.dropout(x, cfg.dropout, (this.o.dropoutSeed ?? 0) * 1000003 + this.dropoutCount++, `${op.module}.lora_dropout`);
+    const p = this.o.training ? cfg.dropout : 0;
+    const xd = b.dropout(x, p, (this.o.dropoutSeed ?? 0) * 1000003 + this.dropoutCount++, `${op.module}.lora_dropout`);
     const s = b.matmul(xd, a, true, `${op.module}.lora_A`);
     const low = b.scale(b.matmul(s, bb, true, `${op.module}.lora_B`), cfg.scaling);
     if (!cfg.dora) {
@@ -169,7 +175,7 @@ class Lowering {
     const conv1d = op.layout === 'conv1d';
     const norm = b.emit('stop_gradient', [b.emit('row_norm', [b.add(conv1d ? b.transpose(w) : w, delta)], {})], {});
     const factor = b.div(mag, norm, `${op.module}.dora_factor`);
-    const baseTerm = cfg.dropout > 0 ? b.matmul(xd, w, !conv1d) : base;
+    const baseTerm = p > 0 ? b.matmul(xd, w, !conv1d) : base;
     const dora = b.add(b.mul(baseTerm, b.sub(factor, b.constant(1, [op.outFeatures]))), b.mul(low, factor));
     const withBias = bias === undefined ? base : b.add(base, bias);
     return b.add(withBias, dora, `${op.module}.dora`);

@@ -28,7 +28,7 @@ export interface BuildOptions {
 export const DEFAULT_ADAMW: AdamWSettings = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 
 export function buildGraph(model: CheckedModel, o: BuildOptions): Graph {
-  const lower: LowerOptions = { batch: o.batch, seq: o.seq, fullFinetune: o.fullFinetune, loss: o.mode !== 'decode' };
+  const lower: LowerOptions = { batch: o.batch, seq: o.seq, fullFinetune: o.fullFinetune, loss: o.mode !== 'decode', training: o.mode === 'train' };
   if (o.mode === 'decode') lower.decode = { cacheLen: o.cacheLen ?? o.seq };
   if (o.dropoutSeed !== undefined) lower.dropoutSeed = o.dropoutSeed;
   let graph = lowerModel(model, lower);
