@@ -25,6 +25,25 @@ export const REG_CONFIGS: Record<string, RegConfig> = {
   r8c1: { name: 'r8c1', R: 8, C: 1, LX: 8 },
 };
 
+/**
+ * Config for a GEMM shape: the default r4c1 (32 x 32 output block per workgroup) unless one output
+ * side is thin (the rank-r matmuls of LoRA: s = x·Aᵀ is [rows, r], dA = dsᵀ·x is [r, d]), where a
+ * 32-wide block would compute mostly clamped duplicates (8x the work at r = 4). There the 64
+ * invocations are laid out along the long side instead: 4·LX columns, 64/LX·4 rows per workgroup.
+ */
+export function regConfigFor(M: number, N: number): RegConfig {
+  const pow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+  if (N <= 16 && N < M) {
+    const LX = pow2(Math.ceil(N / 4));
+    return { name: `r4c1x${LX}`, R: 4, C: 1, LX };
+  }
+  if (M <= 16 && M < N) {
+    const LX = 64 / pow2(Math.ceil(M / 4));
+    return { name: `r4c1x${LX}`, R: 4, C: 1, LX };
+  }
+  return REG_CONFIGS['r4c1']!;
+}
+
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[], epilogue: string, cfg: RegConfig): Lowered {
@@ -37,8 +56,10 @@ export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extra
   const bVecK = transB && K % 4 === 0;
   // vec4 along N: B row-major ([K, N]) with N % 4 == 0.
   const bVecN = !transB && N % 4 === 0;
+  // vec4 along N for L of the low-rank term ([r, N], N % 4 == 0).
+  const lVecN = !!lowrank && !lowrank.transL && N % 4 === 0;
   const key = [keyBase, 'reg', cfg.name, transA ? 'tA' : '', transB ? 'tB' : '', aVecK ? 'vA' : '', bVecK || bVecN ? 'vB' : '',
-    lowrank?.transL ? 'tL' : '', lowrank?.hasBias ? 'bias' : ''].filter(Boolean).join(':');
+    lowrank?.transL ? 'tL' : '', lVecN ? 'vL' : '', lowrank?.hasBias ? 'bias' : ''].filter(Boolean).join(':');
   const aVec = aVecK;
   const bVec = bVecK || bVecN;
   const scalar = (buf: string, vec: boolean, idx: string) => (vec ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`);
@@ -58,6 +79,25 @@ export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extra
     else for (const e of range(4)) lines.push(`let ${colAt(c, e)} = min(n0 + ${4 * c + e}u, u.n - 1u);`);
   }
   for (const i of range(R)) for (const c of range(C)) lines.push(`var acc${i}_${c} = vec4<f32>(0.0);`);
+  if (lowrank) {
+    // Low-rank term as r extra k-steps: y = [x | scale·s] · [op(W) ; op(L)]. Row i reads
+    // scale·s[mr_i, q], each column quad reads op(L) at (q, its columns), into the same accumulators
+    // (no per-output loop over r in the epilogue). They run first, so that the main loop that
+    // follows is the plain GEMM's, unchanged.
+    const lQuad = (c: number) => {
+      if (lVecN) return `l[(q * u.n + nq${c}) / 4u]`;
+      const col = (e: number) => (bVecN ? `min(nc${c} + ${e}u, u.n - 1u)` : colAt(c, e));
+      return `vec4<f32>(${range(4).map((e) => (lowrank.transL ? `l[${col(e)} * u.r + q]` : `l[q * u.n + ${col(e)}]`)).join(', ')})`;
+    };
+    const low: string[] = [];
+    for (const c of range(C)) low.push(`let lq${c} = ${lQuad(c)};`);
+    for (const i of range(R)) {
+      low.push(`let sq${i} = u.scale * s[mr${i} * u.r + q];`);
+      for (const c of range(C)) low.push(`acc${i}_${c} = fma(vec4<f32>(sq${i}), lq${c}, acc${i}_${c});`);
+    }
+    if (lVecN) for (const c of range(C)) lines.push(`let nq${c} = min(n0 + ${4 * c}u, u.n - 4u);`);
+    lines.push(`for (var q = 0u; q < u.r; q++) {\n${low.map((l) => `  ${l}`).join('\n')}\n}`);
+  }
   // Main loop: 4 k per step.
   const main: string[] = [];
   if (aVecK) for (const i of range(R)) main.push(`let av${i} = a[(mr${i} * u.k + k) / 4u];`);
@@ -100,11 +140,12 @@ export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extra
     scratch: [],
     launches: [kernel({
       key,
-      bindings: [inp('a', 0, aVec ? 'vec4f' : 'f32'), inp('b', 1, bVec ? 'vec4f' : 'f32'), ...extra, out()],
+      bindings: [inp('a', 0, aVec ? 'vec4f' : 'f32'), inp('b', 1, bVec ? 'vec4f' : 'f32'),
+        ...extra.map((x) => (x.name === 'l' && lVecN ? { ...x, elem: 'vec4f' as const } : x)), out()],
       uniforms: [['m', 'u32', M], ['n', 'u32', N], ['k', 'u32', K], ['tiles_n', 'u32', tilesN], ...extraUniforms],
       workgroupSize: 64,
       workgroups: tilesN * ceilDiv(M, TM),
-      // One copy of the epilogue (the low-rank loop) instead of R·4C inlined ones: faster compiles.
+      // One copy of the epilogue (the bias add) instead of R·4C inlined ones: faster compiles.
       decls: `fn store(row: u32, col: u32, acc: f32) {\n  var val = acc;\n${epilogue ? `${epilogue.replace(/^/gm, '  ')}\n` : ''}  y[row * u.n + col] = val;\n}`,
       body: lines.join('\n'),
     })],

@@ -2,13 +2,14 @@
 // in steps of 16 through workgroup memory (2 x 4 KiB). Each thread loads 4 consecutive elements of
 // each operand per step along the operand's contiguous dimension, as one vec4 when that dimension is
 // a multiple of 4 (the `v4` flags in the key; the tile origin is then 4-aligned too) and as 4
-// bounds-checked scalars otherwise, so any size works. lowrank_matmul is the same GEMM with
-// scale·s·op(L) (+ bias) added in the epilogue: r is small, so each output loops over r.
+// bounds-checked scalars otherwise, so any size works. lowrank_matmul is the same GEMM with r extra
+// k-steps: y = [x | scale·s] · [op(W) ; op(L)] (+ bias in the epilogue). r is small, so those steps
+// read s and L straight from storage into the same accumulators instead of staging them.
 // This tiled form is the 'gpu' target; on CPU drivers (target 'cpu') gemm-reg.ts is used instead.
 import type { OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv, last } from './wgsl.ts';
 import type { Binding, Lowered, OpView, Target, Uniform } from './kernel.ts';
-import { gemmReg, REG_CONFIGS } from './gemm-reg.ts';
+import { gemmReg, regConfigFor, REG_CONFIGS } from './gemm-reg.ts';
 
 export const TILE = 64;
 export const BK = 16;
@@ -19,7 +20,7 @@ export interface GemmSpec {
   M: number;
   N: number;
   K: number;
-  /** Low-rank epilogue: rank, scale, transL, bias. */
+  /** Low-rank term (r extra k-steps): rank, scale, transL, bias. */
   lowrank?: { r: number; scale: number; transL: boolean; hasBias: boolean };
 }
 
@@ -62,7 +63,7 @@ function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: 
   const bindings: Binding[] = [inp('a', 0, vecA ? 'vec4f' : 'f32'), inp('b', 1, vecB ? 'vec4f' : 'f32'), ...extra, out()];
   const loadA = loadStmt('As', 'a', vecA, !transA, transA ? 'u.m' : 'u.k', 'u.m', 'u.k', 'm0');
   const loadB = loadStmt('Bs', 'b', vecB, transB, transB ? 'u.k' : 'u.n', 'u.n', 'u.k', 'n0');
-  const epilogue = `var val = accs[i][j];\n${lowrankEpilogue(spec)}`.trimEnd();
+  const epilogue = `var val = accs[i][j];\n${biasEpilogue(spec)}`.trimEnd();
   const code = kernel({
     key,
     bindings,
@@ -97,7 +98,7 @@ ${indent(loadB)}
   }
   workgroupBarrier();
 }
-let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+${lowrankSteps(spec)}let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
 for (var i = 0u; i < 4u; i++) {
   let row = m0 + ty * 4u + i;
   if (row >= u.m) { break; }
@@ -112,24 +113,42 @@ ${indent(indent(epilogue))}
   return { launches: [code], scratch: [] };
 }
 
-/** Low-rank term (and bias) added to `val` at (`row`, `col`). */
-function lowrankEpilogue(spec: GemmSpec): string {
+/** Bias added to `val` at (`row`, `col`) (lowrank_matmul with a bias only). */
+function biasEpilogue(spec: GemmSpec): string {
+  return spec.lowrank?.hasBias ? 'val += bias[col];' : '';
+}
+
+/**
+ * The low-rank term of the tiled GEMM as r more k-steps into acc0..acc3 (rows ty*4+i, columns
+ * tx*4..tx*4+3 of the tile): scale·s[row, q] times op(L) at (q, col), clamped loads (rows and
+ * columns past the edge are computed but never stored).
+ */
+function lowrankSteps(spec: GemmSpec): string {
   const lowrank = spec.lowrank;
   if (!lowrank) return '';
-  const lIdx = lowrank.transL ? 'col * u.r + q' : 'q * u.n + col';
-  return `var low = 0.0;
-for (var q = 0u; q < u.r; q++) { low += s[row * u.r + q] * l[${lIdx}]; }
-val += u.scale * low;${lowrank.hasBias ? '\nval += bias[col];' : ''}`;
+  const row = (i: number) => `min(m0 + ty * 4u + ${i}u, u.m - 1u)`;
+  const col = (j: number) => `min(n0 + tx * 4u + ${j}u, u.n - 1u)`;
+  const lAt = (j: number) => (lowrank.transL ? `l[${col(j)} * u.r + q]` : `l[q * u.n + ${col(j)}]`);
+  return `for (var q = 0u; q < u.r; q++) {
+  let sv = u.scale * vec4<f32>(${[0, 1, 2, 3].map((i) => `s[${row(i)} * u.r + q]`).join(', ')});
+  let lv = vec4<f32>(${[0, 1, 2, 3].map(lAt).join(', ')});
+  acc0 = fma(vec4<f32>(sv.x), lv, acc0);
+  acc1 = fma(vec4<f32>(sv.y), lv, acc1);
+  acc2 = fma(vec4<f32>(sv.z), lv, acc2);
+  acc3 = fma(vec4<f32>(sv.w), lv, acc3);
+}
+`;
 }
 
 type GemmFn = (keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]) => Lowered;
 
 /** Env override for experiments: RANKFOLD_GEMM_REG=<config name>. */
-const regName = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.RANKFOLD_GEMM_REG ?? 'r4c1';
+const regName = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.RANKFOLD_GEMM_REG;
 
 function pickGemm(target: Target): GemmFn {
   if (target === 'gpu') return gemm;
-  return (keyBase, spec, extra, extraUniforms) => gemmReg(keyBase, spec, extra, extraUniforms, lowrankEpilogue(spec), REG_CONFIGS[regName] ?? REG_CONFIGS['r4c1']!);
+  return (keyBase, spec, extra, extraUniforms) => gemmReg(keyBase, spec, extra, extraUniforms, biasEpilogue(spec),
+    (regName ? REG_CONFIGS[regName] : undefined) ?? regConfigFor(spec.M, spec.N));
 }
 
 function indent(s: string): string {

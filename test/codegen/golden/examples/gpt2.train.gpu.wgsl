@@ -182,6 +182,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     workgroupBarrier();
   }
+  for (var q = 0u; q < u.r; q++) {
+    let sv = u.scale * vec4<f32>(s[min(m0 + ty * 4u + 0u, u.m - 1u) * u.r + q], s[min(m0 + ty * 4u + 1u, u.m - 1u) * u.r + q], s[min(m0 + ty * 4u + 2u, u.m - 1u) * u.r + q], s[min(m0 + ty * 4u + 3u, u.m - 1u) * u.r + q]);
+    let lv = vec4<f32>(l[min(n0 + tx * 4u + 0u, u.n - 1u) * u.r + q], l[min(n0 + tx * 4u + 1u, u.n - 1u) * u.r + q], l[min(n0 + tx * 4u + 2u, u.n - 1u) * u.r + q], l[min(n0 + tx * 4u + 3u, u.n - 1u) * u.r + q]);
+    acc0 = fma(vec4<f32>(sv.x), lv, acc0);
+    acc1 = fma(vec4<f32>(sv.y), lv, acc1);
+    acc2 = fma(vec4<f32>(sv.z), lv, acc2);
+    acc3 = fma(vec4<f32>(sv.w), lv, acc3);
+  }
   let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
     let row = m0 + ty * 4u + i;
@@ -190,9 +198,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let col = n0 + tx * 4u + j;
       if (col >= u.n) { break; }
       var val = accs[i][j];
-      var low = 0.0;
-      for (var q = 0u; q < u.r; q++) { low += s[row * u.r + q] * l[col * u.r + q]; }
-      val += u.scale * low;
       val += bias[col];
       y[row * u.n + col] = val;
     }
@@ -1102,6 +1107,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     workgroupBarrier();
   }
+  for (var q = 0u; q < u.r; q++) {
+    let sv = u.scale * vec4<f32>(s[min(m0 + ty * 4u + 0u, u.m - 1u) * u.r + q], s[min(m0 + ty * 4u + 1u, u.m - 1u) * u.r + q], s[min(m0 + ty * 4u + 2u, u.m - 1u) * u.r + q], s[min(m0 + ty * 4u + 3u, u.m - 1u) * u.r + q]);
+    let lv = vec4<f32>(l[q * u.n + min(n0 + tx * 4u + 0u, u.n - 1u)], l[q * u.n + min(n0 + tx * 4u + 1u, u.n - 1u)], l[q * u.n + min(n0 + tx * 4u + 2u, u.n - 1u)], l[q * u.n + min(n0 + tx * 4u + 3u, u.n - 1u)]);
+    acc0 = fma(vec4<f32>(sv.x), lv, acc0);
+    acc1 = fma(vec4<f32>(sv.y), lv, acc1);
+    acc2 = fma(vec4<f32>(sv.z), lv, acc2);
+    acc3 = fma(vec4<f32>(sv.w), lv, acc3);
+  }
   let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
     let row = m0 + ty * 4u + i;
@@ -1110,9 +1123,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let col = n0 + tx * 4u + j;
       if (col >= u.n) { break; }
       var val = accs[i][j];
-      var low = 0.0;
-      for (var q = 0u; q < u.r; q++) { low += s[row * u.r + q] * l[q * u.n + col]; }
-      val += u.scale * low;
       y[row * u.n + col] = val;
     }
   }

@@ -55,7 +55,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = select(0.0, a[i] * u.s, (h >> 8u) >= u.threshold);
 }
 
-// ---- kernel matmul:reg:r4c1:tB:vA:vB ---- 15 launch(es); first used by %9 matmul (model.layers.0.self_attn.q_proj.lora_A)
+// ---- kernel matmul:reg:r4c1x2:tB:vA:vB ---- 4 launch(es); first used by %9 matmul (model.layers.0.self_attn.q_proj.lora_A)
 struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -68,8 +68,8 @@ fn store(row: u32, col: u32, acc: f32) {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let m0 = (wg / u.tiles_n) * 32u + (lid / 8u) * 4u;
-  let n0 = (wg % u.tiles_n) * 32u + (lid % 8u) * 4u;
+  let m0 = (wg / u.tiles_n) * 128u + (lid / 2u) * 4u;
+  let n0 = (wg % u.tiles_n) * 8u + (lid % 2u) * 4u;
   let mr0 = min(m0 + 0u, u.m - 1u);
   let mr1 = min(m0 + 1u, u.m - 1u);
   let mr2 = min(m0 + 2u, u.m - 1u);
@@ -202,7 +202,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel lowrank_matmul:reg:r4c1:tB:vA:vB:tL ---- 4 launch(es); first used by %10 lowrank_matmul (model.layers.0.self_attn.q_proj.lora)
+// ---- kernel lowrank_matmul:reg:r4c1:tB:vA:vB:tL ---- 2 launch(es); first used by %10 lowrank_matmul (model.layers.0.self_attn.q_proj.lora)
 struct U { m: u32, n: u32, k: u32, tiles_n: u32, r: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -212,9 +212,6 @@ struct U { m: u32, n: u32, k: u32, tiles_n: u32, r: u32, scale: f32, }
 @group(0) @binding(5) var<uniform> u: U;
 fn store(row: u32, col: u32, acc: f32) {
   var val = acc;
-  var low = 0.0;
-  for (var q = 0u; q < u.r; q++) { low += s[row * u.r + q] * l[col * u.r + q]; }
-  val += u.scale * low;
   y[row * u.n + col] = val;
 }
 @compute @workgroup_size(64)
@@ -234,6 +231,324 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var acc1_0 = vec4<f32>(0.0);
   var acc2_0 = vec4<f32>(0.0);
   var acc3_0 = vec4<f32>(0.0);
+  for (var q = 0u; q < u.r; q++) {
+    let lq0 = vec4<f32>(l[nc0_0 * u.r + q], l[nc0_1 * u.r + q], l[nc0_2 * u.r + q], l[nc0_3 * u.r + q]);
+    let sq0 = u.scale * s[mr0 * u.r + q];
+    acc0_0 = fma(vec4<f32>(sq0), lq0, acc0_0);
+    let sq1 = u.scale * s[mr1 * u.r + q];
+    acc1_0 = fma(vec4<f32>(sq1), lq0, acc1_0);
+    let sq2 = u.scale * s[mr2 * u.r + q];
+    acc2_0 = fma(vec4<f32>(sq2), lq0, acc2_0);
+    let sq3 = u.scale * s[mr3 * u.r + q];
+    acc3_0 = fma(vec4<f32>(sq3), lq0, acc3_0);
+  }
+  let k4 = u.k & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    let av0 = a[(mr0 * u.k + k) / 4u];
+    let av1 = a[(mr1 * u.k + k) / 4u];
+    let av2 = a[(mr2 * u.k + k) / 4u];
+    let av3 = a[(mr3 * u.k + k) / 4u];
+    let bv0_0 = b[(nc0_0 * u.k + k) / 4u];
+    let bv0_1 = b[(nc0_1 * u.k + k) / 4u];
+    let bv0_2 = b[(nc0_2 * u.k + k) / 4u];
+    let bv0_3 = b[(nc0_3 * u.k + k) / 4u];
+    let b0_0 = vec4<f32>(bv0_0[0], bv0_1[0], bv0_2[0], bv0_3[0]);
+    let a0_0 = av0[0];
+    acc0_0 = fma(vec4<f32>(a0_0), b0_0, acc0_0);
+    let a0_1 = av1[0];
+    acc1_0 = fma(vec4<f32>(a0_1), b0_0, acc1_0);
+    let a0_2 = av2[0];
+    acc2_0 = fma(vec4<f32>(a0_2), b0_0, acc2_0);
+    let a0_3 = av3[0];
+    acc3_0 = fma(vec4<f32>(a0_3), b0_0, acc3_0);
+    let b1_0 = vec4<f32>(bv0_0[1], bv0_1[1], bv0_2[1], bv0_3[1]);
+    let a1_0 = av0[1];
+    acc0_0 = fma(vec4<f32>(a1_0), b1_0, acc0_0);
+    let a1_1 = av1[1];
+    acc1_0 = fma(vec4<f32>(a1_1), b1_0, acc1_0);
+    let a1_2 = av2[1];
+    acc2_0 = fma(vec4<f32>(a1_2), b1_0, acc2_0);
+    let a1_3 = av3[1];
+    acc3_0 = fma(vec4<f32>(a1_3), b1_0, acc3_0);
+    let b2_0 = vec4<f32>(bv0_0[2], bv0_1[2], bv0_2[2], bv0_3[2]);
+    let a2_0 = av0[2];
+    acc0_0 = fma(vec4<f32>(a2_0), b2_0, acc0_0);
+    let a2_1 = av1[2];
+    acc1_0 = fma(vec4<f32>(a2_1), b2_0, acc1_0);
+    let a2_2 = av2[2];
+    acc2_0 = fma(vec4<f32>(a2_2), b2_0, acc2_0);
+    let a2_3 = av3[2];
+    acc3_0 = fma(vec4<f32>(a2_3), b2_0, acc3_0);
+    let b3_0 = vec4<f32>(bv0_0[3], bv0_1[3], bv0_2[3], bv0_3[3]);
+    let a3_0 = av0[3];
+    acc0_0 = fma(vec4<f32>(a3_0), b3_0, acc0_0);
+    let a3_1 = av1[3];
+    acc1_0 = fma(vec4<f32>(a3_1), b3_0, acc1_0);
+    let a3_2 = av2[3];
+    acc2_0 = fma(vec4<f32>(a3_2), b3_0, acc2_0);
+    let a3_3 = av3[3];
+    acc3_0 = fma(vec4<f32>(a3_3), b3_0, acc3_0);
+  }
+  for (var k = k4; k < u.k; k++) {
+    let bt0 = vec4<f32>(b[(nc0_0 * u.k + k) / 4u][(nc0_0 * u.k + k) % 4u], b[(nc0_1 * u.k + k) / 4u][(nc0_1 * u.k + k) % 4u], b[(nc0_2 * u.k + k) / 4u][(nc0_2 * u.k + k) % 4u], b[(nc0_3 * u.k + k) / 4u][(nc0_3 * u.k + k) % 4u]);
+    let at0 = a[(mr0 * u.k + k) / 4u][(mr0 * u.k + k) % 4u];
+    acc0_0 = fma(vec4<f32>(at0), bt0, acc0_0);
+    let at1 = a[(mr1 * u.k + k) / 4u][(mr1 * u.k + k) % 4u];
+    acc1_0 = fma(vec4<f32>(at1), bt0, acc1_0);
+    let at2 = a[(mr2 * u.k + k) / 4u][(mr2 * u.k + k) % 4u];
+    acc2_0 = fma(vec4<f32>(at2), bt0, acc2_0);
+    let at3 = a[(mr3 * u.k + k) / 4u][(mr3 * u.k + k) % 4u];
+    acc3_0 = fma(vec4<f32>(at3), bt0, acc3_0);
+  }
+  if (m0 + 0u < u.m) {
+    let row = m0 + 0u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc0_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc0_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc0_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc0_0[3]);
+    }
+  }
+  if (m0 + 1u < u.m) {
+    let row = m0 + 1u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc1_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc1_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc1_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc1_0[3]);
+    }
+  }
+  if (m0 + 2u < u.m) {
+    let row = m0 + 2u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc2_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc2_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc2_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc2_0[3]);
+    }
+  }
+  if (m0 + 3u < u.m) {
+    let row = m0 + 3u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc3_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc3_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc3_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc3_0[3]);
+    }
+  }
+}
+
+// ---- kernel matmul:reg:r4c1x4:tB:vA:vB ---- 2 launch(es); first used by %12 matmul (model.layers.0.self_attn.k_proj)
+struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
+fn store(row: u32, col: u32, acc: f32) {
+  var val = acc;
+  y[row * u.n + col] = val;
+}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * nwg.x + wid.x;
+  let m0 = (wg / u.tiles_n) * 64u + (lid / 4u) * 4u;
+  let n0 = (wg % u.tiles_n) * 16u + (lid % 4u) * 4u;
+  let mr0 = min(m0 + 0u, u.m - 1u);
+  let mr1 = min(m0 + 1u, u.m - 1u);
+  let mr2 = min(m0 + 2u, u.m - 1u);
+  let mr3 = min(m0 + 3u, u.m - 1u);
+  let nc0_0 = min(n0 + 0u, u.n - 1u);
+  let nc0_1 = min(n0 + 1u, u.n - 1u);
+  let nc0_2 = min(n0 + 2u, u.n - 1u);
+  let nc0_3 = min(n0 + 3u, u.n - 1u);
+  var acc0_0 = vec4<f32>(0.0);
+  var acc1_0 = vec4<f32>(0.0);
+  var acc2_0 = vec4<f32>(0.0);
+  var acc3_0 = vec4<f32>(0.0);
+  let k4 = u.k & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    let av0 = a[(mr0 * u.k + k) / 4u];
+    let av1 = a[(mr1 * u.k + k) / 4u];
+    let av2 = a[(mr2 * u.k + k) / 4u];
+    let av3 = a[(mr3 * u.k + k) / 4u];
+    let bv0_0 = b[(nc0_0 * u.k + k) / 4u];
+    let bv0_1 = b[(nc0_1 * u.k + k) / 4u];
+    let bv0_2 = b[(nc0_2 * u.k + k) / 4u];
+    let bv0_3 = b[(nc0_3 * u.k + k) / 4u];
+    let b0_0 = vec4<f32>(bv0_0[0], bv0_1[0], bv0_2[0], bv0_3[0]);
+    let a0_0 = av0[0];
+    acc0_0 = fma(vec4<f32>(a0_0), b0_0, acc0_0);
+    let a0_1 = av1[0];
+    acc1_0 = fma(vec4<f32>(a0_1), b0_0, acc1_0);
+    let a0_2 = av2[0];
+    acc2_0 = fma(vec4<f32>(a0_2), b0_0, acc2_0);
+    let a0_3 = av3[0];
+    acc3_0 = fma(vec4<f32>(a0_3), b0_0, acc3_0);
+    let b1_0 = vec4<f32>(bv0_0[1], bv0_1[1], bv0_2[1], bv0_3[1]);
+    let a1_0 = av0[1];
+    acc0_0 = fma(vec4<f32>(a1_0), b1_0, acc0_0);
+    let a1_1 = av1[1];
+    acc1_0 = fma(vec4<f32>(a1_1), b1_0, acc1_0);
+    let a1_2 = av2[1];
+    acc2_0 = fma(vec4<f32>(a1_2), b1_0, acc2_0);
+    let a1_3 = av3[1];
+    acc3_0 = fma(vec4<f32>(a1_3), b1_0, acc3_0);
+    let b2_0 = vec4<f32>(bv0_0[2], bv0_1[2], bv0_2[2], bv0_3[2]);
+    let a2_0 = av0[2];
+    acc0_0 = fma(vec4<f32>(a2_0), b2_0, acc0_0);
+    let a2_1 = av1[2];
+    acc1_0 = fma(vec4<f32>(a2_1), b2_0, acc1_0);
+    let a2_2 = av2[2];
+    acc2_0 = fma(vec4<f32>(a2_2), b2_0, acc2_0);
+    let a2_3 = av3[2];
+    acc3_0 = fma(vec4<f32>(a2_3), b2_0, acc3_0);
+    let b3_0 = vec4<f32>(bv0_0[3], bv0_1[3], bv0_2[3], bv0_3[3]);
+    let a3_0 = av0[3];
+    acc0_0 = fma(vec4<f32>(a3_0), b3_0, acc0_0);
+    let a3_1 = av1[3];
+    acc1_0 = fma(vec4<f32>(a3_1), b3_0, acc1_0);
+    let a3_2 = av2[3];
+    acc2_0 = fma(vec4<f32>(a3_2), b3_0, acc2_0);
+    let a3_3 = av3[3];
+    acc3_0 = fma(vec4<f32>(a3_3), b3_0, acc3_0);
+  }
+  for (var k = k4; k < u.k; k++) {
+    let bt0 = vec4<f32>(b[(nc0_0 * u.k + k) / 4u][(nc0_0 * u.k + k) % 4u], b[(nc0_1 * u.k + k) / 4u][(nc0_1 * u.k + k) % 4u], b[(nc0_2 * u.k + k) / 4u][(nc0_2 * u.k + k) % 4u], b[(nc0_3 * u.k + k) / 4u][(nc0_3 * u.k + k) % 4u]);
+    let at0 = a[(mr0 * u.k + k) / 4u][(mr0 * u.k + k) % 4u];
+    acc0_0 = fma(vec4<f32>(at0), bt0, acc0_0);
+    let at1 = a[(mr1 * u.k + k) / 4u][(mr1 * u.k + k) % 4u];
+    acc1_0 = fma(vec4<f32>(at1), bt0, acc1_0);
+    let at2 = a[(mr2 * u.k + k) / 4u][(mr2 * u.k + k) % 4u];
+    acc2_0 = fma(vec4<f32>(at2), bt0, acc2_0);
+    let at3 = a[(mr3 * u.k + k) / 4u][(mr3 * u.k + k) % 4u];
+    acc3_0 = fma(vec4<f32>(at3), bt0, acc3_0);
+  }
+  if (m0 + 0u < u.m) {
+    let row = m0 + 0u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc0_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc0_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc0_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc0_0[3]);
+    }
+  }
+  if (m0 + 1u < u.m) {
+    let row = m0 + 1u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc1_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc1_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc1_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc1_0[3]);
+    }
+  }
+  if (m0 + 2u < u.m) {
+    let row = m0 + 2u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc2_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc2_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc2_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc2_0[3]);
+    }
+  }
+  if (m0 + 3u < u.m) {
+    let row = m0 + 3u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc3_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc3_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc3_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc3_0[3]);
+    }
+  }
+}
+
+// ---- kernel lowrank_matmul:reg:r4c1x4:tB:vA:vB:tL ---- 2 launch(es); first used by %18 lowrank_matmul (model.layers.0.self_attn.v_proj.lora)
+struct U { m: u32, n: u32, k: u32, tiles_n: u32, r: u32, scale: f32, }
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> s: array<f32>;
+@group(0) @binding(3) var<storage, read> l: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
+fn store(row: u32, col: u32, acc: f32) {
+  var val = acc;
+  y[row * u.n + col] = val;
+}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * nwg.x + wid.x;
+  let m0 = (wg / u.tiles_n) * 64u + (lid / 4u) * 4u;
+  let n0 = (wg % u.tiles_n) * 16u + (lid % 4u) * 4u;
+  let mr0 = min(m0 + 0u, u.m - 1u);
+  let mr1 = min(m0 + 1u, u.m - 1u);
+  let mr2 = min(m0 + 2u, u.m - 1u);
+  let mr3 = min(m0 + 3u, u.m - 1u);
+  let nc0_0 = min(n0 + 0u, u.n - 1u);
+  let nc0_1 = min(n0 + 1u, u.n - 1u);
+  let nc0_2 = min(n0 + 2u, u.n - 1u);
+  let nc0_3 = min(n0 + 3u, u.n - 1u);
+  var acc0_0 = vec4<f32>(0.0);
+  var acc1_0 = vec4<f32>(0.0);
+  var acc2_0 = vec4<f32>(0.0);
+  var acc3_0 = vec4<f32>(0.0);
+  for (var q = 0u; q < u.r; q++) {
+    let lq0 = vec4<f32>(l[nc0_0 * u.r + q], l[nc0_1 * u.r + q], l[nc0_2 * u.r + q], l[nc0_3 * u.r + q]);
+    let sq0 = u.scale * s[mr0 * u.r + q];
+    acc0_0 = fma(vec4<f32>(sq0), lq0, acc0_0);
+    let sq1 = u.scale * s[mr1 * u.r + q];
+    acc1_0 = fma(vec4<f32>(sq1), lq0, acc1_0);
+    let sq2 = u.scale * s[mr2 * u.r + q];
+    acc2_0 = fma(vec4<f32>(sq2), lq0, acc2_0);
+    let sq3 = u.scale * s[mr3 * u.r + q];
+    acc3_0 = fma(vec4<f32>(sq3), lq0, acc3_0);
+  }
   let k4 = u.k & ~3u;
   for (var k = 0u; k < k4; k += 4u) {
     let av0 = a[(mr0 * u.k + k) / 4u];
@@ -459,6 +774,153 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
+// ---- kernel matmul:reg:r4c1:tB:vA:vB ---- 9 launch(es); first used by %23 matmul (model.layers.0.self_attn.o_proj)
+struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
+fn store(row: u32, col: u32, acc: f32) {
+  var val = acc;
+  y[row * u.n + col] = val;
+}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * nwg.x + wid.x;
+  let m0 = (wg / u.tiles_n) * 32u + (lid / 8u) * 4u;
+  let n0 = (wg % u.tiles_n) * 32u + (lid % 8u) * 4u;
+  let mr0 = min(m0 + 0u, u.m - 1u);
+  let mr1 = min(m0 + 1u, u.m - 1u);
+  let mr2 = min(m0 + 2u, u.m - 1u);
+  let mr3 = min(m0 + 3u, u.m - 1u);
+  let nc0_0 = min(n0 + 0u, u.n - 1u);
+  let nc0_1 = min(n0 + 1u, u.n - 1u);
+  let nc0_2 = min(n0 + 2u, u.n - 1u);
+  let nc0_3 = min(n0 + 3u, u.n - 1u);
+  var acc0_0 = vec4<f32>(0.0);
+  var acc1_0 = vec4<f32>(0.0);
+  var acc2_0 = vec4<f32>(0.0);
+  var acc3_0 = vec4<f32>(0.0);
+  let k4 = u.k & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    let av0 = a[(mr0 * u.k + k) / 4u];
+    let av1 = a[(mr1 * u.k + k) / 4u];
+    let av2 = a[(mr2 * u.k + k) / 4u];
+    let av3 = a[(mr3 * u.k + k) / 4u];
+    let bv0_0 = b[(nc0_0 * u.k + k) / 4u];
+    let bv0_1 = b[(nc0_1 * u.k + k) / 4u];
+    let bv0_2 = b[(nc0_2 * u.k + k) / 4u];
+    let bv0_3 = b[(nc0_3 * u.k + k) / 4u];
+    let b0_0 = vec4<f32>(bv0_0[0], bv0_1[0], bv0_2[0], bv0_3[0]);
+    let a0_0 = av0[0];
+    acc0_0 = fma(vec4<f32>(a0_0), b0_0, acc0_0);
+    let a0_1 = av1[0];
+    acc1_0 = fma(vec4<f32>(a0_1), b0_0, acc1_0);
+    let a0_2 = av2[0];
+    acc2_0 = fma(vec4<f32>(a0_2), b0_0, acc2_0);
+    let a0_3 = av3[0];
+    acc3_0 = fma(vec4<f32>(a0_3), b0_0, acc3_0);
+    let b1_0 = vec4<f32>(bv0_0[1], bv0_1[1], bv0_2[1], bv0_3[1]);
+    let a1_0 = av0[1];
+    acc0_0 = fma(vec4<f32>(a1_0), b1_0, acc0_0);
+    let a1_1 = av1[1];
+    acc1_0 = fma(vec4<f32>(a1_1), b1_0, acc1_0);
+    let a1_2 = av2[1];
+    acc2_0 = fma(vec4<f32>(a1_2), b1_0, acc2_0);
+    let a1_3 = av3[1];
+    acc3_0 = fma(vec4<f32>(a1_3), b1_0, acc3_0);
+    let b2_0 = vec4<f32>(bv0_0[2], bv0_1[2], bv0_2[2], bv0_3[2]);
+    let a2_0 = av0[2];
+    acc0_0 = fma(vec4<f32>(a2_0), b2_0, acc0_0);
+    let a2_1 = av1[2];
+    acc1_0 = fma(vec4<f32>(a2_1), b2_0, acc1_0);
+    let a2_2 = av2[2];
+    acc2_0 = fma(vec4<f32>(a2_2), b2_0, acc2_0);
+    let a2_3 = av3[2];
+    acc3_0 = fma(vec4<f32>(a2_3), b2_0, acc3_0);
+    let b3_0 = vec4<f32>(bv0_0[3], bv0_1[3], bv0_2[3], bv0_3[3]);
+    let a3_0 = av0[3];
+    acc0_0 = fma(vec4<f32>(a3_0), b3_0, acc0_0);
+    let a3_1 = av1[3];
+    acc1_0 = fma(vec4<f32>(a3_1), b3_0, acc1_0);
+    let a3_2 = av2[3];
+    acc2_0 = fma(vec4<f32>(a3_2), b3_0, acc2_0);
+    let a3_3 = av3[3];
+    acc3_0 = fma(vec4<f32>(a3_3), b3_0, acc3_0);
+  }
+  for (var k = k4; k < u.k; k++) {
+    let bt0 = vec4<f32>(b[(nc0_0 * u.k + k) / 4u][(nc0_0 * u.k + k) % 4u], b[(nc0_1 * u.k + k) / 4u][(nc0_1 * u.k + k) % 4u], b[(nc0_2 * u.k + k) / 4u][(nc0_2 * u.k + k) % 4u], b[(nc0_3 * u.k + k) / 4u][(nc0_3 * u.k + k) % 4u]);
+    let at0 = a[(mr0 * u.k + k) / 4u][(mr0 * u.k + k) % 4u];
+    acc0_0 = fma(vec4<f32>(at0), bt0, acc0_0);
+    let at1 = a[(mr1 * u.k + k) / 4u][(mr1 * u.k + k) % 4u];
+    acc1_0 = fma(vec4<f32>(at1), bt0, acc1_0);
+    let at2 = a[(mr2 * u.k + k) / 4u][(mr2 * u.k + k) % 4u];
+    acc2_0 = fma(vec4<f32>(at2), bt0, acc2_0);
+    let at3 = a[(mr3 * u.k + k) / 4u][(mr3 * u.k + k) % 4u];
+    acc3_0 = fma(vec4<f32>(at3), bt0, acc3_0);
+  }
+  if (m0 + 0u < u.m) {
+    let row = m0 + 0u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc0_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc0_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc0_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc0_0[3]);
+    }
+  }
+  if (m0 + 1u < u.m) {
+    let row = m0 + 1u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc1_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc1_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc1_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc1_0[3]);
+    }
+  }
+  if (m0 + 2u < u.m) {
+    let row = m0 + 2u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc2_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc2_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc2_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc2_0[3]);
+    }
+  }
+  if (m0 + 3u < u.m) {
+    let row = m0 + 3u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc3_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc3_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc3_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc3_0[3]);
+    }
+  }
+}
+
 // ---- kernel add:v4 ---- 12 launch(es); first used by %24 add
 struct U { n: u32, nb: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
@@ -661,7 +1123,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel matmul:reg:r4c1:vA:vB ---- 16 launch(es); first used by %77 matmul
+// ---- kernel matmul:reg:r4c1:vA:vB ---- 12 launch(es); first used by %77 matmul
 struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -1216,7 +1678,147 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = a[i] * u.c;
 }
 
-// ---- kernel matmul:reg:r4c1:tA:vB ---- 8 launch(es); first used by %96 matmul
+// ---- kernel matmul:reg:r4c1x2:vA:vB ---- 4 launch(es); first used by %95 matmul
+struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
+fn store(row: u32, col: u32, acc: f32) {
+  var val = acc;
+  y[row * u.n + col] = val;
+}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * nwg.x + wid.x;
+  let m0 = (wg / u.tiles_n) * 128u + (lid / 2u) * 4u;
+  let n0 = (wg % u.tiles_n) * 8u + (lid % 2u) * 4u;
+  let mr0 = min(m0 + 0u, u.m - 1u);
+  let mr1 = min(m0 + 1u, u.m - 1u);
+  let mr2 = min(m0 + 2u, u.m - 1u);
+  let mr3 = min(m0 + 3u, u.m - 1u);
+  let nc0 = min(n0 + 0u, u.n - 4u);
+  var acc0_0 = vec4<f32>(0.0);
+  var acc1_0 = vec4<f32>(0.0);
+  var acc2_0 = vec4<f32>(0.0);
+  var acc3_0 = vec4<f32>(0.0);
+  let k4 = u.k & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    let av0 = a[(mr0 * u.k + k) / 4u];
+    let av1 = a[(mr1 * u.k + k) / 4u];
+    let av2 = a[(mr2 * u.k + k) / 4u];
+    let av3 = a[(mr3 * u.k + k) / 4u];
+    let b0_0 = b[(k * u.n + nc0) / 4u];
+    let a0_0 = av0[0];
+    acc0_0 = fma(vec4<f32>(a0_0), b0_0, acc0_0);
+    let a0_1 = av1[0];
+    acc1_0 = fma(vec4<f32>(a0_1), b0_0, acc1_0);
+    let a0_2 = av2[0];
+    acc2_0 = fma(vec4<f32>(a0_2), b0_0, acc2_0);
+    let a0_3 = av3[0];
+    acc3_0 = fma(vec4<f32>(a0_3), b0_0, acc3_0);
+    let b1_0 = b[((k + 1u) * u.n + nc0) / 4u];
+    let a1_0 = av0[1];
+    acc0_0 = fma(vec4<f32>(a1_0), b1_0, acc0_0);
+    let a1_1 = av1[1];
+    acc1_0 = fma(vec4<f32>(a1_1), b1_0, acc1_0);
+    let a1_2 = av2[1];
+    acc2_0 = fma(vec4<f32>(a1_2), b1_0, acc2_0);
+    let a1_3 = av3[1];
+    acc3_0 = fma(vec4<f32>(a1_3), b1_0, acc3_0);
+    let b2_0 = b[((k + 2u) * u.n + nc0) / 4u];
+    let a2_0 = av0[2];
+    acc0_0 = fma(vec4<f32>(a2_0), b2_0, acc0_0);
+    let a2_1 = av1[2];
+    acc1_0 = fma(vec4<f32>(a2_1), b2_0, acc1_0);
+    let a2_2 = av2[2];
+    acc2_0 = fma(vec4<f32>(a2_2), b2_0, acc2_0);
+    let a2_3 = av3[2];
+    acc3_0 = fma(vec4<f32>(a2_3), b2_0, acc3_0);
+    let b3_0 = b[((k + 3u) * u.n + nc0) / 4u];
+    let a3_0 = av0[3];
+    acc0_0 = fma(vec4<f32>(a3_0), b3_0, acc0_0);
+    let a3_1 = av1[3];
+    acc1_0 = fma(vec4<f32>(a3_1), b3_0, acc1_0);
+    let a3_2 = av2[3];
+    acc2_0 = fma(vec4<f32>(a3_2), b3_0, acc2_0);
+    let a3_3 = av3[3];
+    acc3_0 = fma(vec4<f32>(a3_3), b3_0, acc3_0);
+  }
+  for (var k = k4; k < u.k; k++) {
+    let bt0 = b[(k * u.n + nc0) / 4u];
+    let at0 = a[(mr0 * u.k + k) / 4u][(mr0 * u.k + k) % 4u];
+    acc0_0 = fma(vec4<f32>(at0), bt0, acc0_0);
+    let at1 = a[(mr1 * u.k + k) / 4u][(mr1 * u.k + k) % 4u];
+    acc1_0 = fma(vec4<f32>(at1), bt0, acc1_0);
+    let at2 = a[(mr2 * u.k + k) / 4u][(mr2 * u.k + k) % 4u];
+    acc2_0 = fma(vec4<f32>(at2), bt0, acc2_0);
+    let at3 = a[(mr3 * u.k + k) / 4u][(mr3 * u.k + k) % 4u];
+    acc3_0 = fma(vec4<f32>(at3), bt0, acc3_0);
+  }
+  if (m0 + 0u < u.m) {
+    let row = m0 + 0u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc0_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc0_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc0_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc0_0[3]);
+    }
+  }
+  if (m0 + 1u < u.m) {
+    let row = m0 + 1u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc1_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc1_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc1_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc1_0[3]);
+    }
+  }
+  if (m0 + 2u < u.m) {
+    let row = m0 + 2u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc2_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc2_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc2_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc2_0[3]);
+    }
+  }
+  if (m0 + 3u < u.m) {
+    let row = m0 + 3u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc3_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc3_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc3_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc3_0[3]);
+    }
+  }
+}
+
+// ---- kernel matmul:reg:r4c1x2:tA:vB ---- 4 launch(es); first used by %96 matmul
 struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -1229,8 +1831,8 @@ fn store(row: u32, col: u32, acc: f32) {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let m0 = (wg / u.tiles_n) * 32u + (lid / 8u) * 4u;
-  let n0 = (wg % u.tiles_n) * 32u + (lid % 8u) * 4u;
+  let m0 = (wg / u.tiles_n) * 128u + (lid / 2u) * 4u;
+  let n0 = (wg % u.tiles_n) * 8u + (lid % 2u) * 4u;
   let mr0 = min(m0 + 0u, u.m - 1u);
   let mr1 = min(m0 + 1u, u.m - 1u);
   let mr2 = min(m0 + 2u, u.m - 1u);
@@ -1352,19 +1954,152 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel lowrank_matmul:reg:r4c1:vA:vB ---- 1 launch(es); first used by %107 lowrank_matmul
+// ---- kernel matmul:reg:r4c1x32:tA:vB ---- 4 launch(es); first used by %98 matmul
+struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
+fn store(row: u32, col: u32, acc: f32) {
+  var val = acc;
+  y[row * u.n + col] = val;
+}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * nwg.x + wid.x;
+  let m0 = (wg / u.tiles_n) * 8u + (lid / 32u) * 4u;
+  let n0 = (wg % u.tiles_n) * 128u + (lid % 32u) * 4u;
+  let mr0 = min(m0 + 0u, u.m - 1u);
+  let mr1 = min(m0 + 1u, u.m - 1u);
+  let mr2 = min(m0 + 2u, u.m - 1u);
+  let mr3 = min(m0 + 3u, u.m - 1u);
+  let nc0 = min(n0 + 0u, u.n - 4u);
+  var acc0_0 = vec4<f32>(0.0);
+  var acc1_0 = vec4<f32>(0.0);
+  var acc2_0 = vec4<f32>(0.0);
+  var acc3_0 = vec4<f32>(0.0);
+  let k4 = u.k & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    let b0_0 = b[(k * u.n + nc0) / 4u];
+    let a0_0 = a[k * u.m + mr0];
+    acc0_0 = fma(vec4<f32>(a0_0), b0_0, acc0_0);
+    let a0_1 = a[k * u.m + mr1];
+    acc1_0 = fma(vec4<f32>(a0_1), b0_0, acc1_0);
+    let a0_2 = a[k * u.m + mr2];
+    acc2_0 = fma(vec4<f32>(a0_2), b0_0, acc2_0);
+    let a0_3 = a[k * u.m + mr3];
+    acc3_0 = fma(vec4<f32>(a0_3), b0_0, acc3_0);
+    let b1_0 = b[((k + 1u) * u.n + nc0) / 4u];
+    let a1_0 = a[(k + 1u) * u.m + mr0];
+    acc0_0 = fma(vec4<f32>(a1_0), b1_0, acc0_0);
+    let a1_1 = a[(k + 1u) * u.m + mr1];
+    acc1_0 = fma(vec4<f32>(a1_1), b1_0, acc1_0);
+    let a1_2 = a[(k + 1u) * u.m + mr2];
+    acc2_0 = fma(vec4<f32>(a1_2), b1_0, acc2_0);
+    let a1_3 = a[(k + 1u) * u.m + mr3];
+    acc3_0 = fma(vec4<f32>(a1_3), b1_0, acc3_0);
+    let b2_0 = b[((k + 2u) * u.n + nc0) / 4u];
+    let a2_0 = a[(k + 2u) * u.m + mr0];
+    acc0_0 = fma(vec4<f32>(a2_0), b2_0, acc0_0);
+    let a2_1 = a[(k + 2u) * u.m + mr1];
+    acc1_0 = fma(vec4<f32>(a2_1), b2_0, acc1_0);
+    let a2_2 = a[(k + 2u) * u.m + mr2];
+    acc2_0 = fma(vec4<f32>(a2_2), b2_0, acc2_0);
+    let a2_3 = a[(k + 2u) * u.m + mr3];
+    acc3_0 = fma(vec4<f32>(a2_3), b2_0, acc3_0);
+    let b3_0 = b[((k + 3u) * u.n + nc0) / 4u];
+    let a3_0 = a[(k + 3u) * u.m + mr0];
+    acc0_0 = fma(vec4<f32>(a3_0), b3_0, acc0_0);
+    let a3_1 = a[(k + 3u) * u.m + mr1];
+    acc1_0 = fma(vec4<f32>(a3_1), b3_0, acc1_0);
+    let a3_2 = a[(k + 3u) * u.m + mr2];
+    acc2_0 = fma(vec4<f32>(a3_2), b3_0, acc2_0);
+    let a3_3 = a[(k + 3u) * u.m + mr3];
+    acc3_0 = fma(vec4<f32>(a3_3), b3_0, acc3_0);
+  }
+  for (var k = k4; k < u.k; k++) {
+    let bt0 = b[(k * u.n + nc0) / 4u];
+    let at0 = a[k * u.m + mr0];
+    acc0_0 = fma(vec4<f32>(at0), bt0, acc0_0);
+    let at1 = a[k * u.m + mr1];
+    acc1_0 = fma(vec4<f32>(at1), bt0, acc1_0);
+    let at2 = a[k * u.m + mr2];
+    acc2_0 = fma(vec4<f32>(at2), bt0, acc2_0);
+    let at3 = a[k * u.m + mr3];
+    acc3_0 = fma(vec4<f32>(at3), bt0, acc3_0);
+  }
+  if (m0 + 0u < u.m) {
+    let row = m0 + 0u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc0_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc0_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc0_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc0_0[3]);
+    }
+  }
+  if (m0 + 1u < u.m) {
+    let row = m0 + 1u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc1_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc1_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc1_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc1_0[3]);
+    }
+  }
+  if (m0 + 2u < u.m) {
+    let row = m0 + 2u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc2_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc2_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc2_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc2_0[3]);
+    }
+  }
+  if (m0 + 3u < u.m) {
+    let row = m0 + 3u;
+    if (n0 + 0u < u.n) {
+      store(row, n0 + 0u, acc3_0[0]);
+    }
+    if (n0 + 1u < u.n) {
+      store(row, n0 + 1u, acc3_0[1]);
+    }
+    if (n0 + 2u < u.n) {
+      store(row, n0 + 2u, acc3_0[2]);
+    }
+    if (n0 + 3u < u.n) {
+      store(row, n0 + 3u, acc3_0[3]);
+    }
+  }
+}
+
+// ---- kernel lowrank_matmul:reg:r4c1:vA:vB:vL ---- 1 launch(es); first used by %107 lowrank_matmul
 struct U { m: u32, n: u32, k: u32, tiles_n: u32, r: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> s: array<f32>;
-@group(0) @binding(3) var<storage, read> l: array<f32>;
+@group(0) @binding(3) var<storage, read> l: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<uniform> u: U;
 fn store(row: u32, col: u32, acc: f32) {
   var val = acc;
-  var low = 0.0;
-  for (var q = 0u; q < u.r; q++) { low += s[row * u.r + q] * l[q * u.n + col]; }
-  val += u.scale * low;
   y[row * u.n + col] = val;
 }
 @compute @workgroup_size(64)
@@ -1381,6 +2116,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var acc1_0 = vec4<f32>(0.0);
   var acc2_0 = vec4<f32>(0.0);
   var acc3_0 = vec4<f32>(0.0);
+  let nq0 = min(n0 + 0u, u.n - 4u);
+  for (var q = 0u; q < u.r; q++) {
+    let lq0 = l[(q * u.n + nq0) / 4u];
+    let sq0 = u.scale * s[mr0 * u.r + q];
+    acc0_0 = fma(vec4<f32>(sq0), lq0, acc0_0);
+    let sq1 = u.scale * s[mr1 * u.r + q];
+    acc1_0 = fma(vec4<f32>(sq1), lq0, acc1_0);
+    let sq2 = u.scale * s[mr2 * u.r + q];
+    acc2_0 = fma(vec4<f32>(sq2), lq0, acc2_0);
+    let sq3 = u.scale * s[mr3 * u.r + q];
+    acc3_0 = fma(vec4<f32>(sq3), lq0, acc3_0);
+  }
   let k4 = u.k & ~3u;
   for (var k = 0u; k < k4; k += 4u) {
     let av0 = a[(mr0 * u.k + k) / 4u];
