@@ -27,7 +27,7 @@ const cases = [
   { example: 'gpt2.rf', fixture: 'gpt2_cattn_r4', loraTargets: ['c_attn'] },
 ];
 
-describe.skipIf(!existsSync(CONFORMANCE))('Hugging Face layouts', () => {
+describe('Hugging Face layouts', () => {
   for (const c of cases) {
     it(`${c.example} loads ${c.fixture} by name`, () => {
       const dir = join(CONFORMANCE, c.fixture);

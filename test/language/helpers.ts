@@ -3,11 +3,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkSpec, formatDiagnostics, type CheckOptions } from '../../compiler/check/index.ts';
+import { conformanceCase } from '../helpers/conformance.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const EXAMPLES = join(ROOT, 'dsl-examples');
 export const INVALID = join(EXAMPLES, 'invalid');
-export const CONFORMANCE = resolve(ROOT, '../shared/conformance');
+export const CONFORMANCE = dirname(conformanceCase('llama_qv_r4'));
 
 export function listRf(dir: string): string[] {
   return readdirSync(dir)
