@@ -1,6 +1,6 @@
 // The Llama and GPT-2 examples match Hugging Face checkpoints exactly: every weight name and shape
 // in the conformance fixtures' model.safetensors, and the parameter count (tied head once).
-import { existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
