@@ -16,7 +16,7 @@ import { writeAdapterDir, writeSafetensorsFile } from '../io/node-fs.ts';
 import { buildGraph, createExecutor, type ExecutorOptions } from '../model/build.ts';
 import { loadSpec, EXAMPLES_DIR } from '../model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../model/merge-model.ts';
-import { initAdapterWeights, initBaseWeights, readAdapterFromExecutor, setWeights, weightTensors, type WeightMap } from '../model/weights.ts';
+import { adapterWeights, initAdapterWeights, initBaseWeights, readAdapterFromExecutor, setWeights, weightTensors, type WeightMap } from '../model/weights.ts';
 import { TrainingProgress } from '../report/progress.ts';
 import { linePlotSvg } from '../report/svg.ts';
 import { trainLoop, type StepInfo } from '../train/trainer.ts';
@@ -102,11 +102,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   o.log(`\n3. training a rank-${adapted.lora[0]?.config.rank} LoRA adapter (${adapted.counts.adapter.toLocaleString()} trainable parameters, base frozen)`);
   const loraLog = await train(lora, new BatchLoader(trainRows, { batchSize: batch, seed: o.seed }), o.loraSteps, 1e-2, 'lora');
   const adapter = await readAdapterFromExecutor(lora, adapted);
-  const loraWeights: WeightMap = new Map();
-  for (const [module, t] of adapter.tensors) {
-    loraWeights.set(`${module}.lora_A.weight`, t.A.data);
-    loraWeights.set(`${module}.lora_B.weight`, t.B.data);
-  }
+  const loraWeights = adapterWeights(adapted, adapter, 'the trained adapter');
   lora.destroy();
 
   gen.setWeights(loraWeights);
