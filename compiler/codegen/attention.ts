@@ -1,5 +1,5 @@
 // Softmax attention without workgroup memory or barriers: one invocation per query row (forward,
-// dq, row statistics) or per key row (dk, dv), 64 rows of one (batch, head) per workgroup, and a
+// dq, row statistics) or per key row (dk, dv), 64 rows (16 for :wide) of one (batch, head) per workgroup, and a
 // serial loop over the other side with an online softmax. Lavapipe runs each workgroup as a CPU
 // task and each barrier as a coroutine switch per 8 lanes, so the old one-workgroup-per-row kernels
 // with a barrier tree per key block spent almost all their time in overhead. Keeping the loop bound
@@ -21,6 +21,10 @@ export const AW = 64;
 /** Largest headDim of the register variant; larger ones use ':wide' (up to 4 * WIDE_VECS). */
 export const NARROW_DIM = 16;
 const WIDE_VECS = 64;
+/** Rows per workgroup of ':wide': each row's loop is long, so smaller blocks keep both lavapipe
+ * threads busy and make causal loop bounds (the block's last row) tighter. */
+const WIDE_AW = 16;
+const rowsFor = (V: { wide: boolean }) => (V.wide ? WIDE_AW : AW);
 
 function geometry(v: OpView<AttentionAttrs>): Uniform[] {
   const [B, T] = v.inputs[0]!.shape as number[];
@@ -74,6 +78,7 @@ const dotWith = (V: Vec, name: string, reg: string, buf: string, o: string) =>
  * row of the block may see, `lim` this row's last visible key.
  */
 function queryHead(V: Vec, masked: boolean, hasOffset: boolean): string {
+  const AW = rowsFor(V);
   return `
 let nblk = (u.t_len + ${AW - 1}u) / ${AW}u;
 let blk = wg % nblk;
@@ -121,7 +126,7 @@ const suffix = (masked: boolean, hasOffset: boolean, V: Vec) => `${masked ? ':ca
 const vecFor = (a: AttentionAttrs) => vec(a.headDim > NARROW_DIM);
 const queryBlocks = (v: OpView<AttentionAttrs>) => {
   const [B, T] = v.inputs[0]!.shape as number[];
-  return B! * v.attrs.heads * Math.ceil(T! / AW);
+  return B! * v.attrs.heads * Math.ceil(T! / rowsFor(vecFor(v.attrs)));
 };
 
 function bindings(extra: Launch['bindings']): Launch['bindings'] {
@@ -137,7 +142,7 @@ export function lowerAttention(v: OpView<OpAttrs['attention']>): Lowered {
     launches: [kernel({
       key: `attention${suffix(masked, hasOffset, V)}`,
       bindings: bindings([...(hasOffset ? [inp('offset', 3, 'i32')] : []), out()]),
-      uniforms: geometry(v), workgroupSize: AW, workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v'], 'y'),
+      uniforms: geometry(v), workgroupSize: rowsFor(V), workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v'], 'y'),
       body: `${queryHead(V, masked, hasOffset)}
 ${V.decl('acc')}
 ${onlinePass(V, masked, true, false)}
@@ -164,7 +169,7 @@ function lowerGradQ(v: OpView<OpAttrs['attention_grad']>, masked: boolean): Lowe
     scratch: [],
     launches: [kernel({
       key: `attention_grad_q${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), out()]),
-      uniforms: geometry(v), workgroupSize: AW, workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
+      uniforms: geometry(v), workgroupSize: rowsFor(V), workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
       body: `${queryHead(V, masked, false)}
 ${rowStats(V, masked)}
 ${V.decl('acc')}
@@ -185,9 +190,10 @@ function lowerGradKV(v: OpView<OpAttrs['attention_grad']>, masked: boolean, wrt:
   const [B, T] = v.inputs[0]!.shape as number[];
   const { heads, kvHeads } = v.attrs;
   const V = vecFor(v.attrs);
+  const AW = rowsFor(V);
   const stats = kernel({
     key: `attention_stats${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), scratch('st', 0)]),
-    uniforms: geometry(v), workgroupSize: AW, workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v', 'dy']),
+    uniforms: geometry(v), workgroupSize: rowsFor(V), workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v', 'dy']),
     body: `${queryHead(V, masked, false)}
 ${rowStats(V, masked)}
 if (t < u.t_len) {
@@ -205,7 +211,7 @@ let w = p * (dp - st[si + 1u]);
 ${V.each('acc[#] += w * qi[#];')}`;
   const main = kernel({
     key: `attention_grad_${wrt}${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), scratch('st', 0, 'read'), out()]),
-    uniforms: geometry(v), workgroupSize: AW, workgroups: B! * kvHeads * Math.ceil(T! / AW), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
+    uniforms: geometry(v), workgroupSize: rowsFor(V), workgroups: B! * kvHeads * Math.ceil(T! / AW), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
     body: `
 let nblk = (u.t_len + ${AW - 1}u) / ${AW}u;
 let kvheads = u.heads / u.group;

@@ -13,6 +13,7 @@ const CASES: { B: number; T: number; heads: number; kvHeads: number; headDim: nu
   { B: 1, T: 65, heads: 2, kvHeads: 1, headDim: 33, causal: true },
   { B: 1, T: 33, heads: 3, kvHeads: 3, headDim: 16, causal: false },
   { B: 1, T: 5, heads: 1, kvHeads: 1, headDim: 256, causal: true },
+  { B: 2, T: 21, heads: 2, kvHeads: 1, headDim: 20, causal: false }, // :wide, non-causal, partial 16-row block
 ];
 const tol = { rtol: 2e-4, atol: 2e-5 };
 
