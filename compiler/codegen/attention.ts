@@ -1,6 +1,6 @@
 // Softmax attention without workgroup memory or barriers: one invocation per query row (forward,
-// dq, row statistics) or per key row (dk, dv), 64 rows (16 for :wide) of one (batch, head) per workgroup, and a
-// serial loop over the other side with an online softmax. Lavapipe runs each workgroup as a CPU
+// dq, row statistics) or per key row (dk, dv), a block of rows of one (batch, head) per workgroup,
+// and a serial loop over the other side with an online softmax. Lavapipe runs each workgroup as a CPU
 // task and each barrier as a coroutine switch per 8 lanes, so the old one-workgroup-per-row kernels
 // with a barrier tree per key block spent almost all their time in overhead. Keeping the loop bound
 // and the streamed row uniform across the workgroup (the block's last row decides it; per-lane
@@ -14,17 +14,19 @@
 // slots are shared by all nodes of a program).
 import type { AttentionAttrs, OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, scratch, NEG_BIG } from './wgsl.ts';
-import type { Launch, Lowered, OpView, Uniform } from './kernel.ts';
+import type { Launch, Lowered, OpView, Target, Uniform } from './kernel.ts';
 
-/** Rows (queries or keys) per workgroup, one per invocation. */
-export const AW = 64;
 /** Largest headDim of the register variant; larger ones use ':wide' (up to 4 * WIDE_VECS). */
 export const NARROW_DIM = 16;
 const WIDE_VECS = 64;
-/** Rows per workgroup of ':wide': each row's loop is long, so smaller blocks keep both lavapipe
- * threads busy and make causal loop bounds (the block's last row) tighter. */
-const WIDE_AW = 16;
-const rowsFor = (V: { wide: boolean }) => (V.wide ? WIDE_AW : AW);
+/**
+ * Rows (queries or keys) per workgroup, one per invocation: 64 fills two warps on a GPU. On CPU
+ * adapters (target 'cpu') and for ':wide' rows 16: each row's loop is long, so small blocks keep
+ * every lavapipe thread busy and make the causal loop bound (the block's last row) tight; at
+ * seq 96 this halved attention time on lavapipe. Keys name the block size when it is not 64.
+ */
+const GPU_ROWS = 64;
+const SMALL_ROWS = 16;
 
 function geometry(v: OpView<AttentionAttrs>): Uniform[] {
   const [B, T] = v.inputs[0]!.shape as number[];
@@ -41,13 +43,16 @@ function geometry(v: OpView<AttentionAttrs>): Uniform[] {
 /** Per-vector code: `#` is the vec4 index (a literal when unrolled, `ci` in the wide loop). */
 interface Vec {
   wide: boolean;
+  /** Rows per workgroup. */
+  rows: number;
   decl(name: string): string;
   each(body: string): string;
 }
 
-function vec(wide: boolean): Vec {
+function vec(wide: boolean, rows: number): Vec {
   return {
     wide,
+    rows,
     decl: (name) => `var ${name}: array<vec4<f32>, ${wide ? WIDE_VECS : NARROW_DIM / 4}>;`,
     each: (body) => (wide
       ? `for (var ci = 0u; ci < nv; ci++) { ${body.replaceAll('#', 'ci')} }`
@@ -78,7 +83,7 @@ const dotWith = (V: Vec, name: string, reg: string, buf: string, o: string) =>
  * row of the block may see, `lim` this row's last visible key.
  */
 function queryHead(V: Vec, masked: boolean, hasOffset: boolean): string {
-  const AW = rowsFor(V);
+  const AW = V.rows;
   return `
 let nblk = (u.t_len + ${AW - 1}u) / ${AW}u;
 let blk = wg % nblk;
@@ -122,27 +127,31 @@ for (var j = 0u; j < nk; j++) {
 }`;
 }
 
-const suffix = (masked: boolean, hasOffset: boolean, V: Vec) => `${masked ? ':causal' : ''}${hasOffset ? ':offset' : ''}${V.wide ? ':wide' : ''}`;
-const vecFor = (a: AttentionAttrs) => vec(a.headDim > NARROW_DIM);
-const queryBlocks = (v: OpView<AttentionAttrs>) => {
+const suffix = (masked: boolean, hasOffset: boolean, V: Vec) =>
+  `${masked ? ':causal' : ''}${hasOffset ? ':offset' : ''}${V.wide ? ':wide' : ''}${V.rows !== GPU_ROWS ? `:rows${V.rows}` : ''}`;
+const vecFor = (a: AttentionAttrs, target: Target) => {
+  const wide = a.headDim > NARROW_DIM;
+  return vec(wide, wide || target === 'cpu' ? SMALL_ROWS : GPU_ROWS);
+};
+const queryBlocks = (v: OpView<AttentionAttrs>, V: Vec) => {
   const [B, T] = v.inputs[0]!.shape as number[];
-  return B! * v.attrs.heads * Math.ceil(T! / rowsFor(vecFor(v.attrs)));
+  return B! * v.attrs.heads * Math.ceil(T! / V.rows);
 };
 
 function bindings(extra: Launch['bindings']): Launch['bindings'] {
   return [inp('q', 0), inp('k', 1), inp('v', 2), ...extra];
 }
 
-export function lowerAttention(v: OpView<OpAttrs['attention']>): Lowered {
+export function lowerAttention(v: OpView<OpAttrs['attention']>, target: Target = 'gpu'): Lowered {
   const hasOffset = v.inputs.length > 3;
   const masked = v.attrs.causal || hasOffset;
-  const V = vecFor(v.attrs);
+  const V = vecFor(v.attrs, target);
   return {
     scratch: [],
     launches: [kernel({
       key: `attention${suffix(masked, hasOffset, V)}`,
       bindings: bindings([...(hasOffset ? [inp('offset', 3, 'i32')] : []), out()]),
-      uniforms: geometry(v), workgroupSize: rowsFor(V), workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v'], 'y'),
+      uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'v'], 'y'),
       body: `${queryHead(V, masked, hasOffset)}
 ${V.decl('acc')}
 ${onlinePass(V, masked, true, false)}
@@ -163,13 +172,13 @@ let lse = m + log(l);
 let row_dot = r / l;`;
 }
 
-function lowerGradQ(v: OpView<OpAttrs['attention_grad']>, masked: boolean): Lowered {
-  const V = vecFor(v.attrs);
+function lowerGradQ(v: OpView<OpAttrs['attention_grad']>, masked: boolean, target: Target): Lowered {
+  const V = vecFor(v.attrs, target);
   return {
     scratch: [],
     launches: [kernel({
       key: `attention_grad_q${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), out()]),
-      uniforms: geometry(v), workgroupSize: rowsFor(V), workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
+      uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
       body: `${queryHead(V, masked, false)}
 ${rowStats(V, masked)}
 ${V.decl('acc')}
@@ -186,14 +195,14 @@ if (t < u.t_len) { ${V.each('st_y(qo, # * 4u, acc[#] * u.scale);')} }`,
 }
 
 /** dk / dv: statistics per query row into scratch, then one invocation per key row. */
-function lowerGradKV(v: OpView<OpAttrs['attention_grad']>, masked: boolean, wrt: 'k' | 'v'): Lowered {
+function lowerGradKV(v: OpView<OpAttrs['attention_grad']>, masked: boolean, wrt: 'k' | 'v', target: Target): Lowered {
   const [B, T] = v.inputs[0]!.shape as number[];
   const { heads, kvHeads } = v.attrs;
-  const V = vecFor(v.attrs);
-  const AW = rowsFor(V);
+  const V = vecFor(v.attrs, target);
+  const AW = V.rows;
   const stats = kernel({
     key: `attention_stats${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), scratch('st', 0)]),
-    uniforms: geometry(v), workgroupSize: rowsFor(V), workgroups: queryBlocks(v), decls: loaders(['q', 'k', 'v', 'dy']),
+    uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'v', 'dy']),
     body: `${queryHead(V, masked, false)}
 ${rowStats(V, masked)}
 if (t < u.t_len) {
@@ -211,7 +220,7 @@ let w = p * (dp - st[si + 1u]);
 ${V.each('acc[#] += w * qi[#];')}`;
   const main = kernel({
     key: `attention_grad_${wrt}${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), scratch('st', 0, 'read'), out()]),
-    uniforms: geometry(v), workgroupSize: rowsFor(V), workgroups: B! * kvHeads * Math.ceil(T! / AW), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
+    uniforms: geometry(v), workgroupSize: V.rows, workgroups: B! * kvHeads * Math.ceil(T! / AW), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
     body: `
 let nblk = (u.t_len + ${AW - 1}u) / ${AW}u;
 let kvheads = u.heads / u.group;
@@ -244,8 +253,8 @@ if (j < u.t_len) { ${V.each(`st_y(ko, # * 4u, acc[#]${wrt === 'k' ? ' * u.scale'
   return { scratch: [B! * heads * T! * 2 * 4], launches: [stats, main] };
 }
 
-export function lowerAttentionGrad(v: OpView<OpAttrs['attention_grad']>): Lowered {
+export function lowerAttentionGrad(v: OpView<OpAttrs['attention_grad']>, target: Target = 'gpu'): Lowered {
   const masked = v.attrs.causal;
-  if (v.attrs.wrt === 'q') return lowerGradQ(v, masked);
-  return lowerGradKV(v, masked, v.attrs.wrt);
+  if (v.attrs.wrt === 'q') return lowerGradQ(v, masked, target);
+  return lowerGradKV(v, masked, v.attrs.wrt, target);
 }

@@ -372,7 +372,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = a[(o * u.dim + u.start) * u.inner + r];
 }
 
-// ---- kernel attention:causal ---- 2 launch(es); first used by %19 attention
+// ---- kernel attention:causal:rows16 ---- 2 launch(es); first used by %19 attention
 struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
@@ -394,16 +394,16 @@ fn st_y(o: u32, c: u32, val: vec4<f32>) {
   if (c + 2u < u.hd) { y[o + c + 2u] = val[2]; }
   if (c + 3u < u.hd) { y[o + c + 3u] = val[3]; }
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let nblk = (u.t_len + 63u) / 64u;
+  let nblk = (u.t_len + 15u) / 16u;
   let blk = wg % nblk;
   let h = (wg / nblk) % u.heads;
   let b = wg / (nblk * u.heads);
   if (b >= u.batch) { return; }
   let nv = (u.hd + 3u) / 4u;
-  let t0 = blk * 64u;
+  let t0 = blk * 16u;
   let t = t0 + lid;
   let tc = min(t, u.t_len - 1u);
   let kvh = h / u.group;
@@ -411,7 +411,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let kbase = b * u.s_len * u.kw + kvh * u.hd;
   let pos0 = 0u;
   let lim = pos0 + tc;
-  let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  let nk = min(pos0 + min(t0 + 16u, u.t_len), u.s_len);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -980,7 +980,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = r;
 }
 
-// ---- kernel attention_grad_q:causal ---- 2 launch(es); first used by %85 attention_grad
+// ---- kernel attention_grad_q:causal:rows16 ---- 2 launch(es); first used by %85 attention_grad
 struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
@@ -1006,16 +1006,16 @@ fn st_y(o: u32, c: u32, val: vec4<f32>) {
   if (c + 2u < u.hd) { y[o + c + 2u] = val[2]; }
   if (c + 3u < u.hd) { y[o + c + 3u] = val[3]; }
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let nblk = (u.t_len + 63u) / 64u;
+  let nblk = (u.t_len + 15u) / 16u;
   let blk = wg % nblk;
   let h = (wg / nblk) % u.heads;
   let b = wg / (nblk * u.heads);
   if (b >= u.batch) { return; }
   let nv = (u.hd + 3u) / 4u;
-  let t0 = blk * 64u;
+  let t0 = blk * 16u;
   let t = t0 + lid;
   let tc = min(t, u.t_len - 1u);
   let kvh = h / u.group;
@@ -1023,7 +1023,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let kbase = b * u.s_len * u.kw + kvh * u.hd;
   let pos0 = 0u;
   let lim = pos0 + tc;
-  let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  let nk = min(pos0 + min(t0 + 16u, u.t_len), u.s_len);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -1087,7 +1087,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   st_y(qo, 3u * 4u, acc[3u] * u.scale); }
 }
 
-// ---- kernel attention_stats:causal ---- 4 launch(es); first used by %86 attention_grad
+// ---- kernel attention_stats:causal:rows16 ---- 4 launch(es); first used by %86 attention_grad
 struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
@@ -1107,16 +1107,16 @@ fn ld_v(o: u32, c: u32) -> vec4<f32> {
 fn ld_dy(o: u32, c: u32) -> vec4<f32> {
   return vec4<f32>(select(0.0, dy[o + c + 0u], c + 0u < u.hd), select(0.0, dy[o + c + 1u], c + 1u < u.hd), select(0.0, dy[o + c + 2u], c + 2u < u.hd), select(0.0, dy[o + c + 3u], c + 3u < u.hd));
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let nblk = (u.t_len + 63u) / 64u;
+  let nblk = (u.t_len + 15u) / 16u;
   let blk = wg % nblk;
   let h = (wg / nblk) % u.heads;
   let b = wg / (nblk * u.heads);
   if (b >= u.batch) { return; }
   let nv = (u.hd + 3u) / 4u;
-  let t0 = blk * 64u;
+  let t0 = blk * 16u;
   let t = t0 + lid;
   let tc = min(t, u.t_len - 1u);
   let kvh = h / u.group;
@@ -1124,7 +1124,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let kbase = b * u.s_len * u.kw + kvh * u.hd;
   let pos0 = 0u;
   let lim = pos0 + tc;
-  let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  let nk = min(pos0 + min(t0 + 16u, u.t_len), u.s_len);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -1170,7 +1170,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel attention_grad_k:causal ---- 2 launch(es); first used by %86 attention_grad
+// ---- kernel attention_grad_k:causal:rows16 ---- 2 launch(es); first used by %86 attention_grad
 struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
@@ -1197,17 +1197,17 @@ fn st_y(o: u32, c: u32, val: vec4<f32>) {
   if (c + 2u < u.hd) { y[o + c + 2u] = val[2]; }
   if (c + 3u < u.hd) { y[o + c + 3u] = val[3]; }
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let nblk = (u.t_len + 63u) / 64u;
+  let nblk = (u.t_len + 15u) / 16u;
   let kvheads = u.heads / u.group;
   let blk = wg % nblk;
   let kvh = (wg / nblk) % kvheads;
   let b = wg / (nblk * kvheads);
   if (b >= u.batch) { return; }
   let nv = (u.hd + 3u) / 4u;
-  let j0 = blk * 64u;
+  let j0 = blk * 16u;
   let j = j0 + lid;
   let jc = min(j, u.t_len - 1u);
   let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
@@ -1255,7 +1255,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   st_y(ko, 3u * 4u, acc[3u] * u.scale); }
 }
 
-// ---- kernel attention_grad_v:causal ---- 2 launch(es); first used by %87 attention_grad
+// ---- kernel attention_grad_v:causal:rows16 ---- 2 launch(es); first used by %87 attention_grad
 struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
@@ -1282,17 +1282,17 @@ fn st_y(o: u32, c: u32, val: vec4<f32>) {
   if (c + 2u < u.hd) { y[o + c + 2u] = val[2]; }
   if (c + 3u < u.hd) { y[o + c + 3u] = val[3]; }
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
-  let nblk = (u.t_len + 63u) / 64u;
+  let nblk = (u.t_len + 15u) / 16u;
   let kvheads = u.heads / u.group;
   let blk = wg % nblk;
   let kvh = (wg / nblk) % kvheads;
   let b = wg / (nblk * kvheads);
   if (b >= u.batch) { return; }
   let nv = (u.hd + 3u) / 4u;
-  let j0 = blk * 64u;
+  let j0 = blk * 16u;
   let j = j0 + lid;
   let jc = min(j, u.t_len - 1u);
   let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
