@@ -3,11 +3,11 @@
 // similarity between the A factors of the r=8 and r=64 adapters on Wq+Wv (paper §7, Figure 3).
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { getTask } from '../data/tasks/index.ts';
-import type { Task, TaskExample } from '../data/tasks/types.ts';
+import { END, type Task, type TaskExample } from '../data/tasks/types.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import type { WeightMap } from '../model/weights.ts';
 import { subspaceSimilarity, svdWide } from '../analysis/svd.ts';
-import { adapterA, evaluateTask, freshAdapter, loraModel, taskRows, train } from './lab.ts';
+import { adapterA, evaluateTask, freshAdapter, loraModel, taskRows, tokenizer, train } from './lab.ts';
 import { uniqueConfigs, type AdapterConfig, type ExperimentSettings } from './settings.ts';
 import type { AdaptRun, SubspaceResult } from './types.ts';
 
@@ -18,17 +18,54 @@ export const EVAL_DATA_SEED = 9000;
 export interface TaskData {
   task: Task;
   train: TaskExample[];
+  /** Evaluation examples whose prompts never occur in `train` (and each once). */
   eval: TaskExample[];
-  /** Eval examples whose prompt also occurs in the training set (the templates' space is small). */
-  evalSeenInTrain: number;
+  /** Candidates drawn to find them: how much of the eval stream training prompts covered. */
+  evalCandidates: number;
 }
 
 export function taskData(name: string, s: ExperimentSettings): TaskData {
   const task = getTask(name);
-  const trainEx = task.generate(s.adapt.trainExamples, TRAIN_DATA_SEED);
-  const evalEx = task.generate(s.adapt.evalExamples, EVAL_DATA_SEED);
-  const seen = new Set(trainEx.map((e) => e.prompt));
-  return { task, train: trainEx, eval: evalEx, evalSeenInTrain: evalEx.filter((e) => seen.has(e.prompt)).length };
+  const train = task.generate(s.adapt.trainExamples, TRAIN_DATA_SEED);
+  const { examples, candidates } = heldOutExamples(task, s.adapt.evalExamples, EVAL_DATA_SEED, new Set(train.map((e) => e.prompt)));
+  checkFits(task, [...train, ...examples], s.seq);
+  return { task, train, eval: examples, evalCandidates: candidates };
+}
+
+/** Every example, and every prompt with each label when the task ranks labels, must fit one row. */
+function checkFits(task: Task, examples: readonly TaskExample[], seq: number): void {
+  const bytes = (text: string) => tokenizer.encode(text).length;
+  const longestLabel = Math.max(0, ...(task.labels ?? []).map((l) => bytes(l + END)));
+  for (const e of examples) {
+    const n = bytes(e.prompt) + Math.max(bytes(e.completion), longestLabel);
+    if (n > seq) throw new Error(`${task.name}: "${e.prompt}" needs ${n} tokens with its longest answer, more than the sequence length ${seq}`);
+  }
+}
+
+/**
+ * `count` examples from the task's stream at `seed` whose prompts are not in `seen` (the training
+ * prompts; the templates' space is small, so without this a score partly measures recall). For
+ * classification tasks the labels are taken in turn, which keeps them balanced.
+ */
+export function heldOutExamples(task: Task, count: number, seed: number, seen: ReadonlySet<string>): { examples: TaskExample[]; candidates: number } {
+  const pool = task.generate(count * 50, seed);
+  const fresh = new Set<string>();
+  const byLabel = new Map<string, TaskExample[]>();
+  for (const e of pool) {
+    if (seen.has(e.prompt) || fresh.has(e.prompt)) continue;
+    fresh.add(e.prompt);
+    const key = e.label ?? '';
+    byLabel.set(key, [...(byLabel.get(key) ?? []), e]);
+  }
+  const queues = [...byLabel.values()];
+  const examples: TaskExample[] = [];
+  for (let i = 0; examples.length < count && queues.some((q) => q.length > i); i++) {
+    for (const q of queues) if (q[i] && examples.length < count) examples.push(q[i]!);
+  }
+  if (examples.length < count) {
+    throw new Error(`${task.name}: only ${examples.length} of ${count} evaluation prompts are not among the training prompts (${pool.length} drawn)`);
+  }
+  return { examples, candidates: pool.length };
 }
 
 /** The subspace pair of Figure 3: A of Wq+Wv at r=8 and at r=64. */
@@ -88,6 +125,8 @@ export async function runAdaptation(
           seed,
           trainableParams: full ? plain.counts.base : model.counts.adapter,
           accuracy: score.accuracy,
+          scoredBy: score.scoredBy,
+          generatedAccuracy: score.generated.accuracy,
           correct: score.correct,
           total: score.total,
           ...(score.perLabel ? { perLabel: score.perLabel } : {}),
@@ -99,7 +138,7 @@ export async function runAdaptation(
         });
         if (!full && hooks.keep?.(name, seed, id)) kept.push({ task: name, seed, config: job, model, weights: run.weights });
         done++;
-        hooks.log?.(`  [${done}/${total}] ${name} seed ${seed} ${id}: accuracy ${score.accuracy.toFixed(3)}, loss ${runs.at(-1)!.finalLoss.toFixed(3)} (${((run.wallMs + score.wallMs) / 1000).toFixed(0)} s)`);
+        hooks.log?.(`  [${done}/${total}] ${name} seed ${seed} ${id}: accuracy ${score.accuracy.toFixed(3)}${score.scoredBy === 'likelihood' ? ` (generated ${score.generated.accuracy.toFixed(3)})` : ''}, loss ${runs.at(-1)!.finalLoss.toFixed(3)} (${((run.wallMs + score.wallMs) / 1000).toFixed(0)} s)`);
       }
     }
   }

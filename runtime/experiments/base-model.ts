@@ -1,6 +1,6 @@
 // The small base model every adaptation starts from: the char GPT pretrained once with full
 // fine-tuning on the shipped base corpus, cached in the output folder under a key made of every
-// setting that changes it, so a rerun (or the full run after --quick with the same budget) skips it.
+// setting that changes it (the corpus text included), so a rerun (or the full run after --quick with the same budget) skips it.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +23,9 @@ export interface BaseModel {
   corpusChars: number;
 }
 
-export function baseCacheKey(model: ModelSettings, p: PretrainSettings, seq: number): string {
-  const text = JSON.stringify({ overrides: model.overrides, spec: model.spec.split('/').pop(), seq, ...p });
+export function baseCacheKey(model: ModelSettings, p: PretrainSettings, seq: number, corpus: string): string {
+  const corpusHash = createHash('sha256').update(corpus).digest('hex');
+  const text = JSON.stringify({ overrides: model.overrides, spec: model.spec.split('/').pop(), seq, ...p, corpusHash });
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
@@ -37,10 +38,10 @@ export async function pretrainedBase(
   dir: string,
   onStep?: (info: StepInfo) => void,
 ): Promise<BaseModel> {
-  const key = baseCacheKey(model, p, seq);
+  const corpus = generateBaseCorpus({ seed: p.seed, minChars: p.corpusChars });
+  const key = baseCacheKey(model, p, seq, corpus);
   const file = join(dir, `base-${key}.safetensors`);
   const meta = join(dir, `base-${key}.json`);
-  const corpus = generateBaseCorpus({ seed: p.seed, minChars: p.corpusChars });
   if (existsSync(file) && existsSync(meta)) {
     const saved = JSON.parse(readFileSync(meta, 'utf8')) as { history: BaseModel['history']; wallMs: number };
     return { weights: readBaseWeights(plain, readSafetensorsFile(file)), history: saved.history, wallMs: saved.wallMs, cached: true, file, corpusChars: corpus.length };

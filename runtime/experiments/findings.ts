@@ -111,6 +111,23 @@ function nearChance(runs: readonly AdaptRun[], task: string, configs: readonly s
   return best < chance + 0.05;
 }
 
+/**
+ * Standard error of a configuration's mean accuracy: over seeds when there are several, else the
+ * binomial error of one run's accuracy on its evaluation set (sqrt(p(1-p)/n)).
+ */
+export function standardError(runs: readonly AdaptRun[]): number {
+  if (runs.length >= 2) return std(runs.map((x) => x.accuracy)) / Math.sqrt(runs.length);
+  const one = runs[0];
+  if (!one || one.total === 0) return NaN;
+  return Math.sqrt((one.accuracy * (1 - one.accuracy)) / one.total);
+}
+
+/** Two standard errors of the difference between two configurations' mean accuracies. */
+function noiseOfDifference(runs: readonly AdaptRun[], a: string, b: string): number {
+  const se = (id: string) => standardError(runs.filter((x) => x.config === id));
+  return 2 * Math.hypot(se(a), se(b));
+}
+
 function rankFindings(r: ExperimentResults): Finding[] {
   const out: Finding[] = [];
   for (const task of r.settings.tasks) {
@@ -119,15 +136,15 @@ function rankFindings(r: ExperimentResults): Finding[] {
     const r1 = qv.find((x) => x.c.r === Math.min(...qv.map((y) => y.c.r)));
     if (!r1 || qv.length < 2) continue;
     const best = qv.reduce((a, x) => (mean(x.acc) > mean(a.acc) ? x : a));
-    const spread = Math.max(0.03, 2 * (Number.isFinite(std(best.acc)) ? std(best.acc) : 0));
+    const noise = Math.max(0.03, noiseOfDifference(runs, best.c.id, r1.c.id));
     const gap = mean(best.acc) - mean(r1.acc);
     out.push({
       item: 4,
       claim: `Rank (${task}): a very small r on Wq+Wv is already competitive`,
       paper: 'r=1 within ~1 point of r=64 on WikiSQL and MultiNLI (Table 6)',
-      ours: `r=${r1.c.r}: ${mean(r1.acc).toFixed(3)}, best r=${best.c.r}: ${mean(best.acc).toFixed(3)} (gap ${gap.toFixed(3)})`,
-      verdict: nearChance(runs, task, qv.map((x) => x.c.id)) ? 'inconclusive' : gap <= spread ? 'agrees' : gap <= 3 * spread ? 'partly agrees' : 'disagrees',
-      why: `Each adapter trains for ${r.settings.adapt.steps} steps, the paper's to convergence: a higher rank can simply fit faster in a short run, and r=64 equals the width here (a full-rank update). Rule: agrees when the smallest rank is within max(0.03, 2 std) of the best rank; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it.`,
+      ours: `r=${r1.c.r}: ${mean(r1.acc).toFixed(3)}, best r=${best.c.r}: ${mean(best.acc).toFixed(3)} (gap ${gap.toFixed(3)}, noise ±${noise.toFixed(3)})`,
+      verdict: nearChance(runs, task, qv.map((x) => x.c.id)) ? 'inconclusive' : gap <= noise ? 'agrees' : gap <= 2 * noise ? 'partly agrees' : 'disagrees',
+      why: `Each adapter trains for ${r.settings.adapt.steps} steps, the paper's to convergence: a higher rank can simply fit faster in a short run, and r=64 equals the width here (a full-rank update). Rule: agrees when the smallest rank is within the noise of the best rank (max(0.03, two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed)), partly within twice that; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it.`,
     });
   }
   return out;
@@ -145,13 +162,14 @@ function budgetFindings(r: ExperimentResults): Finding[] {
     const bestMulti = multi.reduce((a, id) => (score(id) > score(a) ? id : a));
     const bestSingle = single.reduce((a, id) => (score(id) > score(a) ? id : a));
     const margin = score(bestMulti) - score(bestSingle);
+    const noise = noiseOfDifference(runs, bestMulti, bestSingle);
     out.push({
       item: 5,
       claim: `Which weights (${task}): at a fixed budget, adapting several matrices beats one matrix at a higher rank`,
       paper: 'Wq+Wv r=4 and all four r=2 best; Wq or Wk alone worst (Table 5)',
-      ours: `best multi: ${labelOf(bestMulti)} ${score(bestMulti).toFixed(3)}; best single: ${labelOf(bestSingle)} ${score(bestSingle).toFixed(3)}`,
-      verdict: nearChance(runs, task, ids) ? 'inconclusive' : margin > 0.01 ? 'agrees' : margin > -0.02 ? 'partly agrees' : 'disagrees',
-      why: `Rule: agrees when the best multi-matrix configuration beats the best single-matrix one by more than 0.01, partly when within 0.02; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it (below chance means the answers are not yet spelled right).`,
+      ours: `best multi: ${labelOf(bestMulti)} ${score(bestMulti).toFixed(3)}; best single: ${labelOf(bestSingle)} ${score(bestSingle).toFixed(3)} (margin ${margin.toFixed(3)}, noise ±${noise.toFixed(3)})`,
+      verdict: nearChance(runs, task, ids) ? 'inconclusive' : margin > noise ? 'agrees' : margin > 0 ? 'partly agrees' : margin < -noise ? 'disagrees' : 'inconclusive',
+      why: `Rule: agrees when the best multi-matrix configuration beats the best single-matrix one by more than the noise (two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed), partly when it is ahead by less than that, disagrees when it is behind by more; otherwise, or when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it, inconclusive.`,
     });
   }
   return out;

@@ -1,14 +1,16 @@
 // The bench every trained experiment shares: the small char GPT (its plain form and LoRA variants
 // of it), task data as padded rows with the loss on the completion only, a training run that hands
-// back the trained weights, and evaluation by greedy batched generation with the task's scorer.
+// back the trained weights, and evaluation by greedy batched generation with the task's scorer
+// (and, for classification tasks, by the most likely label).
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { loraParamNames } from '../../compiler/lower/lower-model.ts';
 import { packConcat, packPadded, tokenizeExample, type Rows } from '../data/dataset.ts';
 import { BatchLoader } from '../data/loader.ts';
-import type { EvalResult, Task, TaskExample } from '../data/tasks/types.ts';
+import { END, type EvalResult, type Task, type TaskExample } from '../data/tasks/types.ts';
 import { ByteTokenizer } from '../data/tokenizer.ts';
 import type { Executor } from '../exec/executor.ts';
 import { paramNames } from '../exec/executor.ts';
+import { rankCandidates } from '../generate/classify.ts';
 import { Generator } from '../generate/generator.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { makePeftConfig } from '../io/peft.ts';
@@ -108,27 +110,51 @@ export async function train(gpu: GpuContext, model: CheckedModel, start: WeightM
 }
 
 export interface TaskScore extends EvalResult {
+  /** How `accuracy` was decided: the most likely label (classification tasks) or the generated answer. */
+  scoredBy: 'likelihood' | 'generation';
+  /** The greedy generations' own score (equal to the main one when scoredBy is 'generation'). */
+  generated: EvalResult;
   /** A few (prompt, expected, generated) triples for the report. */
   samples: { prompt: string; expected: string; generated: string }[];
+  /** Greedy generations, one per example. */
   predictions: string[];
   wallMs: number;
 }
 
-/** Greedy generation (batched, KV cache) of each prompt's continuation, scored by the task. */
+/** Rows per forward pass of rank classification (3 labels x 32 prompts for NLI). */
+const RANK_BATCH = 24;
+
+/**
+ * Scores a model on a task: greedy generation (batched, KV cache) of each prompt's continuation,
+ * scored by the task; for classification tasks (task.labels) the main score is rank classification,
+ * the most likely label, so that a decision is not lost to a misspelt label.
+ */
 export async function evaluateTask(gpu: GpuContext, model: CheckedModel, weights: WeightMap[], task: Task, examples: readonly TaskExample[], seq: number): Promise<TaskScore> {
   const t0 = performance.now();
   const batch = Math.min(128, examples.length);
   const gen = await Generator.create(model, weights, { backend: 'webgpu', gpu, batch, cacheLen: seq });
+  let predictions: string[];
   try {
     const prompts = examples.map((e) => tokenizer.encode(e.prompt));
     const maxNewTokens = Math.max(...examples.map((e) => tokenizer.encode(e.completion).length)) + 1;
     const out = await gen.generate(prompts, { maxNewTokens, stopToken: NEWLINE, temperature: 0 });
-    const predictions = out.map((ids) => tokenizer.decode(ids));
-    const score = task.evaluate(predictions, examples);
-    const samples = examples.slice(0, 4).map((e, i) => ({ prompt: e.prompt, expected: e.completion.trim(), generated: predictions[i]!.trim() }));
-    return { ...score, samples, predictions, wallMs: performance.now() - t0 };
+    predictions = out.map((ids) => tokenizer.decode(ids));
   } finally {
     gen.destroy();
+  }
+  const generated = task.evaluate(predictions, examples);
+  const samples = examples.slice(0, 4).map((e, i) => ({ prompt: e.prompt, expected: e.completion.trim(), generated: predictions[i]!.trim() }));
+  const common = { generated, samples, predictions };
+  if (!task.labels) return { ...generated, ...common, scoredBy: 'generation', wallMs: performance.now() - t0 };
+  const labels = task.labels;
+  const exec = await createExecutor(buildGraph(model, { mode: 'eval', batch: RANK_BATCH, seq }), { backend: 'webgpu', gpu });
+  try {
+    for (const w of weights) setWeights(exec, w);
+    const ranked = await rankCandidates(exec, tokenizer, examples.map((e) => e.prompt), labels.map((l) => l + END), RANK_BATCH, seq);
+    const score = task.evaluate(ranked.choice.map((c) => labels[c]! + END), examples);
+    return { ...score, ...common, scoredBy: 'likelihood', wallMs: performance.now() - t0 };
+  } finally {
+    exec.destroy();
   }
 }
 

@@ -24,11 +24,11 @@ function header(r: ExperimentResults): string {
     `- Run: **${s.mode}**, ${s.seeds.length} seed(s) (${s.seeds.join(', ')}), ${secs(r.totalWallMs)} in total, started ${r.startedAt}, on \`${r.device}\`.`,
     `- Base model: \`${r.model.name}\` (dsl-examples/char-gpt.rf) with ${Object.entries(s.model.overrides).map(([k, v]) => `${k}=${v}`).join(', ')}: ${formatCount(r.model.baseParams)} parameters, byte-level (vocab 256), f32.`,
     `- Pretraining: ${s.pretrain.steps} steps of full fine-tuning on the generated base corpus (${formatCount(r.base.corpusChars)} characters, seed ${s.pretrain.seed}), batch ${s.pretrain.batch} × ${s.seq}, AdamW lr ${s.pretrain.lr} (cosine, ${s.pretrain.warmup} warm-up steps)${r.base.cached ? ', loaded from the cache in DIR' : ''}; final loss ${r.base.history.at(-1)?.loss.toFixed(3) ?? '—'}, ${secs(r.base.wallMs)}.`,
-    `- Adaptation: ${s.adapt.steps} steps per run, batch ${s.adapt.batch} × ${s.seq}, one example per row with the loss on the completion only; LoRA lr ${s.adapt.lr}, lora_alpha ${s.adapt.alpha} for every rank (scaling alpha/r, as in the paper), no dropout; full fine-tuning lr ${s.adapt.fullLr}; cosine schedule with ${s.adapt.warmup} warm-up steps. ${s.adapt.trainExamples} training and ${s.adapt.evalExamples} evaluation examples per task (fixed data seeds; the run seed sets the adapter init and data order). Scored by greedy generation (batched, KV cache) and the task's exact-match scorer.`,
+    `- Adaptation: ${s.adapt.steps} steps per run, batch ${s.adapt.batch} × ${s.seq}, one example per row with the loss on the completion only; LoRA lr ${s.adapt.lr}, lora_alpha ${s.adapt.alpha} for every rank (scaling alpha/r, as in the paper), no dropout; full fine-tuning lr ${s.adapt.fullLr}; cosine schedule with ${s.adapt.warmup} warm-up steps. ${s.adapt.trainExamples} training and ${s.adapt.evalExamples} evaluation examples per task (fixed data seeds; the run seed sets the adapter init and data order). Scored by the task's exact-match scorer on greedy generations (batched, KV cache); classification tasks (nli) are scored by rank classification, the most likely label after the prompt (log-probability of the characters up to the first one that tells the labels apart; the rest is spelling), with the generated labels' accuracy alongside.`,
     `- Tasks (generated, nothing downloaded): ${s.tasks.map((t) => `\`${t}\``).join(', ')}. \`wikisql\`: a question about two small tables → a SQL-like query, exact match. \`nli\`: premise + hypothesis → entailment / neutral / contradiction, accuracy (chance 1/3).`,
   ];
-  for (const [task, o] of Object.entries(r.dataOverlap ?? {})) {
-    lines.push(`- ${task}: ${o.evalSeenInTrain} of ${o.eval} evaluation prompts also occur among the ${o.train} training prompts (the templates' space is small); scores partly measure recall of seen pairs.`);
+  for (const [task, o] of Object.entries(r.dataSplit)) {
+    lines.push(`- ${task}: the ${o.eval} evaluation prompts are held out: none occurs among the ${o.train} training prompts (drawn from ${formatCount(o.evalCandidates)} candidates, balanced by label where there are labels).`);
   }
   if (s.mode === 'quick') {
     lines.push(`- **--quick leaves out**: seeds beyond the first, task(s) ${['wikisql', 'nli'].filter((t) => !s.tasks.includes(t)).join(', ') || 'none'}, the full fine-tuning reference, and ${omitted.length} configuration(s): ${omitted.map(configLabel).join(', ')}. Its training budgets are far too small for accuracy differences to mean much; read its numbers as a smoke test of the pipeline and use the full run for items 4–6.`);
@@ -113,9 +113,9 @@ function adaptationSection(r: ExperimentResults, figs: Figures): string {
   for (const task of s.tasks) {
     const rows = s.budgetConfigs.map((c) => {
       const runs = r.adaptation.filter((a) => a.task === task && a.config === c.id);
-      return [configLabel(c), formatCount(runs[0]?.trainableParams ?? NaN), meanStd(runs.map((a) => a.accuracy)), meanStd(runs.map((a) => a.finalLoss))];
+      return [configLabel(c), formatCount(runs[0]?.trainableParams ?? NaN), meanStd(runs.map((a) => a.accuracy)), meanStd(runs.map((a) => a.generatedAccuracy)), meanStd(runs.map((a) => a.finalLoss))];
     });
-    out.push(`### ${task}\n\n${markdownTable(['weights', 'adapter parameters', 'accuracy', 'final training loss'], rows, ['l', 'r', 'r', 'r'])}`);
+    out.push(`### ${task}\n\n${markdownTable(['weights', 'adapter parameters', 'accuracy', 'accuracy of generations', 'final training loss'], rows, ['l', 'r', 'r', 'r', 'r'])}`);
     out.push(fig(figs, `budget-${task}.svg`));
     const samples = r.adaptation.find((a) => a.task === task && a.seed === s.seeds[0] && a.config === s.budgetConfigs[s.budgetConfigs.length - 1]?.id)?.samples ?? [];
     if (samples.length) {

@@ -97,7 +97,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
     const adapterParams: Record<string, number> = {};
     for (const r of runs) adapterParams[r.config] = r.trainableParams;
     const results: ExperimentResults = {
-      version: 1,
+      version: 2,
       settings: s,
       device: gpu.adapterName,
       startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
@@ -109,7 +109,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
       adaptation: runs,
       subspace,
       ...(inference ? { inference } : {}),
-      dataOverlap: Object.fromEntries([...data].map(([k, d]) => [k, { evalSeenInTrain: d.evalSeenInTrain, eval: d.eval.length, train: d.train.length }])),
+      dataSplit: Object.fromEntries([...data].map(([k, d]) => [k, { eval: d.eval.length, train: d.train.length, evalCandidates: d.evalCandidates }])),
     };
     writeFileSync(join(o.out, RESULTS_NAME), JSON.stringify(results, null, 1));
     const files = writeReport(results, o.out);
@@ -125,6 +125,6 @@ export function rewriteReport(dir: string): string[] {
   const file = join(dir, RESULTS_NAME);
   if (!existsSync(file)) throw new UserError(`${file}: no such file (run \`rankfold experiments --out ${dir}\` first)`);
   const results = JSON.parse(readFileSync(file, 'utf8')) as ExperimentResults;
-  if (results.version !== 1) throw new UserError(`${file}: unknown results version ${String(results.version)}`);
+  if (results.version !== 2) throw new UserError(`${file}: results version ${String(results.version)} is not this release's (2); rerun \`rankfold experiments\``);
   return writeReport(results, dir);
 }

@@ -35,7 +35,11 @@ export interface AdaptRun {
   config: string;
   seed: number;
   trainableParams: number;
+  /** The task's score: of the most likely label (scoredBy 'likelihood') or of the generated answer. */
   accuracy: number;
+  scoredBy: 'likelihood' | 'generation';
+  /** The greedy generations' score (equal to accuracy when scoredBy is 'generation'). */
+  generatedAccuracy: number;
   correct: number;
   total: number;
   perLabel?: Record<string, { correct: number; total: number }>;
@@ -72,7 +76,7 @@ export interface InferenceResult {
 }
 
 export interface ExperimentResults {
-  version: 1;
+  version: 2;
   settings: ExperimentSettings;
   device: string;
   startedAt: string;
@@ -84,6 +88,6 @@ export interface ExperimentResults {
   adaptation: AdaptRun[];
   subspace: SubspaceResult[];
   inference?: InferenceResult;
-  /** Per task: how many eval prompts also occur among the training prompts. */
-  dataOverlap: Record<string, { evalSeenInTrain: number; eval: number; train: number }>;
+  /** Per task: evaluation prompts are held out from training; candidates is how many were drawn to find them. */
+  dataSplit: Record<string, { eval: number; train: number; evalCandidates: number }>;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { barChartSvg } from '../../runtime/experiments/charts.ts';
-import { findings } from '../../runtime/experiments/findings.ts';
+import { findings, standardError } from '../../runtime/experiments/findings.ts';
 import { writeReport } from '../../runtime/experiments/report.ts';
 import { memoryAtScale } from '../../runtime/experiments/scale.ts';
 import { omittedConfigs, quickSettings, uniqueConfigs } from '../../runtime/experiments/settings.ts';
@@ -19,7 +19,7 @@ function fixture(accuracyOf: (config: string, seed: number) => number): Experime
     for (const c of uniqueConfigs(settings)) {
       const acc = accuracyOf(c.id, seed);
       adaptation.push({
-        task: 'nli', config: c.id, seed, trainableParams: 1024 * c.r, accuracy: acc, correct: Math.round(acc * 96), total: 96,
+        task: 'nli', config: c.id, seed, trainableParams: 1024 * c.r, accuracy: acc, scoredBy: 'likelihood', generatedAccuracy: acc / 2, correct: Math.round(acc * 96), total: 96,
         finalLoss: 0.5, history: [{ step: 10, loss: 2 }, { step: 20, loss: 1 }], trainMs: 1000, evalMs: 100,
         samples: [{ prompt: 'p: a | b -> ', expected: 'neutral', generated: 'neutral' }],
       });
@@ -28,7 +28,7 @@ function fixture(accuracyOf: (config: string, seed: number) => number): Experime
   const grid = (r1: number, r2: number) => Array.from({ length: r1 * r2 }, (_, k) => (k === 0 ? 0.8 : 0.1));
   const bytes = { trainable_weights: 556_032, gradients: 556_032, optimizer_state: 1_112_064, activations: 3_000_000 };
   return {
-    version: 1,
+    version: 2,
     settings,
     device: 'test adapter',
     startedAt: '2026-01-01T00:00:00.000Z',
@@ -51,7 +51,7 @@ function fixture(accuracyOf: (config: string, seed: number) => number): Experime
       task: 'nli', config: 'WqWv-r8', batch: 8, seq: 96, maxAbsLogitDiff: 2e-6, maxAbsLogit: 12, sameGenerations: 96, generations: 96,
       forwardMs: { base: [10, 11, 10], merged: [10, 10, 11], unmerged: [13, 14, 13] }, dispatches: { plain: 40, adapter: 52 }, generateMs: { merged: 5000, unmerged: 6000 },
     },
-    dataOverlap: { nli: { evalSeenInTrain: 3, eval: 96, train: 1000 } },
+    dataSplit: { nli: { eval: 96, train: 1000, evalCandidates: 4800 } },
   };
 }
 
@@ -116,6 +116,21 @@ describe('report', () => {
     const chance = findings(fixture(() => 0.34));
     expect(verdict(4, chance)).toEqual(['inconclusive']);
     expect(verdict(5, chance)).toEqual(['inconclusive']);
+    // Differences within two standard errors over seeds are not taken as evidence either way.
+    const multi = (id: string) => id.startsWith('WqWv') || id.startsWith('WqWkWvWo');
+    const noisyAhead = findings(fixture((id, seed) => (multi(id) ? [0.5, 0.6][seed]! : 0.53)));
+    expect(verdict(5, noisyAhead)).toEqual(['partly agrees']);
+    const noisyBehind = findings(fixture((id, seed) => (multi(id) ? [0.45, 0.55][seed]! : 0.52)));
+    expect(verdict(5, noisyBehind)).toEqual(['inconclusive']);
+    const clearlyBehind = findings(fixture((id) => (multi(id) ? 0.45 : 0.7)));
+    expect(verdict(5, clearlyBehind)).toEqual(['disagrees']);
+  });
+
+  it('takes the noise of one run from its evaluation set, of several from the spread over seeds', () => {
+    const run = (accuracy: number, total: number) => ({ ...fixture(() => 0).adaptation[0]!, accuracy, total });
+    expect(standardError([run(0.5, 100)])).toBeCloseTo(0.05);
+    expect(standardError([run(0.4, 96), run(0.6, 96)])).toBeCloseTo(std([0.4, 0.6]) / Math.SQRT2);
+    expect(standardError([])).toBeNaN();
   });
 
   it('draws bar charts with error bars and skips missing values', () => {

@@ -1,7 +1,10 @@
 // The pretraining corpus for the tiny char-level model: short lines of several kinds that teach
 // structure a later LoRA task can build on (words and spelling, upper and lower case, digits and
 // arithmetic, "key: value" records, lists, the " -> " and "=" separators the tasks use) without
-// containing any task itself.
+// containing any task itself. Like the English a real base model has read, it uses the words the
+// tasks answer with (entailment, contradiction, select, where, ...) and sentences with negation and
+// vague subjects, but never a task's prompt format or a (question, answer) pair: an adapter then
+// learns the task's mapping, not the spelling of words its base has never seen.
 import { Rng } from '../rng.ts';
 import { ADJECTIVES, CITIES, COLORS, NAMES, NOUNS, PLACES, VERBS, someWord } from './words.ts';
 
@@ -9,11 +12,22 @@ function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+/** Longer words of the tasks' answers and of talk about statements and tables. */
+export const TERMS = [
+  'entailment', 'neutral', 'contradiction', 'statement', 'premise', 'hypothesis', 'something', 'nothing', 'animal', 'person',
+  'child', 'friend', 'select', 'where', 'count', 'maximum', 'population', 'country', 'players', 'cities', 'goals', 'team',
+];
+
+const ACTIONS = ['sleeping', 'running', 'eating', 'singing', 'swimming'];
+
 function sentence(rng: Rng): string {
   const np = () => `${rng.pick(['the', 'a', 'one', 'my'])} ${rng.int(2) ? rng.pick(ADJECTIVES) + ' ' : ''}${rng.pick(NOUNS)}`;
-  const kind = rng.int(4);
+  const kind = rng.int(7);
   if (kind === 0) return `${cap(rng.pick(NAMES))} ${rng.pick(VERBS)} ${np()}.`;
-  if (kind === 1) return `${cap(np())} is ${rng.pick(['sleeping', 'running', 'eating', 'singing', 'swimming'])} ${rng.pick(PLACES)}.`;
+  if (kind === 1) return `${cap(np())} is ${rng.pick(ACTIONS)} ${rng.pick(PLACES)}.`;
+  if (kind === 4) return `${cap(np())} is not ${rng.pick(ACTIONS)}${rng.int(2) ? ' ' + rng.pick(PLACES) : ''}.`;
+  if (kind === 5) return `${rng.pick(['Something', 'Nothing', 'No animal', 'No person', 'A child'])} is ${rng.pick(ACTIONS)}${rng.int(2) ? ' with a friend' : ''}.`;
+  if (kind === 6) return `${cap(rng.pick(TERMS))} and ${rng.pick(TERMS)} are words; so is ${rng.pick(TERMS)}.`;
   if (kind === 2) return `${cap(np())} ${rng.pick(VERBS)} ${np()} ${rng.pick(PLACES)}.`;
   return `${cap(rng.pick(NAMES))} and ${cap(rng.pick(NAMES))} ${rng.pick(['walk', 'talk', 'read', 'play'])} ${rng.pick(PLACES)}.`;
 }
@@ -52,7 +66,7 @@ function shout(rng: Rng): string {
 }
 
 function spelling(rng: Rng): string {
-  const w = someWord(rng, 3, 7);
+  const w = rng.int(3) === 0 ? rng.pick(TERMS) : someWord(rng, 3, 7);
   return `${w} is spelled ${w.split('').join('-')}`;
 }
 

@@ -1,7 +1,8 @@
 // A MultiNLI-like task: a premise and a hypothesis from templates over a tiny world (who, doing
 // what, where), labelled entailment / neutral / contradiction. Actions and places are mutually
 // exclusive in this world, which is what makes the contradictions contradictions. Labels are
-// balanced by construction; scored by accuracy of the generated label.
+// balanced by construction; scored by accuracy, of the most likely label (rank classification) or
+// of the generated one.
 import { Rng } from '../rng.ts';
 import { END, exactMatch, type Task, type TaskExample } from './types.ts';
 import { ADJECTIVES, PLACES } from './words.ts';
@@ -48,6 +49,7 @@ function pair(rng: Rng, label: NliLabel): [premise: string, hypothesis: string] 
 export const nliTask: Task = {
   name: 'nli',
   description: 'MultiNLI-like: premise + hypothesis -> entailment / neutral / contradiction (accuracy)',
+  labels: NLI_LABELS,
   generate(count: number, seed: number): TaskExample[] {
     const rng = new Rng(seed);
     const out: TaskExample[] = [];

@@ -22,6 +22,12 @@ export interface Task {
   readonly description: string;
   /** count examples from the seed; the same (count, seed) always gives the same list. */
   generate(count: number, seed: number): TaskExample[];
+  /**
+   * For classification tasks, the label set: a model is then scored by rank classification (the
+   * most likely `label + END` after the prompt, runtime/generate/classify.ts) as well as by what it
+   * generates.
+   */
+  readonly labels?: readonly string[];
   /** Scores generated continuations (the text after each prompt) against the examples. */
   evaluate(predictions: readonly string[], examples: readonly TaskExample[]): EvalResult;
 }

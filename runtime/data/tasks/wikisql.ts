@@ -2,7 +2,7 @@
 // Scored by exact match of the query string (WikiSQL's "logical form accuracy").
 import { Rng } from '../rng.ts';
 import { END, exactMatch, type Task, type TaskExample } from './types.ts';
-import { CITIES, COLORS, NAMES } from './words.ts';
+import { CITIES, COLORS, makeWord, NAMES } from './words.ts';
 
 /** The schemas the questions are about; prompts do not repeat them, the model learns them. */
 export const WIKISQL_SCHEMAS = {
@@ -13,19 +13,28 @@ export const WIKISQL_SCHEMAS = {
 type Template = (rng: Rng) => [question: string, sql: string];
 
 const TEAMS = COLORS.slice(0, 5);
+
+/**
+ * A player: a known name half the time, a made-up one otherwise. The made-up names make the
+ * question space unbounded, so held-out questions exist and the model must copy the name into the
+ * query rather than recall a memorized pair.
+ */
+function player(rng: Rng): string {
+  return rng.int(2) === 0 ? rng.pick(NAMES) : makeWord(rng, 3 + rng.int(3));
+}
 const COUNTRIES = [...new Set(CITIES.map((c) => c[1]))];
 
 const TEMPLATES: Template[] = [
   (rng) => {
-    const n = rng.pick(NAMES);
+    const n = player(rng);
     return [`what team is ${n} on?`, `SELECT team FROM players WHERE name = ${n}`];
   },
   (rng) => {
-    const n = rng.pick(NAMES);
+    const n = player(rng);
     return [`how old is ${n}?`, `SELECT age FROM players WHERE name = ${n}`];
   },
   (rng) => {
-    const n = rng.pick(NAMES);
+    const n = player(rng);
     return [`how many goals has ${n}?`, `SELECT goals FROM players WHERE name = ${n}`];
   },
   (rng) => {
