@@ -8,12 +8,11 @@
 // gathering per lane, and on real GPUs makes those loads warp broadcasts.
 // Each invocation keeps its own row in vec4 registers: the default variant holds headDim <= 16
 // (4 vec4s, unrolled by the generator so they stay in registers), ':wide' loops over up to 64 vec4s
-// (headDim <= 256) in private arrays. Gradients recompute probabilities: dq in two passes over the
-// keys (logsumexp and rowDot = Σ P·dP, then the sum), dk and dv after a statistics kernel that
-// stores (logsumexp, rowDot) per query row in scratch (the forward cannot leave them behind: scratch
-// slots are shared by all nodes of a program).
+// (headDim <= 256) in private arrays. Gradients recompute probabilities from the attention_stats
+// node (logsumexp and rowDot = Σ P·dP per query row, one pass over the keys per attention layer):
+// dq, dk and dv each make a single pass and read those rows instead of recomputing them.
 import type { AttentionAttrs, OpAttrs } from '../ir/ops.ts';
-import { kernel, inp, out, scratch, NEG_BIG } from './wgsl.ts';
+import { kernel, inp, out, NEG_BIG } from './wgsl.ts';
 import type { Launch, Lowered, OpView, Target, Uniform } from './kernel.ts';
 
 /** Largest headDim of the register variant; larger ones use ':wide' (up to 4 * WIDE_VECS). */
@@ -163,13 +162,33 @@ if (t < u.t_len) {
   };
 }
 
-/** Logsumexp and rowDot = Σ_j P_ij·dP_ij of this query row (dP_ij = dO_i·v_j). */
-function rowStats(V: Vec, masked: boolean): string {
-  return `${V.decl('dyv')}
-${V.each('dyv[#] = ld_dy(qo, # * 4u);')}
+/** q, k, v, dy and the attention_stats rows in; the gradient out. */
+const gradBindings = () => bindings([inp('dy', 3), inp('st', 4), out()]);
+/** This query row's dO into registers (dP_ij = dO_i·v_j). */
+const dyRow = (V: Vec) => `${V.decl('dyv')}\n${V.each('dyv[#] = ld_dy(qo, # * 4u);')}`;
+
+/**
+ * attention_stats: per query row, logsumexp and rowDot = Σ_j P_ij·dP_ij (dP_ij = dO_i·v_j) into
+ * [B, heads, T, 2]. One node per attention layer, read by all three attention_grad kernels.
+ */
+export function lowerAttentionStats(v: OpView<OpAttrs['attention_stats']>, target: Target = 'gpu'): Lowered {
+  const masked = v.attrs.causal;
+  const V = vecFor(v.attrs, target);
+  return {
+    scratch: [],
+    launches: [kernel({
+      key: `attention_stats${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), out('st')]),
+      uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'v', 'dy']),
+      body: `${queryHead(V, masked, false)}
+${dyRow(V)}
 ${onlinePass(V, masked, false, true)}
-let lse = m + log(l);
-let row_dot = r / l;`;
+if (t < u.t_len) {
+  let si = 2u * ((b * u.heads + h) * u.t_len + t);
+  st[si] = m + log(l);
+  st[si + 1u] = r / l;
+}`,
+    })],
+  };
 }
 
 function lowerGradQ(v: OpView<OpAttrs['attention_grad']>, masked: boolean, target: Target): Lowered {
@@ -177,10 +196,13 @@ function lowerGradQ(v: OpView<OpAttrs['attention_grad']>, masked: boolean, targe
   return {
     scratch: [],
     launches: [kernel({
-      key: `attention_grad_q${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), out()]),
+      key: `attention_grad_q${suffix(masked, false, V)}`, bindings: gradBindings(),
       uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
       body: `${queryHead(V, masked, false)}
-${rowStats(V, masked)}
+${dyRow(V)}
+let si = 2u * ((b * u.heads + h) * u.t_len + tc);
+let lse = st[si];
+let row_dot = st[si + 1u];
 ${V.decl('acc')}
 for (var j = 0u; j < nk; j++) {
   let ko = kbase + j * u.kw;
@@ -194,23 +216,11 @@ if (t < u.t_len) { ${V.each('st_y(qo, # * 4u, acc[#] * u.scale);')} }`,
   };
 }
 
-/** dk / dv: statistics per query row into scratch, then one invocation per key row. */
+/** dk / dv: one invocation per key row, looping over the query rows of its kv head's query heads. */
 function lowerGradKV(v: OpView<OpAttrs['attention_grad']>, masked: boolean, wrt: 'k' | 'v', target: Target): Lowered {
   const [B, T] = v.inputs[0]!.shape as number[];
-  const { heads, kvHeads } = v.attrs;
   const V = vecFor(v.attrs, target);
   const AW = V.rows;
-  const stats = kernel({
-    key: `attention_stats${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), scratch('st', 0)]),
-    uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'v', 'dy']),
-    body: `${queryHead(V, masked, false)}
-${rowStats(V, masked)}
-if (t < u.t_len) {
-  let si = 2u * ((b * u.heads + h) * u.t_len + t);
-  st[si] = lse;
-  st[si + 1u] = row_dot;
-}`,
-  });
   // Weight of query row i for key j: P_ij (dv) or P_ij·(dP_ij − rowDot_i) (dk, times scale at the
   // end); it multiplies dO_i (dv) or q_i (dk).
   const perQuery = wrt === 'v'
@@ -219,8 +229,8 @@ if (t < u.t_len) {
 let w = p * (dp - st[si + 1u]);
 ${V.each('acc[#] += w * qi[#];')}`;
   const main = kernel({
-    key: `attention_grad_${wrt}${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), scratch('st', 0, 'read'), out()]),
-    uniforms: geometry(v), workgroupSize: V.rows, workgroups: B! * kvHeads * Math.ceil(T! / AW), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
+    key: `attention_grad_${wrt}${suffix(masked, false, V)}`, bindings: gradBindings(),
+    uniforms: geometry(v), workgroupSize: V.rows, workgroups: B! * v.attrs.kvHeads * Math.ceil(T! / AW), decls: loaders(['q', 'k', 'v', 'dy'], 'y'),
     body: `
 let nblk = (u.t_len + ${AW - 1}u) / ${AW}u;
 let kvheads = u.heads / u.group;
@@ -250,7 +260,7 @@ for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
 }
 if (j < u.t_len) { ${V.each(`st_y(ko, # * 4u, acc[#]${wrt === 'k' ? ' * u.scale' : ''});`)} }`,
   });
-  return { scratch: [B! * heads * T! * 2 * 4], launches: [stats, main] };
+  return { scratch: [], launches: [main] };
 }
 
 export function lowerAttentionGrad(v: OpView<OpAttrs['attention_grad']>, target: Target = 'gpu'): Lowered {

@@ -46,6 +46,7 @@ export function lowerOp(v: OpView, options: LowerOptions = {}): Lowered {
     case 'row_norm_grad': return rd.lowerRowNormGrad(v);
     case 'rope': return ew.lowerRope({ ...v, attrs: a });
     case 'attention': return at.lowerAttention({ ...v, attrs: a }, options.target);
+    case 'attention_stats': return at.lowerAttentionStats({ ...v, attrs: a }, options.target);
     case 'attention_grad': return at.lowerAttentionGrad({ ...v, attrs: a }, options.target);
     case 'cache_update': return ew.lowerCacheUpdate(v);
     case 'grad_accumulate': return ew.lowerGradAccumulate(v);

@@ -44,6 +44,7 @@ const kernels: { [K in Exclude<OpName, LeafOp>]: Kernel<OpAttrs[K]> } = {
   row_norm_grad: nm.rowNormGrad,
   rope: la.rope,
   attention: la.attention,
+  attention_stats: la.attentionStats,
   attention_grad: la.attentionGrad,
   cache_update: la.cacheUpdate,
   slice: mi.slice,

@@ -97,7 +97,17 @@ export interface OpAttrs {
    * j <= offset[0] + t; later cache slots are ignored.
    */
   attention: AttentionAttrs;
-  /** inputs (q, k, v, dy) -> the gradient for q, k or v (recomputing the softmax). */
+  /**
+   * inputs (q, k, v, dy) -> f32 [B, heads, T, 2]: per query row, the softmax's logsumexp (of
+   * scale·q·kᵀ over the visible keys) and rowDot = Σ_j P_ij·(dy_i·v_j). Training shapes only (no
+   * offset, S = T). The statistics every attention_grad of one attention shares.
+   */
+  attention_stats: AttentionAttrs;
+  /**
+   * inputs (q, k, v, dy, stats) -> the gradient for q, k or v (recomputing the softmax). stats is
+   * attention_stats(q, k, v, dy): the kernels read it instead of recomputing it; the interpreter
+   * recomputes and ignores it, so the definition does not depend on it.
+   */
   attention_grad: AttentionAttrs & { wrt: 'q' | 'k' | 'v' };
   /**
    * KV-cache write: inputs (cache [B, S, D], x [B, T, D], offset i32 [1]); copies x into
@@ -201,6 +211,9 @@ function attentionCheck(op: string, [q, k, v]: TensorType[], a: AttentionAttrs, 
   }
 }
 
+/** attention_stats' result for q [B, T, heads*headDim]: (logsumexp, rowDot) per query row and head. */
+const statsShape = (q: TensorType, a: AttentionAttrs): Shape => [q.shape[0]!, a.heads, q.shape[1]!, 2];
+
 type ShapeRule<K extends OpName> = (inputs: TensorType[], attrs: OpAttrs[K]) => TensorType;
 
 /** Shape and dtype rule of every op; throws IrError naming both sides of a mismatch. */
@@ -289,10 +302,17 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     if (offset!.dtype !== 'i32' || !sameShape(offset!.shape, [1])) fail('cache_update', 'offset must be i32 [1]');
     return f32(cache!.shape);
   },
+  attention_stats: (ins, a) => {
+    expectArity('attention_stats', ins, 4);
+    attentionCheck('attention_stats', ins, a);
+    expectSame('attention_stats', ins[0]!, ins[3]!, 'q and dy');
+    return f32(statsShape(ins[0]!, a));
+  },
   attention_grad: (ins, a) => {
-    expectArity('attention_grad', ins, 4);
+    expectArity('attention_grad', ins, 5);
     attentionCheck('attention_grad', ins, a);
     expectSame('attention_grad', ins[0]!, ins[3]!, 'q and dy');
+    expectSame('attention_grad', ins[4]!, f32(statsShape(ins[0]!, a)), 'stats and [B, heads, T, 2]');
     return f32(ins[a.wrt === 'q' ? 0 : a.wrt === 'k' ? 1 : 2]!.shape);
   },
   transpose: (ins) => {

@@ -54,6 +54,22 @@ describe('differentiate', () => {
     expect(ops.filter((o) => o === 'rmsnorm_grad').length).toBe(2); // final norm and post-attention norm
   });
 
+  it("an attention's gradients all read one attention_stats node of the same operands", () => {
+    const m = tinyLlama({ layers: 2 });
+    const before = m.b.graph.nodes.length;
+    differentiate(m.b.graph, m.loss);
+    const nodes = m.b.graph.nodes.slice(before);
+    const stats = nodes.filter((n) => n.op === 'attention_stats');
+    const grads = nodes.filter((n) => n.op === 'attention_grad');
+    expect(stats.length).toBe(2); // one per layer
+    expect(grads.length).toBeGreaterThan(stats.length);
+    for (const g of grads) {
+      const st = m.b.graph.nodes[g.inputs[4]!]!;
+      expect(st.op, `%${g.id} reads %${st.id}`).toBe('attention_stats');
+      expect(st.inputs).toEqual(g.inputs.slice(0, 4));
+    }
+  });
+
   it('a model with no trainable parameters gets no gradient nodes at all', () => {
     const m = tinyLlama({ lora: false });
     const before = m.b.graph.nodes.length;

@@ -1,11 +1,16 @@
 // Attention and its gradients against the f64 interpreter: causal and not, grouped-query heads,
-// headDim 1..256 (one to DPT dims per thread), T across the 64-key block, a KV-cache offset.
+// headDim 1..256 (one to DPT dims per thread), T across the 64-key block, a KV-cache offset, and
+// the per-row statistics (attention_stats) the gradients share.
 // Tolerance: rtol 2e-4, atol 2e-5: softmax weights carry ~1e-7 relative error per exp and the
 // gradients subtract row dots (dP − Σ P·dP), which costs about one more digit.
 import { describe } from 'vitest';
 import { gpuTest } from '../helpers/gpu.ts';
-import { checkOp, f } from './op-harness.ts';
+import { checkOp, f, type Operand } from './op-harness.ts';
+import { evalOp } from '../../compiler/ir/interp.ts';
 import type { AttentionAttrs } from '../../compiler/ir/ops.ts';
+import { NARROW_DIM } from '../../compiler/codegen/attention.ts';
+import type { GpuContext } from '../../runtime/gpu/device.ts';
+import type { ProgramOptions } from '../../runtime/gpu/program.ts';
 
 const CASES: { B: number; T: number; heads: number; kvHeads: number; headDim: number; causal: boolean }[] = [
   { B: 1, T: 1, heads: 1, kvHeads: 1, headDim: 1, causal: true },
@@ -16,6 +21,9 @@ const CASES: { B: number; T: number; heads: number; kvHeads: number; headDim: nu
   { B: 2, T: 21, heads: 2, kvHeads: 1, headDim: 20, causal: false }, // :wide, non-causal, partial 16-row block
 ];
 const tol = { rtol: 2e-4, atol: 2e-5 };
+const attrsOf = (c: (typeof CASES)[number]): AttentionAttrs =>
+  ({ heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) * 2, causal: c.causal });
+const f64 = (o: Operand) => ({ data: Float64Array.from(o.data), shape: o.shape });
 
 function operands(c: (typeof CASES)[number], seed: number) {
   return [
@@ -26,11 +34,22 @@ function operands(c: (typeof CASES)[number], seed: number) {
   ];
 }
 
+/** attention_stats, then each gradient fed the interpreter's exact stats rows (the oracle ignores them). */
+async function checkBackward(gpu: GpuContext, c: (typeof CASES)[number], options: ProgramOptions = {}): Promise<void> {
+  const what = `${options.target ?? ''} ${JSON.stringify(c)}`;
+  const ops = operands(c, 10);
+  await checkOp(gpu, 'attention_stats', attrsOf(c), ops, tol, `attention_stats ${what}`, options);
+  const stats = evalOp('attention_stats', attrsOf(c), ops.map(f64)).data;
+  const withStats = [...ops, { data: Float32Array.from(stats), shape: [c.B, c.heads, c.T, 2] }];
+  for (const wrt of ['q', 'k', 'v'] as const) {
+    await checkOp(gpu, 'attention_grad', { ...attrsOf(c), wrt }, withStats, tol, `attention_grad ${wrt} ${what}`, options);
+  }
+}
+
 describe('attention kernels', () => {
   gpuTest('attention forward', async (gpu) => {
     for (const c of CASES) {
-      const attrs: AttentionAttrs = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) * 2, causal: c.causal };
-      await checkOp(gpu, 'attention', attrs, operands(c, 1).slice(0, 3), tol, `attention ${JSON.stringify(c)}`);
+      await checkOp(gpu, 'attention', attrsOf(c), operands(c, 1).slice(0, 3), tol, `attention ${JSON.stringify(c)}`);
     }
   });
 
@@ -42,12 +61,12 @@ describe('attention kernels', () => {
     await checkOp(gpu, 'attention', { ...attrs, causal: false }, [f([1, 3, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset non-causal');
   });
 
-  gpuTest('attention_grad for q, k and v', async (gpu) => {
-    for (const c of CASES) {
-      for (const wrt of ['q', 'k', 'v'] as const) {
-        const attrs = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) * 2, causal: c.causal, wrt };
-        await checkOp(gpu, 'attention_grad', attrs, operands(c, 10), tol, `attention_grad ${wrt} ${JSON.stringify(c)}`);
-      }
-    }
+  gpuTest('attention_stats and attention_grad for q, k and v', async (gpu) => {
+    for (const c of CASES) await checkBackward(gpu, c);
+  });
+
+  gpuTest('backward kernels tuned for GPUs (64-row blocks; lavapipe itself gets 16)', async (gpu) => {
+    const narrow = [...CASES.filter((c) => c.headDim <= NARROW_DIM), { B: 1, T: 70, heads: 2, kvHeads: 1, headDim: 8, causal: true }];
+    for (const c of narrow) await checkBackward(gpu, c, { target: 'gpu' });
   });
 });

@@ -50,6 +50,31 @@ describe('interpret', () => {
     expect(y[2]).toBeCloseTo(10 * p + 20 * (1 - p), 12);
   });
 
+  it('attention_stats: logsumexp of the visible scores and rowDot = dy·y per query row, [B, heads, T, 2]', () => {
+    // Same operands as above (B=1, T=2, heads=2, kvHeads=1, headDim=1); row (h, t) at 2·(h·T + t).
+    const q = { data: f64(1, 2, 3, 4), shape: [1, 2, 2] };
+    const k = { data: f64(0.5, -1), shape: [1, 2, 1] };
+    const v = { data: f64(10, 20), shape: [1, 2, 1] };
+    const dy = { data: f64(0.1, -0.2, 0.3, 0.4), shape: [1, 2, 2] };
+    const a = { heads: 2, kvHeads: 1, headDim: 1, scale: 1, causal: true };
+    const r = evalOp('attention_stats', a, [q, k, v, dy]);
+    expect(r.type.shape).toEqual([1, 2, 2, 2]);
+    const y = evalOp('attention', a, [q, k, v]).data;
+    const row = (h: number, t: number) => Array.from(r.data.slice(2 * (h * 2 + t), 2 * (h * 2 + t) + 2));
+    expect(row(0, 0)).toEqual([0.5, 0.1 * 10]); // one visible key: lse = its score, P = 1
+    const [lse, rowDot] = row(0, 1); // query 3 on keys 0.5 and -1
+    expect(lse).toBeCloseTo(Math.log(Math.exp(1.5) + Math.exp(-3)), 12);
+    expect(rowDot).toBeCloseTo(0.3 * y[2]!, 12);
+    expect(row(1, 1)[1]).toBeCloseTo(0.4 * y[3]!, 12);
+    const r32 = evalOp('attention_stats', a, [q, k, v, dy], { precision: 'f32' });
+    expect(r32.data).toBeInstanceOf(Float32Array);
+    expect(r32.data[2]).toBe(Math.fround(lse!));
+    // attention_grad takes the stats as its fifth operand and checks its shape.
+    const dq = (st: { data: Float64Array; shape: number[] }) => evalOp('attention_grad', { ...a, wrt: 'q' as const }, [q, k, v, dy, st]);
+    expect(dq({ data: r.data as Float64Array, shape: [1, 2, 2, 2] }).type.shape).toEqual([1, 2, 2]);
+    expect(() => dq({ data: f64(0, 0), shape: [1, 2] })).toThrow(/stats and \[B, heads, T, 2\]/);
+  });
+
   it('rope rotates pairs (j, j + D/2) by t·theta^(-2j/D), and the inverse undoes it', () => {
     const x = { data: f64(1, 0, 0, 0, 1, 2, 3, 4), shape: [1, 2, 4] };
     const attrs = { heads: 1, headDim: 4, theta: 100, inverse: false };

@@ -60,6 +60,17 @@ describe('planMemory', () => {
     });
   }
 
+  it('attention_stats rows are pooled backward scratch, not activations kept across the step', () => {
+    const g = trainingGraph(true);
+    const plan = planMemory(g);
+    const stats = g.nodes.filter((n) => n.op === 'attention_stats');
+    expect(stats.length).toBe(2);
+    for (const n of stats) {
+      const buf = plan.buffers[plan.assignment.get(n.id)!]!;
+      expect([buf.category, buf.persistent]).toEqual(['scratch', false]);
+    }
+  });
+
   it('reuses a pooled buffer once the previous tenant is dead', () => {
     const m = tinyLlama({ lora: false });
     const g = pipeline(m.b.graph, { fuse: false });

@@ -1,12 +1,21 @@
 // Gradient rules of attention and rotary embeddings (training shapes: no KV cache).
+import type { Value } from '../../ir/builder.ts';
 import type { GradRule } from '../rule.ts';
 import { unsupported, when } from '../rule.ts';
 
-/** One attention_grad op per wanted operand; each recomputes the softmax (flash-style, no P kept). */
+/**
+ * One attention_grad op per wanted operand, each recomputing the softmax (flash-style, no P kept),
+ * all reading one attention_stats node: the per-row logsumexp and Σ P·dP are the first pass over
+ * the keys that each of them would otherwise repeat.
+ */
 export const attention: GradRule<'attention'> = (c) => {
   if (c.node.inputs.length === 4) unsupported('attention', 'with a KV-cache offset (generation only)');
   const [q, k, v] = c.node.inputs as [number, number, number];
-  const grad = (wrt: 'q' | 'k' | 'v') => () => c.b.emit('attention_grad', [q, k, v, c.dy], { ...c.node.attrs, wrt });
+  let stats: Value | undefined;
+  const grad = (wrt: 'q' | 'k' | 'v') => () => {
+    stats ??= c.b.emit('attention_stats', [q, k, v, c.dy], c.node.attrs);
+    return c.b.emit('attention_grad', [q, k, v, c.dy, stats], { ...c.node.attrs, wrt });
+  };
   return [when(c, 0, grad('q')), when(c, 1, grad('k')), when(c, 2, grad('v'))];
 };
 

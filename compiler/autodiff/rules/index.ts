@@ -36,6 +36,7 @@ export const gradRules: { [K in OpName]: GradRule<K> | null } = {
   row_norm_grad: null,
   rope: attn.rope,
   attention: attn.attention,
+  attention_stats: null,
   attention_grad: null,
   cache_update: null,
   slice: ix.slice,

@@ -115,8 +115,11 @@ function geometry(q: HostArg, k: HostArg, offset: HostArg | undefined, a: Attent
   };
 }
 
-/** Softmax probabilities P[i, j] (row stride S) of query row i over keys j; masked keys get 0. */
-function probs(q: HostTensor, k: HostTensor, a: AttentionAttrs, g: AttnGeometry, b: number, h: number): Float64Array {
+/**
+ * Softmax probabilities P[i, j] (row stride S) of query row i over keys j; masked keys get 0.
+ * With `lse`, each row's logsumexp of the scaled scores goes to lse[i].
+ */
+function probs(q: HostTensor, k: HostTensor, a: AttentionAttrs, g: AttnGeometry, b: number, h: number, lse?: Float64Array): Float64Array {
   const { T, S, qw, kw, group } = g;
   const D = a.headDim;
   const kvh = Math.floor(h / group);
@@ -134,6 +137,7 @@ function probs(q: HostTensor, k: HostTensor, a: AttentionAttrs, g: AttnGeometry,
     let sum = 0;
     for (let j = 0; j <= jmax; j++) sum += P[i * S + j] = Math.exp(P[i * S + j]! - mx);
     for (let j = 0; j <= jmax; j++) P[i * S + j]! /= sum;
+    if (lse) lse[i] = mx + Math.log(sum);
   }
   return P;
 }
@@ -159,8 +163,38 @@ export const attention: Kernel<OpAttrs['attention']> = (ctx, [q, k, v, offset], 
   return store(ctx, acc);
 };
 
+/** Per (b, h, query row i): [logsumexp_i, rowDot_i = Σ_j P_ij (dO_i·v_j)], the rows attention_grad reuses. */
+export const attentionStats: Kernel<OpAttrs['attention_stats']> = (ctx, [q, k, v, dy], a) => {
+  const g = geometry(q!, k!, undefined, a);
+  const { B, T, qw, kw, group } = g;
+  const D = a.headDim;
+  const out = new Float64Array(B * a.heads * T * 2);
+  const lse = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < a.heads; h++) {
+      const kvh = Math.floor(h / group);
+      const P = probs(q!.data, k!.data, a, g, b, h, lse);
+      for (let i = 0; i < T; i++) {
+        let rowDot = 0;
+        for (let j = 0; j < T; j++) {
+          const p = P[i * T + j]!;
+          if (p === 0) continue;
+          let dp = 0;
+          for (let d = 0; d < D; d++) dp += dy!.data[(b * T + i) * qw + h * D + d]! * v!.data[(b * T + j) * kw + kvh * D + d]!;
+          rowDot += p * dp;
+        }
+        const o = 2 * ((b * a.heads + h) * T + i);
+        out[o] = lse[i]!;
+        out[o + 1] = rowDot;
+      }
+    }
+  }
+  return store(ctx, out);
+};
+
 /**
- * Backward of softmax attention, recomputing P: dV_j = Σ_i P_ij dO_i, dP_ij = dO_i·v_j,
+ * Backward of softmax attention, recomputing P (the fifth input, attention_stats, is not read: the
+ * interpreter stays the definition, and the kernels that do read it are checked against it): dV_j = Σ_i P_ij dO_i, dP_ij = dO_i·v_j,
  * dS_ij = P_ij (dP_ij − Σ_j' P_ij' dP_ij'), dQ_i = scale Σ_j dS_ij k_j, dK_j = scale Σ_i dS_ij q_i;
  * k and v gradients sum over the query heads that share a kv head.
  */
