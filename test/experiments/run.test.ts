@@ -1,0 +1,54 @@
+// The whole `rankfold experiments` pipeline on a toy budget: both tasks, two seeds, the full
+// fine-tuning reference and every item, so the full mode's code paths (per-seed aggregation,
+// wikisql scoring, several tasks) run in CI even though the real full run takes hours.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect } from 'vitest';
+import { rewriteReport, runExperiments } from '../../runtime/experiments/run.ts';
+import { adapterConfig, fullSettings, type ExperimentSettings } from '../../runtime/experiments/settings.ts';
+import { gpuTest } from '../helpers/gpu.ts';
+
+function toySettings(): ExperimentSettings {
+  const full = fullSettings();
+  return {
+    ...full,
+    seeds: [0, 1],
+    model: { ...full.model, overrides: { ...full.model.overrides, layers: 1 } },
+    pretrain: { ...full.pretrain, steps: 2, batch: 2, warmup: 1, corpusChars: 3000 },
+    adapt: { ...full.adapt, steps: 2, batch: 2, warmup: 1, trainExamples: 12, evalExamples: 6 },
+    tasks: ['wikisql', 'nli'],
+    rankConfigs: [adapterConfig(['Wq', 'Wv'], 1), adapterConfig(['Wq', 'Wv'], 8), adapterConfig(['Wq', 'Wv'], 64)],
+    budgetConfigs: [adapterConfig(['Wq'], 8), adapterConfig(['Wq', 'Wv'], 4)],
+    fullFinetuneBaseline: true,
+    timing: { warmup: 1, reps: 2 },
+    forwardReps: 2,
+  };
+}
+
+describe('rankfold experiments', () => {
+  gpuTest('runs every item for two tasks and two seeds and writes a report that can be rewritten', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'rankfold-experiments-'));
+    const r = await runExperiments({ quick: false, out, settings: toySettings(), log: () => {} });
+    // 2 tasks x 2 seeds x (5 adapter configurations + full fine-tuning).
+    expect(r.adaptation).toHaveLength(24);
+    for (const run of r.adaptation) {
+      expect(run.scoredBy).toBe(run.task === 'nli' ? 'likelihood' : 'generation');
+      expect(run.total).toBe(6);
+      expect(run.accuracy).toBeGreaterThanOrEqual(0);
+    }
+    expect(r.subspace).toHaveLength(4); // per task and seed
+    expect(r.inference?.sameGenerations).toBe(6);
+    expect(r.dataSplit['wikisql']).toMatchObject({ eval: 6, train: 12 });
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report).toContain('Run: **full**, 2 seed(s)');
+    expect(report).not.toContain('NaN');
+    expect(report).toMatch(/### wikisql \(exact match\)/);
+    expect(report).toMatch(/\| full fine-tuning \| [\d.]+ ± [\d.]+/);
+    expect(existsSync(join(out, 'rank-wikisql.svg'))).toBe(true);
+    // The cached base model is reused, and the report is a function of results.json alone.
+    const again = await runExperiments({ quick: false, out, settings: { ...toySettings(), tasks: ['nli'], seeds: [0] }, log: () => {} });
+    expect(again.base.cached).toBe(true);
+    expect(rewriteReport(out).length).toBeGreaterThan(1);
+  }, 300_000);
+});
