@@ -1,10 +1,11 @@
 // The whole `rankfold experiments` pipeline on a toy budget: both tasks, two seeds, the full
 // fine-tuning reference and every item, so the full mode's code paths (per-seed aggregation,
 // wikisql scoring, several tasks) run in CI even though the real full run takes hours.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../runtime/errors.ts';
 import { rewriteReport, runExperiments } from '../../runtime/experiments/run.ts';
 import { adapterConfig, fullSettings, type ExperimentSettings } from '../../runtime/experiments/settings.ts';
 import { gpuTest } from '../helpers/gpu.ts';
@@ -27,6 +28,13 @@ function toySettings(): ExperimentSettings {
 }
 
 describe('rankfold experiments', () => {
+  it('refuses an --out that is a file, before touching the GPU', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rankfold-experiments-')), 'report.md');
+    writeFileSync(file, 'keep me');
+    await expect(runExperiments({ quick: true, out: file, log: () => {} })).rejects.toThrow(UserError);
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
   gpuTest('runs every item for two tasks and two seeds and writes a report that can be rewritten', async () => {
     const out = mkdtempSync(join(tmpdir(), 'rankfold-experiments-'));
     const r = await runExperiments({ quick: false, out, settings: toySettings(), log: () => {} });
