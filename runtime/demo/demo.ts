@@ -1,7 +1,7 @@
 // The main job (`npm run demo`): pretrain the tiny char-level GPT of dsl-examples/char-gpt.rf on a
 // generated corpus, freeze it, teach it a new task with a LoRA adapter, and show the difference.
 // Everything runs through the same compiler and runtime a user's own spec would.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { packConcat, packPadded, tokenizeExample } from '../data/dataset.ts';
@@ -12,7 +12,7 @@ import type { Executor } from '../exec/executor.ts';
 import { Generator } from '../generate/generator.ts';
 import { scoreTask, type TaskScore } from '../generate/evaluate-task.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { writeAdapterDir, writeSafetensorsFile } from '../io/node-fs.ts';
+import { ensureOutputDir, writeAdapterDir, writeSafetensorsFile } from '../io/node-fs.ts';
 import { buildGraph, createExecutor, type ExecutorOptions } from '../model/build.ts';
 import { loadSpec, EXAMPLES_DIR } from '../model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../model/merge-model.ts';
@@ -62,7 +62,7 @@ async function paramsOf(exec: Executor, names: Iterable<string>): Promise<Weight
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
-  mkdirSync(o.out, { recursive: true });
+  ensureOutputDir(o.out);
   const exec: ExecutorOptions = { backend: o.backend, ...(o.gpu ? { gpu: o.gpu } : {}) };
   const tok = new ByteTokenizer();
   const spec = join(EXAMPLES_DIR, 'char-gpt.rf');

@@ -1,7 +1,8 @@
 // `rankfold experiments`: runs the seven measurements in order and writes DIR/results.json (the raw
 // numbers), DIR/report.md and its SVG figures. The pretrained base model is cached in DIR, so a
 // rerun skips pretraining. The report can be rewritten from results.json alone (reportOnly).
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ensureOutputDir } from '../io/node-fs.ts';
 import { join } from 'node:path';
 import { createGpu } from '../gpu/device.ts';
 import { UserError } from '../errors.ts';
@@ -34,8 +35,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
   const s = o.settings ?? (o.quick ? quickSettings() : fullSettings());
   const t0 = performance.now();
   const clock = () => `[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
-  if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new UserError(`${o.out}: not a folder (--out names the folder for report.md, results.json and the figures)`);
-  mkdirSync(o.out, { recursive: true });
+  ensureOutputDir(o.out);
   log(`${clock()} rankfold experiments (${s.mode}): ${s.tasks.join(', ')}, seeds ${s.seeds.join(', ')}, ${uniqueConfigs(s).length} adapter configurations`);
 
   log(`${clock()} 1. memory at paper scale: compiling ${'gpt3-175b.rf'} for full fine-tuning and LoRA (nothing is allocated)`);

@@ -8,6 +8,21 @@ import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, readAdapter, writeAdapter, t
 import { recoverDir, writeDirAtomic, writeFileAtomic } from './atomic.ts';
 import { OPTIMIZER_NAME, TRAINER_STATE_NAME, parseCheckpoint, serializeCheckpoint, type Checkpoint } from './checkpoint.ts';
 
+/**
+ * Makes sure `dir` is a folder that can be written to (creating it and its parents), so a run
+ * refuses a bad --out before it starts its work rather than crashing after it.
+ */
+export function ensureOutputDir(dir: string): void {
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: not a folder (--out names a folder)`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError(`${dir}: cannot create or write this folder (${e.code ?? e.message})`);
+  }
+}
+
 /** Reads a whole file, turning "no such file" and friends into a UserError naming the path. */
 export function readFileBytes(file: string): Uint8Array {
   try {

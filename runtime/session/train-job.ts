@@ -13,6 +13,7 @@ import { UserError } from '../errors.ts';
 import type { BackendName, Executor } from '../exec/executor.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { ensureOutputDir } from '../io/node-fs.ts';
 import { TRAINER_STATE_FORMAT, type TrainerState } from '../io/checkpoint.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, writeAdapter, type PeftConfig } from '../io/peft.ts';
@@ -133,6 +134,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
   const info = (s: string) => rep.info?.(s);
   const spec = loadSpec(o.spec, { config: o.config, overrides: o.set });
   const out = o.out;
+  ensureOutputDir(out);
   const ckDir = path.join(out, CHECKPOINT_DIR);
   const resuming = o.resume === true;
   if (!resuming && hasCheckpoint(ckDir)) throw new UserError(`${ckDir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
@@ -178,7 +180,6 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
 
     // The loss log restarts from the checkpoint's history, so rows logged after the last checkpoint
     // by a killed run are dropped and the resumed run continues the same curve.
-    fs.mkdirSync(out, { recursive: true });
     const csvFile = path.join(out, LOSS_CSV);
     writeFileAtomic(csvFile, csvRow(CSV_COLUMNS) + '\n' + history.map((h) => csvLine(h, sched)).join(''));
     if (ck) info(`resuming from ${ckDir} at step ${startStep}`);
