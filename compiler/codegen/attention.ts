@@ -9,8 +9,9 @@
 // Each invocation keeps its own row in vec4 registers: the default variant holds headDim <= 16
 // (4 vec4s, unrolled by the generator so they stay in registers), ':wide' loops over up to 64 vec4s
 // (headDim <= 256) in private arrays. Gradients recompute probabilities from the attention_stats
-// node (logsumexp and rowDot = Σ P·dP per query row, one pass over the keys per attention layer):
-// dq, dk and dv each make a single pass and read those rows instead of recomputing them.
+// node (logsumexp per query row, one pass over the keys per attention layer, and rowDot = Σ P·dP,
+// which is dO·O per row given the forward output): dq, dk and dv each make a single pass and read
+// those rows instead of recomputing them.
 import type { AttentionAttrs, OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, NEG_BIG } from './wgsl.ts';
 import type { Launch, Lowered, OpView, Target, Uniform } from './kernel.ts';
@@ -170,6 +171,8 @@ const dyRow = (V: Vec) => `${V.decl('dyv')}\n${V.each('dyv[#] = ld_dy(qo, # * 4u
 /**
  * attention_stats: per query row, logsumexp and rowDot = Σ_j P_ij·dP_ij (dP_ij = dO_i·v_j) into
  * [B, heads, T, 2]. One node per attention layer, read by all three attention_grad kernels.
+ * rowDot is dO_i·O_i (FlashAttention-2): with the forward output y as the fifth input, the pass
+ * over the keys only needs q·k for the logsumexp, and rowDot is one dot product per row.
  */
 export function lowerAttentionStats(v: OpView<OpAttrs['attention_stats']>, target: Target = 'gpu'): Lowered {
   const masked = v.attrs.causal;
@@ -177,15 +180,16 @@ export function lowerAttentionStats(v: OpView<OpAttrs['attention_stats']>, targe
   return {
     scratch: [],
     launches: [kernel({
-      key: `attention_stats${suffix(masked, false, V)}`, bindings: bindings([inp('dy', 3), out('st')]),
-      uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'v', 'dy']),
+      key: `attention_stats${suffix(masked, false, V)}`, bindings: [inp('q', 0), inp('k', 1), inp('dy', 3), inp('yo', 4), out('st')],
+      uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'dy', 'yo']),
       body: `${queryHead(V, masked, false)}
-${dyRow(V)}
-${onlinePass(V, masked, false, true)}
+${onlinePass(V, masked, false, false)}
+var r = 0.0;
+${V.each('r += dot(ld_dy(qo, # * 4u), ld_yo(qo, # * 4u));')}
 if (t < u.t_len) {
   let si = 2u * ((b * u.heads + h) * u.t_len + t);
   st[si] = m + log(l);
-  st[si + 1u] = r / l;
+  st[si + 1u] = r;
 }`,
     })],
   };

@@ -98,14 +98,17 @@ export interface OpAttrs {
    */
   attention: AttentionAttrs;
   /**
-   * inputs (q, k, v, dy) -> f32 [B, heads, T, 2]: per query row, the softmax's logsumexp (of
-   * scale·q·kᵀ over the visible keys) and rowDot = Σ_j P_ij·(dy_i·v_j). Training shapes only (no
-   * offset, S = T). The statistics every attention_grad of one attention shares.
+   * inputs (q, k, v, dy, y) -> f32 [B, heads, T, 2]: per query row, the softmax's logsumexp (of
+   * scale·q·kᵀ over the visible keys) and rowDot = Σ_j P_ij·(dy_i·v_j), which equals dy_i·y_i for
+   * y = attention(q, k, v), the forward output (same shape as q). Kernels compute rowDot as dy·y;
+   * the interpreter computes Σ P·dP from q, k, v, dy (equal up to rounding when y is the forward
+   * output). Training shapes only (no offset, S = T). The statistics every attention_grad of one
+   * attention shares.
    */
   attention_stats: AttentionAttrs;
   /**
    * inputs (q, k, v, dy, stats) -> the gradient for q, k or v (recomputing the softmax). stats is
-   * attention_stats(q, k, v, dy): the kernels read it instead of recomputing it; the interpreter
+   * attention_stats(q, k, v, dy, y): the kernels read it instead of recomputing it; the interpreter
    * recomputes and ignores it, so the definition does not depend on it.
    */
   attention_grad: AttentionAttrs & { wrt: 'q' | 'k' | 'v' };
@@ -303,9 +306,10 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     return f32(cache!.shape);
   },
   attention_stats: (ins, a) => {
-    expectArity('attention_stats', ins, 4);
+    expectArity('attention_stats', ins, 5);
     attentionCheck('attention_stats', ins, a);
     expectSame('attention_stats', ins[0]!, ins[3]!, 'q and dy');
+    expectSame('attention_stats', ins[0]!, ins[4]!, 'q and y');
     return f32(statsShape(ins[0]!, a));
   },
   attention_grad: (ins, a) => {

@@ -54,7 +54,7 @@ describe('differentiate', () => {
     expect(ops.filter((o) => o === 'rmsnorm_grad').length).toBe(2); // final norm and post-attention norm
   });
 
-  it("an attention's gradients all read one attention_stats node of the same operands", () => {
+  it("an attention's gradients all read one attention_stats node of the same operands and forward output", () => {
     const m = tinyLlama({ layers: 2 });
     const before = m.b.graph.nodes.length;
     differentiate(m.b.graph, m.loss);
@@ -66,7 +66,11 @@ describe('differentiate', () => {
     for (const g of grads) {
       const st = m.b.graph.nodes[g.inputs[4]!]!;
       expect(st.op, `%${g.id} reads %${st.id}`).toBe('attention_stats');
-      expect(st.inputs).toEqual(g.inputs.slice(0, 4));
+      expect(st.inputs.slice(0, 4)).toEqual(g.inputs.slice(0, 4));
+      // The fifth input is the forward attention of the same q, k, v (rowDot = dO·O).
+      const y = m.b.graph.nodes[st.inputs[4]!]!;
+      expect(y.op).toBe('attention');
+      expect(y.inputs).toEqual(st.inputs.slice(0, 3));
     }
   });
 

@@ -20,7 +20,7 @@ const goldens: [string, OpView][] = [
   ['attention_causal', { op: 'attention', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true },
     inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32)], out: t(1, 7, 64) }],
   ['attention_stats_causal', { op: 'attention_stats', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true },
-    inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32), t(1, 7, 64)], out: t(1, 4, 7, 2) }],
+    inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32), t(1, 7, 64), t(1, 7, 64)], out: t(1, 4, 7, 2) }],
   ['attention_grad_q_causal', { op: 'attention_grad', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true, wrt: 'q' },
     inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32), t(1, 7, 64), t(1, 4, 7, 2)], out: t(1, 7, 64) }],
   ['attention_grad_k_causal', { op: 'attention_grad', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true, wrt: 'k' },

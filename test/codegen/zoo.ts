@@ -31,7 +31,7 @@ export function opZoo(): Graph {
   const cache = b.state('cache', 'W', [2, 9, 8]);
   const cu = b.emit('cache_update', [cache, k, offset], {});
   const attC = b.attention(b.rope(q, 2, 8, 10000, offset), cu, cu, attrs, offset, 'cached');
-  const ast = b.emit('attention_stats', [q, k, k, att], attrs);
+  const ast = b.emit('attention_stats', [q, k, k, att, att], attrs);
   const ag = ['q', 'k', 'v'].map((wrt) => b.emit('attention_grad', [q, k, k, att, ast], { ...attrs, wrt: wrt as 'q' }));
   const sgr = b.emit('slice_grad', [ag[1]!], { axis: 2, start: 0, full: 16 });
   const rms = b.emit('rmsnorm_grad', [sgr, w, att], { eps: 1e-6 });

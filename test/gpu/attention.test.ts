@@ -34,12 +34,17 @@ function operands(c: (typeof CASES)[number], seed: number) {
   ];
 }
 
-/** attention_stats, then each gradient fed the interpreter's exact stats rows (the oracle ignores them). */
+/**
+ * attention_stats (fed the interpreter's forward output y: the kernel's rowDot is dO·y, the oracle's
+ * Σ P·dP), then each gradient fed the interpreter's exact stats rows (the oracle ignores them).
+ */
 async function checkBackward(gpu: GpuContext, c: (typeof CASES)[number], options: ProgramOptions = {}): Promise<void> {
   const what = `${options.target ?? ''} ${JSON.stringify(c)}`;
   const ops = operands(c, 10);
-  await checkOp(gpu, 'attention_stats', attrsOf(c), ops, tol, `attention_stats ${what}`, options);
-  const stats = evalOp('attention_stats', attrsOf(c), ops.map(f64)).data;
+  const y = evalOp('attention', attrsOf(c), ops.slice(0, 3).map(f64));
+  const withY = [...ops, { data: Float32Array.from(y.data), shape: y.type.shape }];
+  await checkOp(gpu, 'attention_stats', attrsOf(c), withY, tol, `attention_stats ${what}`, options);
+  const stats = evalOp('attention_stats', attrsOf(c), withY.map(f64)).data;
   const withStats = [...ops, { data: Float32Array.from(stats), shape: [c.B, c.heads, c.T, 2] }];
   for (const wrt of ['q', 'k', 'v'] as const) {
     await checkOp(gpu, 'attention_grad', { ...attrsOf(c), wrt }, withStats, tol, `attention_grad ${wrt} ${what}`, options);

@@ -57,16 +57,20 @@ describe('interpret', () => {
     const v = { data: f64(10, 20), shape: [1, 2, 1] };
     const dy = { data: f64(0.1, -0.2, 0.3, 0.4), shape: [1, 2, 2] };
     const a = { heads: 2, kvHeads: 1, headDim: 1, scale: 1, causal: true };
-    const r = evalOp('attention_stats', a, [q, k, v, dy]);
+    const yv = evalOp('attention', a, [q, k, v]);
+    const yt = { data: yv.data as Float64Array, shape: yv.type.shape };
+    const r = evalOp('attention_stats', a, [q, k, v, dy, yt]);
     expect(r.type.shape).toEqual([1, 2, 2, 2]);
-    const y = evalOp('attention', a, [q, k, v]).data;
+    const y = yv.data;
     const row = (h: number, t: number) => Array.from(r.data.slice(2 * (h * 2 + t), 2 * (h * 2 + t) + 2));
     expect(row(0, 0)).toEqual([0.5, 0.1 * 10]); // one visible key: lse = its score, P = 1
     const [lse, rowDot] = row(0, 1); // query 3 on keys 0.5 and -1
     expect(lse).toBeCloseTo(Math.log(Math.exp(1.5) + Math.exp(-3)), 12);
     expect(rowDot).toBeCloseTo(0.3 * y[2]!, 12);
     expect(row(1, 1)[1]).toBeCloseTo(0.4 * y[3]!, 12);
-    const r32 = evalOp('attention_stats', a, [q, k, v, dy], { precision: 'f32' });
+    const r32 = evalOp('attention_stats', a, [q, k, v, dy, yt], { precision: 'f32' });
+    expect(() => evalOp('attention_stats', a, [q, k, v, dy])).toThrow(/attention_stats/);
+    expect(() => evalOp('attention_stats', a, [q, k, v, dy, k])).toThrow(/q and y/);
     expect(r32.data).toBeInstanceOf(Float32Array);
     expect(r32.data[2]).toBe(Math.fround(lse!));
     // attention_grad takes the stats as its fifth operand and checks its shape.

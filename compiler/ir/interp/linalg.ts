@@ -163,7 +163,11 @@ export const attention: Kernel<OpAttrs['attention']> = (ctx, [q, k, v, offset], 
   return store(ctx, acc);
 };
 
-/** Per (b, h, query row i): [logsumexp_i, rowDot_i = Σ_j P_ij (dO_i·v_j)], the rows attention_grad reuses. */
+/**
+ * Per (b, h, query row i): [logsumexp_i, rowDot_i = Σ_j P_ij (dO_i·v_j)], the rows attention_grad
+ * reuses. The fifth input (the forward output y) is not read: rowDot stays defined from q, k, v, dy,
+ * and the kernels, which compute it as dO_i·y_i, are checked against this.
+ */
 export const attentionStats: Kernel<OpAttrs['attention_stats']> = (ctx, [q, k, v, dy], a) => {
   const g = geometry(q!, k!, undefined, a);
   const { B, T, qw, kw, group } = g;

@@ -639,8 +639,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read> yo: array<f32>;
 @group(0) @binding(4) var<storage, read_write> st: array<f32>;
 @group(0) @binding(5) var<uniform> u: U;
 fn ld_q(o: u32, c: u32) -> vec4<f32> {
@@ -649,11 +649,11 @@ fn ld_q(o: u32, c: u32) -> vec4<f32> {
 fn ld_k(o: u32, c: u32) -> vec4<f32> {
   return vec4<f32>(select(0.0, k[o + c + 0u], c + 0u < u.hd), select(0.0, k[o + c + 1u], c + 1u < u.hd), select(0.0, k[o + c + 2u], c + 2u < u.hd), select(0.0, k[o + c + 3u], c + 3u < u.hd));
 }
-fn ld_v(o: u32, c: u32) -> vec4<f32> {
-  return vec4<f32>(select(0.0, v[o + c + 0u], c + 0u < u.hd), select(0.0, v[o + c + 1u], c + 1u < u.hd), select(0.0, v[o + c + 2u], c + 2u < u.hd), select(0.0, v[o + c + 3u], c + 3u < u.hd));
-}
 fn ld_dy(o: u32, c: u32) -> vec4<f32> {
   return vec4<f32>(select(0.0, dy[o + c + 0u], c + 0u < u.hd), select(0.0, dy[o + c + 1u], c + 1u < u.hd), select(0.0, dy[o + c + 2u], c + 2u < u.hd), select(0.0, dy[o + c + 3u], c + 3u < u.hd));
+}
+fn ld_yo(o: u32, c: u32) -> vec4<f32> {
+  return vec4<f32>(select(0.0, yo[o + c + 0u], c + 0u < u.hd), select(0.0, yo[o + c + 1u], c + 1u < u.hd), select(0.0, yo[o + c + 2u], c + 2u < u.hd), select(0.0, yo[o + c + 3u], c + 3u < u.hd));
 }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -678,15 +678,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
   qv[2u] = ld_q(qo, 2u * 4u) * u.scale;
   qv[3u] = ld_q(qo, 3u * 4u) * u.scale;
-  var dyv: array<vec4<f32>, 4>;
-  dyv[0u] = ld_dy(qo, 0u * 4u);
-  dyv[1u] = ld_dy(qo, 1u * 4u);
-  dyv[2u] = ld_dy(qo, 2u * 4u);
-  dyv[3u] = ld_dy(qo, 3u * 4u);
   
   var m = -3.0e38;
   var l = 0.0;
-  var r = 0.0;
+  
   for (var j = 0u; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
@@ -700,19 +695,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let corr = exp(m - mn);
     let p = select(0.0, exp(s - mn), vis);
     l = l * corr + p;
-    var dp = 0.0;
-    dp += dot(dyv[0u], ld_v(ko, 0u * 4u));
-    dp += dot(dyv[1u], ld_v(ko, 1u * 4u));
-    dp += dot(dyv[2u], ld_v(ko, 2u * 4u));
-    dp += dot(dyv[3u], ld_v(ko, 3u * 4u));
-    r = r * corr + p * dp;
+  
   
     m = mn;
   }
+  var r = 0.0;
+  r += dot(ld_dy(qo, 0u * 4u), ld_yo(qo, 0u * 4u));
+  r += dot(ld_dy(qo, 1u * 4u), ld_yo(qo, 1u * 4u));
+  r += dot(ld_dy(qo, 2u * 4u), ld_yo(qo, 2u * 4u));
+  r += dot(ld_dy(qo, 3u * 4u), ld_yo(qo, 3u * 4u));
   if (t < u.t_len) {
     let si = 2u * ((b * u.heads + h) * u.t_len + t);
     st[si] = m + log(l);
-    st[si + 1u] = r / l;
+    st[si + 1u] = r;
   }
 }
 
