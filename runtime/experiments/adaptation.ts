@@ -55,7 +55,9 @@ export function heldOutExamples(task: Task, count: number, seed: number, seen: R
     if (seen.has(e.prompt) || fresh.has(e.prompt)) continue;
     fresh.add(e.prompt);
     const key = e.label ?? '';
-    byLabel.set(key, [...(byLabel.get(key) ?? []), e]);
+    const queue = byLabel.get(key);
+    if (queue) queue.push(e);
+    else byLabel.set(key, [e]);
   }
   const queues = [...byLabel.values()];
   const examples: TaskExample[] = [];
