@@ -92,18 +92,18 @@ export async function runAdaptation(
   plain: CheckedModel,
   base: WeightMap,
   s: ExperimentSettings,
+  data: ReadonlyMap<string, TaskData>,
   hooks: AdaptationHooks = {},
-): Promise<{ runs: AdaptRun[]; kept: KeptAdapter[]; data: Map<string, TaskData> }> {
+): Promise<{ runs: AdaptRun[]; kept: KeptAdapter[] }> {
   const runs: AdaptRun[] = [];
   const kept: KeptAdapter[] = [];
-  const data = new Map<string, TaskData>();
   const configs = uniqueConfigs(s);
   const jobs: (AdapterConfig | 'full')[] = [...configs, ...(s.fullFinetuneBaseline ? (['full'] as const) : [])];
   const total = s.tasks.length * s.seeds.length * jobs.length;
   let done = 0;
   for (const name of s.tasks) {
-    const d = taskData(name, s);
-    data.set(name, d);
+    const d = data.get(name);
+    if (!d) throw new Error(`runAdaptation: no data for task ${name}`);
     const rows = taskRows(d.train, s.seq);
     for (const seed of s.seeds) {
       for (const job of jobs) {
@@ -144,7 +144,7 @@ export async function runAdaptation(
       }
     }
   }
-  return { runs, kept, data };
+  return { runs, kept };
 }
 
 /** φ(i, j) between the top right-singular directions of A at r=8 and r=64, per adapted module. */

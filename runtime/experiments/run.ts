@@ -54,20 +54,21 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
     });
     log(`${clock()} base model ${base.cached ? `loaded from ${base.file}` : `pretrained and saved to ${base.file}`} (final loss ${base.history.at(-1)?.loss.toFixed(3)})`);
 
+    // Each task's held-out split, drawn once and shared by every item.
+    const data = new Map(s.tasks.map((name) => [name, taskData(name, s)] as const));
     const zeroShot: Record<string, number> = {};
-    for (const name of s.tasks) {
-      const d = taskData(name, s);
+    for (const [name, d] of data) {
       zeroShot[name] = (await evaluateTask(gpu, plain, [base.weights], d.task, d.eval, s.seq)).accuracy;
     }
     log(`${clock()} base model before adaptation: ${Object.entries(zeroShot).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
 
     log(`${clock()} 2-3. memory, checkpoint size and step time: full fine-tuning vs LoRA ${REFERENCE_CONFIG.id}`);
-    const first = taskData(s.tasks[0]!, s);
+    const first = data.get(s.tasks[0]!)!;
     const efficiency = await measureEfficiency(gpu, plain, base.weights, REFERENCE_CONFIG, taskRows(first.train, s.seq), s, o.out);
 
     log(`${clock()} 4-5. adapting: ${s.tasks.length} task(s) x ${s.seeds.length} seed(s) x ${uniqueConfigs(s).length + (s.fullFinetuneBaseline ? 1 : 0)} run(s), ${s.adapt.steps} steps each`);
     const keepIds = new Set<string>([...SUBSPACE_PAIR, REFERENCE_CONFIG.id]);
-    const { runs, kept, data } = await runAdaptation(gpu, plain, base.weights, s, {
+    const { runs, kept } = await runAdaptation(gpu, plain, base.weights, s, data, {
       log: (line) => log(`${clock()}${line}`),
       keep: (_task, _seed, id) => keepIds.has(id),
     });
