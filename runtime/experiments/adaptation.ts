@@ -7,6 +7,7 @@ import { END, type Task, type TaskExample } from '../data/tasks/types.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import type { WeightMap } from '../model/weights.ts';
 import { subspaceSimilarity, svdWide } from '../analysis/svd.ts';
+import type { JobStore } from './job-store.ts';
 import { adapterA, evaluateTask, freshAdapter, loraModel, taskRows, tokenizer, train } from './lab.ts';
 import { uniqueConfigs, type AdapterConfig, type ExperimentSettings } from './settings.ts';
 import type { AdaptRun, SubspaceResult } from './types.ts';
@@ -85,6 +86,8 @@ export interface AdaptationHooks {
   log?: (line: string) => void;
   /** Adapters to hand back after training (for the subspace and inference items). */
   keep?: (task: string, seed: number, configId: string) => boolean;
+  /** Finished runs saved as they end and reused on a rerun (resume after an interruption). */
+  store?: JobStore;
 }
 
 export async function runAdaptation(
@@ -94,13 +97,14 @@ export async function runAdaptation(
   s: ExperimentSettings,
   data: ReadonlyMap<string, TaskData>,
   hooks: AdaptationHooks = {},
-): Promise<{ runs: AdaptRun[]; kept: KeptAdapter[] }> {
+): Promise<{ runs: AdaptRun[]; kept: KeptAdapter[]; reused: number }> {
   const runs: AdaptRun[] = [];
   const kept: KeptAdapter[] = [];
   const configs = uniqueConfigs(s);
   const jobs: (AdapterConfig | 'full')[] = [...configs, ...(s.fullFinetuneBaseline ? (['full'] as const) : [])];
   const total = s.tasks.length * s.seeds.length * jobs.length;
   let done = 0;
+  let reused = 0;
   for (const name of s.tasks) {
     const d = data.get(name);
     if (!d) throw new Error(`runAdaptation: no data for task ${name}`);
@@ -108,43 +112,74 @@ export async function runAdaptation(
     for (const seed of s.seeds) {
       for (const job of jobs) {
         const full = job === 'full';
-        const model = full ? plain : loraModel(plain, job, s.adapt.alpha);
-        const start = full ? [base] : [base, freshAdapter(model, base, seed)];
-        const run = await train(gpu, model, start, rows, {
-          steps: s.adapt.steps,
-          batch: s.adapt.batch,
-          lr: full ? s.adapt.fullLr : s.adapt.lr,
-          warmup: s.adapt.warmup,
-          seed,
-          full,
-        });
-        const evalWeights = full ? [run.weights] : [base, run.weights];
-        const score = await evaluateTask(gpu, model, evalWeights, d.task, d.eval, s.seq);
         const id = full ? 'full' : job.id;
-        runs.push({
-          task: name,
-          config: id,
-          seed,
-          trainableParams: full ? plain.counts.base : model.counts.adapter,
-          accuracy: score.accuracy,
-          scoredBy: score.scoredBy,
-          generatedAccuracy: score.generated.accuracy,
-          correct: score.correct,
-          total: score.total,
-          ...(score.perLabel ? { perLabel: score.perLabel } : {}),
-          finalLoss: run.history.at(-1)?.loss ?? NaN,
-          history: run.history.map((h) => ({ step: h.step + 1, loss: h.loss })),
-          trainMs: run.wallMs,
-          evalMs: score.wallMs,
-          samples: score.samples,
-        });
-        if (!full && hooks.keep?.(name, seed, id)) kept.push({ task: name, seed, config: job, model, weights: run.weights });
+        const model = full ? plain : loraModel(plain, job, s.adapt.alpha);
+        const keep = !full && (hooks.keep?.(name, seed, id) ?? false);
+        const stored = hooks.store?.load(name, seed, id, d, keep);
+        let run: AdaptRun;
+        let weights: WeightMap | undefined;
+        if (stored) {
+          ({ run, weights } = stored);
+          reused++;
+        } else {
+          ({ run, weights } = await adaptOnce(gpu, plain, model, base, s, d, rows, full ? 'full' : job, seed));
+          hooks.store?.save(run, d, keep ? { model, weights } : undefined);
+        }
+        runs.push(run);
+        if (!full && keep && weights) kept.push({ task: name, seed, config: job, model, weights });
         done++;
-        hooks.log?.(`  [${done}/${total}] ${name} seed ${seed} ${id}: accuracy ${score.accuracy.toFixed(3)}${score.scoredBy === 'likelihood' ? ` (generated ${score.generated.accuracy.toFixed(3)})` : ''}, loss ${runs.at(-1)!.finalLoss.toFixed(3)} (${((run.wallMs + score.wallMs) / 1000).toFixed(0)} s)`);
+        const seconds = ((run.trainMs + run.evalMs) / 1000).toFixed(0);
+        hooks.log?.(
+          `  [${done}/${total}] ${name} seed ${seed} ${id}: accuracy ${run.accuracy.toFixed(3)}${run.scoredBy === 'likelihood' ? ` (generated ${run.generatedAccuracy.toFixed(3)})` : ''}, loss ${run.finalLoss.toFixed(3)} (${stored ? `saved earlier, took ${seconds} s` : `${seconds} s`})`,
+        );
       }
     }
   }
-  return { runs, kept };
+  return { runs, kept, reused };
+}
+
+/** Trains one job from the base and scores it on the task's held-out examples. */
+async function adaptOnce(
+  gpu: GpuContext,
+  plain: CheckedModel,
+  model: CheckedModel,
+  base: WeightMap,
+  s: ExperimentSettings,
+  d: TaskData,
+  rows: ReturnType<typeof taskRows>,
+  job: AdapterConfig | 'full',
+  seed: number,
+): Promise<{ run: AdaptRun; weights: WeightMap }> {
+  const full = job === 'full';
+  const start = full ? [base] : [base, freshAdapter(model, base, seed)];
+  const trained = await train(gpu, model, start, rows, {
+    steps: s.adapt.steps,
+    batch: s.adapt.batch,
+    lr: full ? s.adapt.fullLr : s.adapt.lr,
+    warmup: s.adapt.warmup,
+    seed,
+    full,
+  });
+  const evalWeights = full ? [trained.weights] : [base, trained.weights];
+  const score = await evaluateTask(gpu, model, evalWeights, d.task, d.eval, s.seq);
+  const run: AdaptRun = {
+    task: d.task.name,
+    config: full ? 'full' : job.id,
+    seed,
+    trainableParams: full ? plain.counts.base : model.counts.adapter,
+    accuracy: score.accuracy,
+    scoredBy: score.scoredBy,
+    generatedAccuracy: score.generated.accuracy,
+    correct: score.correct,
+    total: score.total,
+    ...(score.perLabel ? { perLabel: score.perLabel } : {}),
+    finalLoss: trained.history.at(-1)?.loss ?? NaN,
+    history: trained.history.map((h) => ({ step: h.step + 1, loss: h.loss })),
+    trainMs: trained.wallMs,
+    evalMs: score.wallMs,
+    samples: score.samples,
+  };
+  return { run, weights: trained.weights };
 }
 
 /** φ(i, j) between the top right-singular directions of A at r=8 and r=64, per adapted module. */

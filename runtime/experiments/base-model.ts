@@ -20,6 +20,8 @@ export interface BaseModel {
   wallMs: number;
   cached: boolean;
   file: string;
+  /** The cache key: a hash of every setting that made this base (runs trained from it are keyed by it). */
+  key: string;
   corpusChars: number;
 }
 
@@ -44,7 +46,7 @@ export async function pretrainedBase(
   const meta = join(dir, `base-${key}.json`);
   if (existsSync(file) && existsSync(meta)) {
     const saved = JSON.parse(readFileSync(meta, 'utf8')) as { history: BaseModel['history']; wallMs: number };
-    return { weights: readBaseWeights(plain, readSafetensorsFile(file)), history: saved.history, wallMs: saved.wallMs, cached: true, file, corpusChars: corpus.length };
+    return { weights: readBaseWeights(plain, readSafetensorsFile(file)), history: saved.history, wallMs: saved.wallMs, cached: true, file, key, corpusChars: corpus.length };
   }
   const init = initBaseWeights(plain, p.seed);
   const rows = corpusRows(corpus, seq);
@@ -55,5 +57,5 @@ export async function pretrainedBase(
   writeSafetensorsFile(file, tensors, { format: 'pt', rankfold_experiment: 'base', key });
   const history = run.history.map((h) => ({ step: h.step + 1, loss: h.loss }));
   writeFileSync(meta, JSON.stringify({ key, settings: { model: model.overrides, seq, pretrain: p }, history, wallMs: run.wallMs }, null, 1));
-  return { weights: run.weights, history, wallMs: run.wallMs, cached: false, file, corpusChars: corpus.length };
+  return { weights: run.weights, history, wallMs: run.wallMs, cached: false, file, key, corpusChars: corpus.length };
 }

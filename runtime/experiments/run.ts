@@ -1,6 +1,7 @@
 // `rankfold experiments`: runs the seven measurements in order and writes DIR/results.json (the raw
-// numbers), DIR/report.md and its SVG figures. The pretrained base model is cached in DIR, so a
-// rerun skips pretraining. The report can be rewritten from results.json alone (reportOnly).
+// numbers), DIR/report.md and its SVG figures. The pretrained base model is cached in DIR and each
+// finished adaptation run in DIR/runs/, so a rerun after an interruption skips what was done. The
+// report can be rewritten from results.json alone (reportOnly).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureOutputDir } from '../io/node-fs.ts';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { runAdaptation, subspaceOf, SUBSPACE_PAIR, taskData } from './adaptation
 import { pretrainedBase } from './base-model.ts';
 import { measureEfficiency } from './efficiency.ts';
 import { compareMerged } from './inference.ts';
+import { JobStore, RUNS_DIR } from './job-store.ts';
 import { evaluateTask, plainModel, taskRows } from './lab.ts';
 import { writeReport } from './report.ts';
 import { memoryAtScale } from './scale.ts';
@@ -66,11 +68,12 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
     const first = data.get(s.tasks[0]!)!;
     const efficiency = await measureEfficiency(gpu, plain, base.weights, REFERENCE_CONFIG, taskRows(first.train, s.seq), s, o.out);
 
-    log(`${clock()} 4-5. adapting: ${s.tasks.length} task(s) x ${s.seeds.length} seed(s) x ${uniqueConfigs(s).length + (s.fullFinetuneBaseline ? 1 : 0)} run(s), ${s.adapt.steps} steps each`);
+    log(`${clock()} 4-5. adapting: ${s.tasks.length} task(s) x ${s.seeds.length} seed(s) x ${uniqueConfigs(s).length + (s.fullFinetuneBaseline ? 1 : 0)} run(s), ${s.adapt.steps} steps each (each saved in ${join(o.out, RUNS_DIR)} as it ends: rerun to resume)`);
     const keepIds = new Set<string>([...SUBSPACE_PAIR, REFERENCE_CONFIG.id]);
-    const { runs, kept } = await runAdaptation(gpu, plain, base.weights, s, data, {
+    const { runs, kept, reused } = await runAdaptation(gpu, plain, base.weights, s, data, {
       log: (line) => log(`${clock()}${line}`),
       keep: (_task, _seed, id) => keepIds.has(id),
+      store: new JobStore(o.out, { baseKey: base.key, adapt: s.adapt, seq: s.seq }),
     });
 
     log(`${clock()} 6. subspace similarity of A (r=8 vs r=64, Wq+Wv)`);
@@ -109,6 +112,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
       base: { history: base.history, wallMs: base.wallMs, cached: base.cached, corpusChars: base.corpusChars, zeroShot },
       efficiency,
       adaptation: runs,
+      ...(reused > 0 ? { reusedRuns: reused } : {}),
       subspace,
       ...(inference ? { inference } : {}),
       dataSplit: Object.fromEntries([...data].map(([k, d]) => [k, { eval: d.eval.length, train: d.train.length, evalCandidates: d.evalCandidates }])),

@@ -86,6 +86,8 @@ export interface ExperimentResults {
   base: { history: LossPoint[]; wallMs: number; cached: boolean; corpusChars: number; zeroShot: Record<string, number> };
   efficiency?: EfficiencyResult;
   adaptation: AdaptRun[];
+  /** Adaptation runs an earlier, interrupted invocation had finished and this one reused (DIR/runs/). */
+  reusedRuns?: number;
   subspace: SubspaceResult[];
   inference?: InferenceResult;
   /** Per task: evaluation prompts are held out from training; candidates is how many were drawn to find them. */

@@ -1,7 +1,8 @@
 // The whole `rankfold experiments` pipeline on a toy budget: both tasks, two seeds, the full
 // fine-tuning reference and every item, so the full mode's code paths (per-seed aggregation,
-// wikisql scoring, several tasks) run in CI even though the real full run takes hours.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// wikisql scoring, several tasks) run in CI even though the real full run takes hours; then a
+// rerun into the same folder, which must resume rather than start over.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,9 +55,20 @@ describe('rankfold experiments', () => {
     expect(report).toMatch(/### wikisql \(exact match\)/);
     expect(report).toMatch(/\| full fine-tuning \| [\d.]+ ± [\d.]+/);
     expect(existsSync(join(out, 'rank-wikisql.svg'))).toBe(true);
-    // The cached base model is reused, and the report is a function of results.json alone.
+    // A rerun (as after an interruption) reuses the cached base model and every finished run,
+    // and trains only what is missing: here one run whose record was removed.
+    const runsDir = join(out, 'runs');
+    const lost = readdirSync(runsDir).find((f) => f.startsWith('nli-seed0-WqWv-r8-') && f.endsWith('.json'))!;
+    rmSync(join(runsDir, lost));
     const again = await runExperiments({ quick: false, out, settings: { ...toySettings(), tasks: ['nli'], seeds: [0] }, log: () => {} });
     expect(again.base.cached).toBe(true);
+    expect(again.reusedRuns).toBe(5);
+    expect(existsSync(join(runsDir, lost))).toBe(true);
+    const before = r.adaptation.filter((x) => x.task === 'nli' && x.seed === 0 && x.config !== 'WqWv-r8');
+    expect(again.adaptation.filter((x) => x.config !== 'WqWv-r8')).toEqual(before);
+    // The stored r=64 adapter feeds the subspace item; retraining r=8 with the same seed gives the same A.
+    expect(again.subspace[0]!.grids.map((g) => g.values)).toEqual(r.subspace.find((x) => x.task === 'nli' && x.seed === 0)!.grids.map((g) => g.values));
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('5 of the 6 adaptation runs were finished by an earlier');
     expect(rewriteReport(out).length).toBeGreaterThan(1);
   }, 300_000);
 });
