@@ -1,8 +1,9 @@
 // The small base model every adaptation starts from: the char GPT pretrained once with full
 // fine-tuning on the shipped base corpus, cached in the output folder under a key made of every
 // setting that changes it (the corpus text included), so a rerun (or the full run after --quick with the same budget) skips it.
+// Pretraining saves a checkpoint as it goes (base-<key>.partial/), so an interrupted run resumes it.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { generateBaseCorpus } from '../data/tasks/base-corpus.ts';
@@ -12,6 +13,8 @@ import { baseWeights, initBaseWeights, readBaseWeights, type WeightMap } from '.
 import type { StepInfo } from '../train/trainer.ts';
 import { corpusRows, train } from './lab.ts';
 import type { ModelSettings, PretrainSettings } from './settings.ts';
+
+export const PRETRAIN_SAVE_EVERY = 250;
 
 export interface BaseModel {
   weights: WeightMap;
@@ -39,6 +42,7 @@ export async function pretrainedBase(
   seq: number,
   dir: string,
   onStep?: (info: StepInfo) => void,
+  saveEvery = PRETRAIN_SAVE_EVERY,
 ): Promise<BaseModel> {
   const corpus = generateBaseCorpus({ seed: p.seed, minChars: p.corpusChars });
   const key = baseCacheKey(model, p, seq, corpus);
@@ -50,12 +54,17 @@ export async function pretrainedBase(
   }
   const init = initBaseWeights(plain, p.seed);
   const rows = corpusRows(corpus, seq);
-  const run = await train(gpu, plain, [init], rows, { steps: p.steps, batch: p.batch, lr: p.lr, warmup: p.warmup, seed: p.seed, full: true, logEvery: 10, ...(onStep ? { onStep } : {}) });
+  // A checkpoint every PRETRAIN_SAVE_EVERY steps: the full run's pretraining takes about 20 minutes
+  // on lavapipe, and an interruption resumes from the last one instead of from step 0.
   mkdirSync(dir, { recursive: true });
+  const partial = join(dir, `base-${key}.partial`);
+  const checkpoint = { dir: partial, saveEvery };
+  const run = await train(gpu, plain, [init], rows, { steps: p.steps, batch: p.batch, lr: p.lr, warmup: p.warmup, seed: p.seed, full: true, logEvery: 10, checkpoint, ...(onStep ? { onStep } : {}) });
   const shapes = new Map(baseWeights(plain).map((w) => [w.name, w.shape]));
   const tensors = new Map([...run.weights].map(([name, data]) => [name, { shape: shapes.get(name)!, data }]));
   writeSafetensorsFile(file, tensors, { format: 'pt', rankfold_experiment: 'base', key });
   const history = run.history.map((h) => ({ step: h.step + 1, loss: h.loss }));
   writeFileSync(meta, JSON.stringify({ key, settings: { model: model.overrides, seq, pretrain: p }, history, wallMs: run.wallMs }, null, 1));
+  rmSync(partial, { recursive: true, force: true });
   return { weights: run.weights, history, wallMs: run.wallMs, cached: false, file, key, corpusChars: corpus.length };
 }

@@ -19,6 +19,8 @@ import { buildGraph, createExecutor, DEFAULT_ADAMW } from '../model/build.ts';
 import { loadSpec } from '../model/load-spec.ts';
 import { stripAdapters } from '../model/merge-model.ts';
 import { initAdapterWeights, setWeights, type WeightMap } from '../model/weights.ts';
+import { TRAINER_STATE_FORMAT, type TrainerState } from '../io/checkpoint.ts';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../session/checkpoints.ts';
 import { trainLoop, type StepInfo } from '../train/trainer.ts';
 import { PROJECTIONS, type AdapterConfig, type ModelSettings } from './settings.ts';
 
@@ -56,6 +58,12 @@ export interface TrainOptions {
   full: boolean;
   logEvery?: number;
   onStep?: (info: StepInfo) => void;
+  /**
+   * Full fine-tuning only: save the whole training state here every `saveEvery` steps and resume
+   * from it when it exists, so an interrupted long run (the full experiments' pretraining) keeps
+   * its progress. The caller removes it once the run's result is stored.
+   */
+  checkpoint?: { dir: string; saveEvery: number };
 }
 
 export interface TrainResult {
@@ -88,8 +96,12 @@ export async function train(gpu: GpuContext, model: CheckedModel, start: WeightM
   const exec = await trainGraphExecutor(gpu, model, o.batch, rows.seqLen, o.full);
   try {
     for (const w of start) setWeights(exec, w);
-    const loader = new BatchLoader(rows, { batchSize: o.batch, seed: o.seed });
-    const history = await trainLoop(
+    const resumed = o.checkpoint ? resumeState(exec, model, o) : undefined;
+    const loader = new BatchLoader(rows, { batchSize: o.batch, seed: o.seed, ...(resumed ? { cursor: resumed.state.data_cursor } : {}) });
+    const earlier = resumed?.extra.history ?? [];
+    const earlierMs = resumed?.extra.wallMs ?? 0;
+    const logged: StepInfo[] = [];
+    await trainLoop(
       exec,
       loader,
       {
@@ -98,15 +110,52 @@ export async function train(gpu: GpuContext, model: CheckedModel, start: WeightM
         adamw: DEFAULT_ADAMW,
         logEvery: o.logEvery ?? 10,
         evalEvery: 0,
+        startStep: resumed?.state.step ?? 0,
       },
-      o.onStep ? { onStep: o.onStep } : {},
+      {
+        onStep: (info) => {
+          logged.push(info);
+          o.onStep?.(info);
+        },
+        onGoodStep: async (step, cursor) => {
+          const c = o.checkpoint;
+          if (!c || (step + 1) % c.saveEvery !== 0 || step + 1 === o.steps) return;
+          const extra: ResumeExtra = { history: [...earlier, ...logged], wallMs: earlierMs + performance.now() - t0 };
+          const state: TrainerState = {
+            format: TRAINER_STATE_FORMAT,
+            version: 1,
+            step: step + 1,
+            data_cursor: cursor,
+            rng_state: [0, 0, 0, 0], // no dropout while pretraining: nothing random in the step
+            optimizer: { name: 'adamw', lr: o.lr, betas: [DEFAULT_ADAMW.beta1, DEFAULT_ADAMW.beta2], eps: DEFAULT_ADAMW.eps, weight_decay: DEFAULT_ADAMW.weightDecay },
+            loss_history: extra.history.map((h) => ({ step: h.step + 1, loss: h.loss })),
+            extra: extra as unknown as Record<string, unknown>,
+          };
+          await saveCheckpoint(c.dir, exec, model, true, undefined, state);
+        },
+      },
     );
     const weights = await readParams(exec, o.full ? ['trainable'] : ['adapter']);
     const peakBytes = (exec as { stats?: { peakBytes: number } }).stats?.peakBytes ?? 0;
-    return { weights, history, wallMs: performance.now() - t0, peakBytes };
+    return { weights, history: [...earlier, ...logged], wallMs: earlierMs + performance.now() - t0, peakBytes };
   } finally {
     exec.destroy();
   }
+}
+
+/** What a pretraining checkpoint keeps besides the weights and moments (trainer_state.json's extra). */
+interface ResumeExtra {
+  history: StepInfo[];
+  wallMs: number;
+}
+
+function resumeState(exec: Executor, model: CheckedModel, o: TrainOptions): { state: TrainerState; extra: ResumeExtra } | undefined {
+  const c = o.checkpoint!;
+  if (!o.full) throw new Error('train: checkpoints are for full fine-tuning runs only');
+  if (!hasCheckpoint(c.dir)) return undefined;
+  const ck = loadCheckpoint(c.dir, model, true);
+  ck.apply(exec);
+  return { state: ck.state, extra: ck.state.extra as unknown as ResumeExtra };
 }
 
 export interface TaskScore extends EvalResult {
