@@ -7,6 +7,7 @@ import { END, type Task, type TaskExample } from '../data/tasks/types.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import type { WeightMap } from '../model/weights.ts';
 import { subspaceSimilarity, svdWide } from '../analysis/svd.ts';
+import { formatDuration } from '../report/progress.ts';
 import type { JobStore } from './job-store.ts';
 import { adapterA, evaluateTask, freshAdapter, loraModel, taskRows, tokenizer, train } from './lab.ts';
 import { uniqueConfigs, type AdapterConfig, type ExperimentSettings } from './settings.ts';
@@ -105,6 +106,7 @@ export async function runAdaptation(
   const total = s.tasks.length * s.seeds.length * jobs.length;
   let done = 0;
   let reused = 0;
+  let trainedMs = 0;
   for (const name of s.tasks) {
     const d = data.get(name);
     if (!d) throw new Error(`runAdaptation: no data for task ${name}`);
@@ -129,8 +131,11 @@ export async function runAdaptation(
         if (!full && keep && weights) kept.push({ task: name, seed, config: job, model, weights });
         done++;
         const seconds = ((run.trainMs + run.evalMs) / 1000).toFixed(0);
+        if (!stored) trainedMs += run.trainMs + run.evalMs;
+        // Remaining time from the runs trained in this process (reused ones cost nothing).
+        const left = done - reused > 0 && done < total ? `; about ${formatDuration(((total - done) * trainedMs) / (done - reused) / 1000)} left` : '';
         hooks.log?.(
-          `  [${done}/${total}] ${name} seed ${seed} ${id}: accuracy ${run.accuracy.toFixed(3)}${run.scoredBy === 'likelihood' ? ` (generated ${run.generatedAccuracy.toFixed(3)})` : ''}, loss ${run.finalLoss.toFixed(3)} (${stored ? `saved earlier, took ${seconds} s` : `${seconds} s`})`,
+          `  [${done}/${total}] ${name} seed ${seed} ${id}: accuracy ${run.accuracy.toFixed(3)}${run.scoredBy === 'likelihood' ? ` (generated ${run.generatedAccuracy.toFixed(3)})` : ''}, loss ${run.finalLoss.toFixed(3)} (${stored ? `saved earlier, took ${seconds} s` : `${seconds} s`}${left})`,
         );
       }
     }

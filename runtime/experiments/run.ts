@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureOutputDir } from '../io/node-fs.ts';
 import { join } from 'node:path';
 import { createGpu } from '../gpu/device.ts';
+import { formatDuration } from '../report/progress.ts';
 import { UserError } from '../errors.ts';
 import { runAdaptation, subspaceOf, SUBSPACE_PAIR, taskData } from './adaptation.ts';
 import { pretrainedBase } from './base-model.ts';
@@ -48,10 +49,15 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
     const plain = plainModel(s.model);
     log(`${clock()} base model: ${plain.name} ${JSON.stringify(s.model.overrides)}, ${plain.counts.base.toLocaleString('en-US')} parameters, on ${gpu.adapterName}`);
     let lastLog = 0;
+    let firstStep: { step: number; at: number } | undefined; // a resumed pretraining starts past 0
     const base = await pretrainedBase(gpu, plain, s.model, s.pretrain, s.seq, o.out, (i) => {
-      if (performance.now() - lastLog > 15_000 || i.step + 1 === s.pretrain.steps) {
-        lastLog = performance.now();
-        log(`${clock()}   pretraining step ${i.step + 1}/${s.pretrain.steps}, loss ${i.loss.toFixed(3)}`);
+      const now = performance.now();
+      firstStep ??= { step: i.step, at: now };
+      if (now - lastLog > 15_000 || i.step + 1 === s.pretrain.steps) {
+        lastLog = now;
+        const rate = i.step > firstStep.step ? (now - firstStep.at) / (i.step - firstStep.step) : NaN;
+        const left = i.step + 1 < s.pretrain.steps && Number.isFinite(rate) ? `, about ${formatDuration(((s.pretrain.steps - i.step - 1) * rate) / 1000)} left` : '';
+        log(`${clock()}   pretraining step ${i.step + 1}/${s.pretrain.steps}, loss ${i.loss.toFixed(3)}${left}`);
       }
     });
     log(`${clock()} base model ${base.cached ? `loaded from ${base.file}` : `pretrained and saved to ${base.file}`} (final loss ${base.history.at(-1)?.loss.toFixed(3)})`);
