@@ -6,7 +6,7 @@ export const registerExperiments: RegisterCommand = (program) => {
   program
     .command('experiments')
     .description("measure the LoRA paper's claims (memory, size, speed, rank, which weights, subspaces, merging) and write a report")
-    .requiredOption('--out <dir>', 'output folder: report.md, results.json, SVG figures, the cached base model, checkpoints/')
+    .requiredOption('--out <dir>', 'output folder: report.md, results.json, SVG figures, the cached base model, checkpoints/, finished runs in runs/ (the same command again resumes an interrupted run)')
     .option('--quick', 'one seed, one task, fewer steps and configurations (under 10 minutes on a CPU Vulkan driver)')
     .option('--report-only', 'rewrite report.md and the figures from DIR/results.json without running anything')
     .action(async (opts: { out: string; quick?: boolean; reportOnly?: boolean }) => {
