@@ -80,10 +80,33 @@ const dotWith = (V: Vec, name: string, reg: string, buf: string, o: string) =>
 
 /**
  * Query-row head: block of AW query rows of one (b, h); `nk` (uniform) is the number of keys any
- * row of the block may see, `lim` this row's last visible key.
+ * row of the block may see, `lim` this row's last visible key. With `flat` (few query rows per
+ * (b, h), as in token-by-token decoding where T = 1) the block is AW consecutive rows of the whole
+ * [B, heads, T] space instead, so workgroups are not mostly idle lanes: decoding a batch of 128
+ * launched 512 workgroups of one useful lane each and spent 80% of a step in them on lavapipe.
+ * The rows then differ in (b, h), so key loads are per lane and `nk` is the row's own bound.
  */
-function queryHead(V: Vec, masked: boolean, hasOffset: boolean): string {
+function queryHead(V: Vec, masked: boolean, hasOffset: boolean, flat = false): string {
   const AW = V.rows;
+  if (flat) {
+    return `
+let total = u.batch * u.heads * u.t_len;
+let row = wg * ${AW}u + lid;
+let rc = min(row, total - 1u);
+let t = select(u.t_len, rc % u.t_len, row < total);
+let tc = rc % u.t_len;
+let h = (rc / u.t_len) % u.heads;
+let b = rc / (u.t_len * u.heads);
+let nv = (u.hd + 3u) / 4u;
+let kvh = h / u.group;
+let qo = (b * u.t_len + tc) * u.qw + h * u.hd;
+let kbase = b * u.s_len * u.kw + kvh * u.hd;
+let pos0 = ${hasOffset ? 'u32(offset[0])' : '0u'};
+let lim = pos0 + tc;
+let nk = ${masked ? 'min(lim + 1u, u.s_len)' : 'u.s_len'};
+${V.decl('qv')}
+${V.each('qv[#] = ld_q(qo, # * 4u) * u.scale;')}`;
+  }
   return `
 let nblk = (u.t_len + ${AW - 1}u) / ${AW}u;
 let blk = wg % nblk;
@@ -142,17 +165,25 @@ function bindings(extra: Launch['bindings']): Launch['bindings'] {
   return [inp('q', 0), inp('k', 1), inp('v', 2), ...extra];
 }
 
+/** Query lengths up to this pack rows of different (b, h) into one workgroup (':flat'). */
+export const FLAT_MAX_T = 4;
+
 export function lowerAttention(v: OpView<OpAttrs['attention']>, target: Target = 'gpu'): Lowered {
   const hasOffset = v.inputs.length > 3;
   const masked = v.attrs.causal || hasOffset;
   const V = vecFor(v.attrs, target);
+  const [B, T] = v.inputs[0]!.shape as number[];
+  const flat = T! <= FLAT_MAX_T;
   return {
     scratch: [],
     launches: [kernel({
-      key: `attention${suffix(masked, hasOffset, V)}`,
+      key: `attention${suffix(masked, hasOffset, V)}${flat ? ':flat' : ''}`,
       bindings: bindings([...(hasOffset ? [inp('offset', 3, 'i32')] : []), out()]),
-      uniforms: geometry(v), workgroupSize: V.rows, workgroups: queryBlocks(v, V), decls: loaders(['q', 'k', 'v'], 'y'),
-      body: `${queryHead(V, masked, hasOffset)}
+      uniforms: geometry(v),
+      workgroupSize: V.rows,
+      workgroups: flat ? Math.ceil((B! * v.attrs.heads * T!) / V.rows) : queryBlocks(v, V),
+      decls: loaders(['q', 'k', 'v'], 'y'),
+      body: `${queryHead(V, masked, hasOffset, flat)}
 ${V.decl('acc')}
 ${onlinePass(V, masked, true, false)}
 if (t < u.t_len) {

@@ -19,6 +19,8 @@ const goldens: [string, OpView][] = [
     inputs: [t(8, 32), t(64, 32), t(8, 4), t(64, 4), t(64)], out: t(8, 64) }],
   ['attention_causal', { op: 'attention', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true },
     inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32)], out: t(1, 7, 64) }],
+  ['attention_decode_flat', { op: 'attention', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true },
+    inputs: [t(4, 1, 64), t(4, 9, 32), t(4, 9, 32), i32(1)], out: t(4, 1, 64) }],
   ['attention_stats_causal', { op: 'attention_stats', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true },
     inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32), t(1, 7, 64), t(1, 7, 64)], out: t(1, 4, 7, 2) }],
   ['attention_grad_q_causal', { op: 'attention_grad', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true, wrt: 'q' },
@@ -58,6 +60,9 @@ describe('WGSL codegen', () => {
       lowerOp({ op: 'attention', attrs: { heads: 2, kvHeads: 1, headDim: 8, scale: 1, causal }, inputs: [t(1, T, 16), t(1, T, 8), t(1, T, 8)], out: t(1, T, 16) }).launches[0]!;
     expect(att(true, 5).code).toBe(att(true, 77).code);
     expect(att(true, 5).key).not.toBe(att(false, 5).key);
+    // Few query rows (decoding) pack rows of several (batch, head) pairs into a workgroup.
+    expect(att(true, 1).key).toBe('attention:causal:flat');
+    expect(att(true, 1).code).toBe(att(true, 3).code);
     const un = (fn: 'silu' | 'relu') => lowerOp({ op: 'unary', attrs: { fn }, inputs: [t(3)], out: t(3) }).launches[0]!;
     expect(un('silu').key).toBe('unary:silu');
     expect(un('silu').code).not.toBe(un('relu').code);

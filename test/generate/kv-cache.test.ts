@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { OFFSET_INPUT, POSITIONS_INPUT } from '../../compiler/lower/lower-model.ts';
 import { InterpExecutor } from '../../runtime/exec/interp-executor.ts';
-import type { Executor } from '../../runtime/exec/executor.ts';
+import { stateNames, type Executor } from '../../runtime/exec/executor.ts';
 import { Generator } from '../../runtime/generate/generator.ts';
 import { buildGraph, createExecutor } from '../../runtime/model/build.ts';
 import { feedTokens } from '../../runtime/model/feeds.ts';
@@ -65,7 +65,61 @@ async function compare(make: (m: CheckedModel, mode: 'eval' | 'decode') => Promi
   }
 }
 
+/**
+ * Prefill: the first `len` positions in one run of a decoding graph of width len, its cache copied
+ * into the one-token graph, which goes on from there. Logits of every position, in order.
+ */
+async function prefilledLogits(wide: Executor, dec: Executor, ids: number[], len: number): Promise<Float32Array[]> {
+  wide.setInput('ids', Int32Array.from(ids.slice(0, len)));
+  wide.setInput(POSITIONS_INPUT, Int32Array.from(ids.slice(0, len), (_, t) => t));
+  wide.setInput(OFFSET_INPUT, Int32Array.of(0));
+  wide.run();
+  const first = (await wide.read('logits')) as Float32Array;
+  const vocab = first.length / len;
+  const out: Float32Array[] = Array.from({ length: len }, (_, t) => first.slice(t * vocab, (t + 1) * vocab));
+  for (const name of stateNames(wide.graph)) dec.setState(name, await wide.getState(name));
+  for (let t = len; t < ids.length; t++) {
+    dec.setInput('ids', Int32Array.of(ids[t]!));
+    dec.setInput(POSITIONS_INPUT, Int32Array.of(t));
+    dec.setInput(OFFSET_INPUT, Int32Array.of(t));
+    dec.run();
+    out.push((await dec.read('logits')) as Float32Array);
+  }
+  return out;
+}
+
+async function comparePrefill(make: (m: CheckedModel, mode: 'eval' | 'decode', seq: number) => Promise<Executor>, tol: number): Promise<void> {
+  const len = 5;
+  for (const [name, model] of Object.entries(models())) {
+    const base = initBaseWeights(model, 3);
+    const lora = initAdapterWeights(model, base, 4);
+    const execs = [await make(model, 'eval', PROMPT.length), await make(model, 'decode', len), await make(model, 'decode', 1)] as const;
+    for (const e of execs) {
+      setWeights(e, base);
+      setWeights(e, lora);
+    }
+    const ref = await fullLogits(execs[0], PROMPT);
+    const steps = await prefilledLogits(execs[1], execs[2], PROMPT, len);
+    const vocab = steps[0]!.length;
+    expect(steps).toHaveLength(PROMPT.length);
+    steps.forEach((logits, t) => {
+      let worst = 0;
+      for (let v = 0; v < vocab; v++) worst = Math.max(worst, Math.abs(logits[v]! - ref[t * vocab + v]!));
+      expect(worst, `${name} position ${t}`).toBeLessThan(tol);
+    });
+  }
+}
+
 describe('KV-cache decoding', () => {
+  it('prefills several positions in one run like a full forward pass (interpreter)', async () => {
+    // Executor state crosses as f32 (getState/setState), so the copied cache rounds the f64 run.
+    await comparePrefill(async (m, mode, seq) => new InterpExecutor(buildGraph(m, { mode, batch: 1, seq, cacheLen: 16 }), 'f64'), 1e-6);
+  });
+
+  gpuTest('prefills several positions in one run like a full forward pass (WebGPU)', async (gpu) => {
+    await comparePrefill((m, mode, seq) => createExecutor(buildGraph(m, { mode, batch: 1, seq, cacheLen: 16 }), { backend: 'webgpu', gpu }), 1e-4);
+  });
+
   it('matches the full forward pass at every position (interpreter)', async () => {
     await compare(async (m, mode) => new InterpExecutor(buildGraph(m, { mode, batch: 1, seq: mode === 'eval' ? PROMPT.length : 1, cacheLen: 16 }), 'f64'), 1e-10);
   });
@@ -85,5 +139,22 @@ describe('KV-cache decoding', () => {
     const b = await single.generate(prompts, { maxNewTokens: 5 });
     expect(a).toEqual(b);
     expect(a.every((g) => g.length === 5)).toBe(true);
+  });
+
+  it('generates the same tokens with and without prefill, across batches and adapter swaps', async () => {
+    const model = loadSpec(join(EXAMPLES_DIR, 'char-gpt.rf'));
+    const base = initBaseWeights(model, 3);
+    const lora = initAdapterWeights(model, base, 4);
+    const other = initAdapterWeights(model, base, 5);
+    const o = { backend: 'interp' as const, precision: 'f64' as const, batch: 2, cacheLen: 56 };
+    const fast = await Generator.create(model, [base, lora], o);
+    const slow = await Generator.create(model, [base, lora], { ...o, prefill: false });
+    // Shortest prompts 40 and 19: prefills of 32 and 16 positions (PREFILL_BLOCK = 16).
+    const prompts = [40, 47, 19, 33].map((n, i) => Array.from({ length: n }, (_, t) => (t * 7 + i * 13) % 64));
+    const opts = { maxNewTokens: 6 };
+    expect(await fast.generate(prompts, opts)).toEqual(await slow.generate(prompts, opts));
+    fast.setWeights(other);
+    slow.setWeights(other);
+    expect(await fast.generate(prompts, opts)).toEqual(await slow.generate(prompts, opts));
   });
 });

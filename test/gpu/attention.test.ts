@@ -8,7 +8,7 @@ import { gpuTest } from '../helpers/gpu.ts';
 import { checkOp, f, type Operand } from './op-harness.ts';
 import { evalOp } from '../../compiler/ir/interp.ts';
 import type { AttentionAttrs } from '../../compiler/ir/ops.ts';
-import { NARROW_DIM } from '../../compiler/codegen/attention.ts';
+import { FLAT_MAX_T, NARROW_DIM } from '../../compiler/codegen/attention.ts';
 import type { GpuContext } from '../../runtime/gpu/device.ts';
 import type { ProgramOptions } from '../../runtime/gpu/program.ts';
 
@@ -59,11 +59,28 @@ describe('attention kernels', () => {
   });
 
   gpuTest('attention with a KV-cache offset', async (gpu) => {
-    // q [1, 3, 2*8], cache of 12 slots, queries at positions 5..7.
+    // q [1, 6, 2*8], cache of 12 slots, queries at positions 5..10 (a prefill: blocks of rows).
     const attrs: AttentionAttrs = { heads: 2, kvHeads: 1, headDim: 8, scale: 0.35, causal: true };
     const offset = { data: new Int32Array([5]), shape: [1] };
-    await checkOp(gpu, 'attention', attrs, [f([1, 3, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset');
-    await checkOp(gpu, 'attention', { ...attrs, causal: false }, [f([1, 3, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset non-causal');
+    await checkOp(gpu, 'attention', attrs, [f([1, 6, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset');
+    await checkOp(gpu, 'attention', { ...attrs, causal: false }, [f([1, 6, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset non-causal');
+  });
+
+  gpuTest('few query rows (decoding): rows of different batches and heads share a workgroup', async (gpu) => {
+    // T <= FLAT_MAX_T packs [B, heads, T] rows 16 (lavapipe) or 64 (GPU target) to a workgroup;
+    // 5·3 rows leave the last block partly empty, and every case has a cache offset.
+    const cases = [
+      { B: 5, T: 1, heads: 3, kvHeads: 1, headDim: 8, causal: true, at: 6 },
+      { B: 2, T: 3, heads: 4, kvHeads: 2, headDim: 16, causal: true, at: 2 },
+      { B: 3, T: 1, heads: 2, kvHeads: 2, headDim: 20, causal: true, at: 9 }, // :wide
+      { B: 2, T: FLAT_MAX_T, heads: 2, kvHeads: 1, headDim: 4, causal: false, at: 0 },
+    ];
+    for (const c of cases) {
+      const attrs: AttentionAttrs = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 0.35, causal: c.causal };
+      const S = 12;
+      const ops = [f([c.B, c.T, c.heads * c.headDim], 1), f([c.B, S, c.kvHeads * c.headDim], 2), f([c.B, S, c.kvHeads * c.headDim], 3), { data: new Int32Array([c.at]), shape: [1] }];
+      for (const target of ['cpu', 'gpu'] as const) await checkOp(gpu, 'attention', attrs, ops, tol, `attention flat ${target} ${JSON.stringify(c)}`, { target });
+    }
   });
 
   gpuTest('attention_stats and attention_grad for q, k and v', async (gpu) => {
