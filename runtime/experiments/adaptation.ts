@@ -157,8 +157,9 @@ async function adaptOnce(
 ): Promise<{ run: AdaptRun; weights: WeightMap }> {
   const full = job === 'full';
   const start = full ? [base] : [base, freshAdapter(model, base, seed)];
+  const steps = (full ? undefined : job.steps) ?? s.adapt.steps;
   const trained = await train(gpu, model, start, rows, {
-    steps: s.adapt.steps,
+    steps,
     batch: s.adapt.batch,
     lr: full ? s.adapt.fullLr : s.adapt.lr,
     warmup: s.adapt.warmup,
@@ -172,6 +173,7 @@ async function adaptOnce(
     config: full ? 'full' : job.id,
     seed,
     trainableParams: full ? plain.counts.base : model.counts.adapter,
+    steps,
     accuracy: score.accuracy,
     scoredBy: score.scoredBy,
     generatedAccuracy: score.generated.accuracy,

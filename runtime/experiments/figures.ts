@@ -4,6 +4,7 @@ import { heatmapSvg, linePlotSvg, type Series } from '../report/svg.ts';
 import { barChartSvg } from './charts.ts';
 import { accuracies, chanceAccuracy, labelOf } from './findings.ts';
 import { fp16 } from './scale.ts';
+import { rankGroup } from './settings.ts';
 import { mean, median, std } from './stats.ts';
 import type { ExperimentResults } from './types.ts';
 
@@ -46,7 +47,7 @@ function lossFigure(title: string, curves: { name: string; points: { step: numbe
 function rankFigure(r: ExperimentResults, task: string): string {
   const groups = new Map<string, { x: number[]; y: number[] }>();
   for (const c of r.settings.rankConfigs) {
-    const key = c.targets.join('+');
+    const key = rankGroup(c);
     const g = groups.get(key) ?? { x: [], y: [] };
     g.x.push(Math.log2(c.r));
     g.y.push(mean(accuracies(r.adaptation, task, c.id)));

@@ -128,23 +128,38 @@ function noiseOfDifference(runs: readonly AdaptRun[], a: string, b: string): num
   return 2 * Math.hypot(se(a), se(b));
 }
 
+/** Smallest rank against the best rank among Wq+Wv configurations with the same step budget. */
+function rankGap(runs: readonly AdaptRun[], task: string, configs: readonly AdapterConfig[]) {
+  const qv = configs.map((c) => ({ c, acc: accuracies(runs, task, c.id) })).filter((x) => x.acc.length > 0);
+  if (qv.length < 2) return undefined;
+  const small = qv.reduce((a, x) => (x.c.r < a.c.r ? x : a));
+  const best = qv.reduce((a, x) => (mean(x.acc) > mean(a.acc) ? x : a));
+  const noise = Math.max(0.03, noiseOfDifference(runs, best.c.id, small.c.id));
+  const gap = mean(best.acc) - mean(small.acc);
+  const text = `r=${small.c.r}: ${mean(small.acc).toFixed(3)}, best r=${best.c.r}: ${mean(best.acc).toFixed(3)} (gap ${gap.toFixed(3)}, noise ±${noise.toFixed(3)})`;
+  return { small, best, noise, gap, text, ids: qv.map((x) => x.c.id) };
+}
+
 function rankFindings(r: ExperimentResults): Finding[] {
   const out: Finding[] = [];
-  for (const task of r.settings.tasks) {
+  const s = r.settings;
+  const qv = s.rankConfigs.filter((c) => c.targets.join() === 'Wq,Wv');
+  for (const task of s.tasks) {
     const runs = r.adaptation.filter((x) => x.task === task);
-    const qv = r.settings.rankConfigs.filter((c) => c.targets.join() === 'Wq,Wv').map((c) => ({ c, acc: accuracies(runs, task, c.id) }));
-    const r1 = qv.find((x) => x.c.r === Math.min(...qv.map((y) => y.c.r)));
-    if (!r1 || qv.length < 2) continue;
-    const best = qv.reduce((a, x) => (mean(x.acc) > mean(a.acc) ? x : a));
-    const noise = Math.max(0.03, noiseOfDifference(runs, best.c.id, r1.c.id));
-    const gap = mean(best.acc) - mean(r1.acc);
+    const short = rankGap(runs, task, qv.filter((c) => !c.steps));
+    const longSteps = qv.find((c) => c.steps)?.steps;
+    const long = rankGap(runs, task, qv.filter((c) => c.steps));
+    // The paper compares ranks trained to convergence: the longer budget decides when it ran.
+    const decisive = long ?? short;
+    if (!decisive) continue;
+    const { gap, noise } = decisive;
     out.push({
       item: 4,
       claim: `Rank (${task}): a very small r on Wq+Wv is already competitive`,
       paper: 'r=1 within ~1 point of r=64 on WikiSQL and MultiNLI (Table 6)',
-      ours: `r=${r1.c.r}: ${mean(r1.acc).toFixed(3)}, best r=${best.c.r}: ${mean(best.acc).toFixed(3)} (gap ${gap.toFixed(3)}, noise ±${noise.toFixed(3)})`,
-      verdict: nearChance(runs, task, qv.map((x) => x.c.id)) ? 'inconclusive' : gap <= noise ? 'agrees' : gap <= 2 * noise ? 'partly agrees' : 'disagrees',
-      why: `Each adapter trains for ${r.settings.adapt.steps} steps, the paper's to convergence: a higher rank can simply fit faster in a short run, and r=64 equals the width here (a full-rank update). The paper's finding also rests on a base model that already represents the task, so the update it needs has a low intrinsic rank; a ${formatCount(r.model.baseParams)}-parameter base pretrained for minutes has to learn the task's features in the adapter itself, which takes rank. Rule: agrees when the smallest rank is within the noise of the best rank (max(0.03, two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed)), partly within twice that; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it.`,
+      ours: long ? `${longSteps} steps: ${long.text}${short ? `; ${s.adapt.steps} steps: ${short.text}` : ''}` : decisive.text,
+      verdict: nearChance(runs, task, decisive.ids) ? 'inconclusive' : gap <= noise ? 'agrees' : gap <= 2 * noise ? 'partly agrees' : 'disagrees',
+      why: `${long ? `The verdict is taken at ${longSteps} steps (r=1 and r=64 only), the closest this run comes to the paper's training to convergence; at ${s.adapt.steps} steps a higher rank can simply fit faster.` : `Each adapter trains for ${s.adapt.steps} steps, the paper's to convergence: a higher rank can simply fit faster in a short run.`} r=64 equals the width here (a full-rank update). The paper's finding rests on a base model that already represents the task, so the update it needs has a low intrinsic rank; a ${formatCount(r.model.baseParams)}-parameter base pretrained for minutes has to learn more of the task's features in the adapter itself, which takes rank or steps. Rule: agrees when the smallest rank is within the noise of the best rank (max(0.03, two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed)), partly within twice that; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it.`,
     });
   }
   return out;

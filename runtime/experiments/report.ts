@@ -6,12 +6,20 @@ import { MEMORY_CATEGORIES } from '../../compiler/plan/memory-plan.ts';
 import { buildFigures, type Figures } from './figures.ts';
 import { accuracies, chanceAccuracy, findings, labelOf, type Finding } from './findings.ts';
 import { fp16 } from './scale.ts';
-import { configLabel, omittedConfigs } from './settings.ts';
+import { configLabel, omittedConfigs, rankGroup } from './settings.ts';
 import { formatBytes, formatCount, markdownTable, mean, meanStd, median } from './stats.ts';
 import type { ExperimentResults } from './types.ts';
 
 const fig = (figs: Figures, name: string) => (figs.has(name) ? `![${figs.get(name)!.caption}](${name})\n` : '');
 const secs = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
+
+/** " (and 1500 for Wq+Wv r=1, r=64: item 4's longer budget)" when some configurations have their own. */
+function longBudget(s: ExperimentResults['settings']): string {
+  const longs = s.rankConfigs.filter((c) => c.steps);
+  if (longs.length === 0) return '';
+  const steps = [...new Set(longs.map((c) => c.steps))].join('/');
+  return ` (and ${steps} for ${longs.map((c) => `${c.targets.join('+')} r=${c.r}`).join(', ')}: item 4's longer budget)`;
+}
 
 function header(r: ExperimentResults): string {
   const s = r.settings;
@@ -24,7 +32,7 @@ function header(r: ExperimentResults): string {
     `- Run: **${s.mode}**, ${s.seeds.length} seed(s) (${s.seeds.join(', ')}), ${secs(r.totalWallMs)} in total, started ${r.startedAt}, on \`${r.device}\`${r.reusedRuns ? ` (resumed: ${r.reusedRuns} of the ${r.adaptation.length} adaptation runs were finished by an earlier, interrupted invocation and reused from DIR/runs/; their times are from then)` : ''}.`,
     `- Base model: \`${r.model.name}\` (dsl-examples/char-gpt.rf) with ${Object.entries(s.model.overrides).map(([k, v]) => `${k}=${v}`).join(', ')}: ${formatCount(r.model.baseParams)} parameters, byte-level (vocab 256), f32.`,
     `- Pretraining: ${s.pretrain.steps} steps of full fine-tuning on the generated base corpus (${formatCount(r.base.corpusChars)} characters, seed ${s.pretrain.seed}), batch ${s.pretrain.batch} × ${s.seq}, AdamW lr ${s.pretrain.lr} (cosine, ${s.pretrain.warmup} warm-up steps)${r.base.cached ? ', loaded from the cache in DIR' : ''}; final loss ${r.base.history.at(-1)?.loss.toFixed(3) ?? '—'}, ${secs(r.base.wallMs)}.`,
-    `- Adaptation: ${s.adapt.steps} steps per run, batch ${s.adapt.batch} × ${s.seq}, one example per row with the loss on the completion only; LoRA lr ${s.adapt.lr}, lora_alpha ${s.adapt.alpha} for every rank (scaling alpha/r, as in the paper), no dropout; full fine-tuning lr ${s.adapt.fullLr}; cosine schedule with ${s.adapt.warmup} warm-up steps. ${s.adapt.trainExamples} training and ${s.adapt.evalExamples} evaluation examples per task (fixed data seeds; the run seed sets the adapter init and data order). Scored by the task's exact-match scorer on greedy generations (batched, KV cache); classification tasks (nli) are scored by rank classification, the most likely label after the prompt (log-probability of the characters up to the first one that tells the labels apart; the rest is spelling), with the generated labels' accuracy alongside.`,
+    `- Adaptation: ${s.adapt.steps} steps per run${longBudget(s)}, batch ${s.adapt.batch} × ${s.seq}, one example per row with the loss on the completion only; LoRA lr ${s.adapt.lr}, lora_alpha ${s.adapt.alpha} for every rank (scaling alpha/r, as in the paper), no dropout; full fine-tuning lr ${s.adapt.fullLr}; cosine schedule with ${s.adapt.warmup} warm-up steps. ${s.adapt.trainExamples} training and ${s.adapt.evalExamples} evaluation examples per task (fixed data seeds; the run seed sets the adapter init and data order). Scored by the task's exact-match scorer on greedy generations (batched, KV cache); classification tasks (nli) are scored by rank classification, the most likely label after the prompt (log-probability of the characters up to the first one that tells the labels apart; the rest is spelling), with the generated labels' accuracy alongside.`,
     `- Tasks (generated, nothing downloaded): ${s.tasks.map((t) => `\`${t}\``).join(', ')}. \`wikisql\`: a question about two small tables → a SQL-like query, exact match. \`nli\`: premise + hypothesis → entailment / neutral / contradiction, accuracy (chance 1/3).`,
   ];
   for (const [task, o] of Object.entries(r.dataSplit)) {
@@ -97,9 +105,9 @@ function adaptationSection(r: ExperimentResults, figs: Figures): string {
   const s = r.settings;
   for (const task of s.tasks) {
     const ranks = [...new Set(s.rankConfigs.map((c) => c.r))].sort((a, b) => a - b);
-    const targets = [...new Set(s.rankConfigs.map((c) => c.targets.join('+')))];
-    const rows = targets.map((t) => [t, ...ranks.map((rank) => {
-      const c = s.rankConfigs.find((x) => x.targets.join('+') === t && x.r === rank);
+    const groups = [...new Set(s.rankConfigs.map(rankGroup))];
+    const rows = groups.map((g) => [g, ...ranks.map((rank) => {
+      const c = s.rankConfigs.find((x) => rankGroup(x) === g && x.r === rank);
       return c ? meanStd(accuracies(r.adaptation, task, c.id)) : '—';
     })]);
     const full = accuracies(r.adaptation, task, 'full');

@@ -35,6 +35,8 @@ export interface AdaptRun {
   config: string;
   seed: number;
   trainableParams: number;
+  /** Training steps (settings.adapt.steps unless the configuration has its own). */
+  steps?: number;
   /** The task's score: of the most likely label (scoredBy 'likelihood') or of the generated answer. */
   accuracy: number;
   scoredBy: 'likelihood' | 'generation';

@@ -8,12 +8,12 @@ import { barChartSvg } from '../../runtime/experiments/charts.ts';
 import { findings, standardError } from '../../runtime/experiments/findings.ts';
 import { writeReport } from '../../runtime/experiments/report.ts';
 import { memoryAtScale } from '../../runtime/experiments/scale.ts';
-import { omittedConfigs, quickSettings, uniqueConfigs } from '../../runtime/experiments/settings.ts';
+import { adapterConfig, omittedConfigs, quickSettings, uniqueConfigs, type ExperimentSettings } from '../../runtime/experiments/settings.ts';
 import { formatBytes, markdownTable, mean, meanStd, median, std } from '../../runtime/experiments/stats.ts';
 import type { AdaptRun, ExperimentResults } from '../../runtime/experiments/types.ts';
 
-function fixture(accuracyOf: (config: string, seed: number) => number): ExperimentResults {
-  const settings = { ...quickSettings(), seeds: [0, 1] };
+function fixture(accuracyOf: (config: string, seed: number) => number, more: Partial<ExperimentSettings> = {}): ExperimentResults {
+  const settings = { ...quickSettings(), seeds: [0, 1], ...more };
   const adaptation: AdaptRun[] = [];
   for (const seed of settings.seeds) {
     for (const c of uniqueConfigs(settings)) {
@@ -124,6 +124,20 @@ describe('report', () => {
     expect(verdict(5, noisyBehind)).toEqual(['inconclusive']);
     const clearlyBehind = findings(fixture((id) => (multi(id) ? 0.45 : 0.7)));
     expect(verdict(5, clearlyBehind)).toEqual(['disagrees']);
+  });
+
+  it("takes item 4's verdict at the longer budget when some rank configurations have their own steps", () => {
+    const long = [adapterConfig(['Wq', 'Wv'], 1, 1500), adapterConfig(['Wq', 'Wv'], 64, 1500)];
+    const r = fixture((id) => ({ 'WqWv-r1': 0.4, 'WqWv-r1@1500': 0.79 })[id] ?? 0.8, { rankConfigs: [...quickSettings().rankConfigs, ...long] });
+    const item4 = findings(r).filter((f) => f.item === 4);
+    expect(item4.map((f) => f.verdict)).toEqual(['agrees']);
+    expect(item4[0]!.ours).toContain('1500 steps: r=1: 0.790, best r=64: 0.800');
+    expect(item4[0]!.ours).toContain('300 steps: r=1: 0.400');
+    const dir = mkdtempSync(join(tmpdir(), 'rankfold-report-'));
+    writeReport(r, dir);
+    const report = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(report).toMatch(/\| Wq\+Wv, 1500 steps \| 0\.790 ± 0\.000 \| — \| — \| 0\.800 ± 0\.000 \|/);
+    expect(report).toContain('300 steps per run (and 1500 for Wq+Wv r=1, Wq+Wv r=64: item 4\'s longer budget)');
   });
 
   it('takes the noise of one run from its evaluation set, of several from the spread over seeds', () => {

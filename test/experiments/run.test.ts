@@ -20,7 +20,7 @@ function toySettings(): ExperimentSettings {
     pretrain: { ...full.pretrain, steps: 2, batch: 2, warmup: 1, corpusChars: 3000 },
     adapt: { ...full.adapt, steps: 2, batch: 2, warmup: 1, trainExamples: 12, evalExamples: 6 },
     tasks: ['wikisql', 'nli'],
-    rankConfigs: [adapterConfig(['Wq', 'Wv'], 1), adapterConfig(['Wq', 'Wv'], 8), adapterConfig(['Wq', 'Wv'], 64)],
+    rankConfigs: [adapterConfig(['Wq', 'Wv'], 1), adapterConfig(['Wq', 'Wv'], 8), adapterConfig(['Wq', 'Wv'], 64), adapterConfig(['Wq', 'Wv'], 1, 3)],
     budgetConfigs: [adapterConfig(['Wq'], 8), adapterConfig(['Wq', 'Wv'], 4)],
     fullFinetuneBaseline: true,
     timing: { warmup: 1, reps: 2 },
@@ -39,8 +39,10 @@ describe('rankfold experiments', () => {
   gpuTest('runs every item for two tasks and two seeds and writes a report that can be rewritten', async () => {
     const out = mkdtempSync(join(tmpdir(), 'rankfold-experiments-'));
     const r = await runExperiments({ quick: false, out, settings: toySettings(), log: () => {} });
-    // 2 tasks x 2 seeds x (5 adapter configurations + full fine-tuning).
-    expect(r.adaptation).toHaveLength(24);
+    // 2 tasks x 2 seeds x (6 adapter configurations, one with its own budget, + full fine-tuning).
+    expect(r.adaptation).toHaveLength(28);
+    expect(r.adaptation.filter((x) => x.config === 'WqWv-r1@3').map((x) => [x.steps, x.history.at(-1)?.step])).toEqual(Array(4).fill([3, 3]));
+    expect(r.adaptation.filter((x) => x.config === 'WqWv-r1').map((x) => x.steps)).toEqual([2, 2, 2, 2]);
     for (const run of r.adaptation) {
       expect(run.scoredBy).toBe(run.task === 'nli' ? 'likelihood' : 'generation');
       expect(run.total).toBe(6);
@@ -62,13 +64,13 @@ describe('rankfold experiments', () => {
     rmSync(join(runsDir, lost));
     const again = await runExperiments({ quick: false, out, settings: { ...toySettings(), tasks: ['nli'], seeds: [0] }, log: () => {} });
     expect(again.base.cached).toBe(true);
-    expect(again.reusedRuns).toBe(5);
+    expect(again.reusedRuns).toBe(6);
     expect(existsSync(join(runsDir, lost))).toBe(true);
     const before = r.adaptation.filter((x) => x.task === 'nli' && x.seed === 0 && x.config !== 'WqWv-r8');
     expect(again.adaptation.filter((x) => x.config !== 'WqWv-r8')).toEqual(before);
     // The stored r=64 adapter feeds the subspace item; retraining r=8 with the same seed gives the same A.
     expect(again.subspace[0]!.grids.map((g) => g.values)).toEqual(r.subspace.find((x) => x.task === 'nli' && x.seed === 0)!.grids.map((g) => g.values));
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('5 of the 6 adaptation runs were finished by an earlier');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('6 of the 7 adaptation runs were finished by an earlier');
     expect(rewriteReport(out).length).toBeGreaterThan(1);
   }, 300_000);
 });
