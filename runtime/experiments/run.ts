@@ -74,7 +74,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
     const first = data.get(s.tasks[0]!)!;
     const efficiency = await measureEfficiency(gpu, plain, base.weights, REFERENCE_CONFIG, taskRows(first.train, s.seq), s, o.out);
 
-    log(`${clock()} 4-5. adapting: ${s.tasks.length} task(s) x ${s.seeds.length} seed(s) x ${uniqueConfigs(s).length + (s.fullFinetuneBaseline ? 1 : 0)} run(s), ${s.adapt.steps} steps each (each saved in ${join(o.out, RUNS_DIR)} as it ends: rerun to resume)`);
+    log(`${clock()} 4-5. adapting: ${s.tasks.length} task(s) x ${s.seeds.length} seed(s) x ${uniqueConfigs(s).length + (s.fullFinetuneBaseline ? 1 : 0)} run(s), ${s.adapt.steps} steps each${ownBudget(s)} (each saved in ${join(o.out, RUNS_DIR)} as it ends: rerun to resume)`);
     const keepIds = new Set<string>([...SUBSPACE_PAIR, REFERENCE_CONFIG.id]);
     const { runs, kept, reused } = await runAdaptation(gpu, plain, base.weights, s, data, {
       log: (line) => log(`${clock()}${line}`),
@@ -130,6 +130,12 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
   } finally {
     gpu.device.destroy();
   }
+}
+
+/** ", 2 with 1500" when some configurations have their own step budget (item 4's longer one). */
+function ownBudget(s: ExperimentSettings): string {
+  const own = uniqueConfigs(s).filter((c) => c.steps);
+  return own.length ? `, ${own.length} with ${[...new Set(own.map((c) => c.steps))].join('/')}` : '';
 }
 
 /** Rewrites report.md and the figures from DIR/results.json without running anything. */
