@@ -122,7 +122,7 @@ export function fullSettings(): ExperimentSettings {
     seq: 104,
     pretrain: { steps: 3000, batch: 16, lr: 3e-3, warmup: 100, corpusChars: 400_000, seed: 1234 },
     adapt: { steps: 500, batch: 8, lr: 2e-2, fullLr: 1e-3, warmup: 20, alpha: 8, trainExamples: 4000, evalExamples: 300 },
-    tasks: ['wikisql', 'nli'],
+    tasks: ['nli', 'wikisql'],
     rankConfigs: RANK_CONFIGS,
     budgetConfigs: BUDGET_CONFIGS,
     fullFinetuneBaseline: true,
