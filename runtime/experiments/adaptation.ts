@@ -135,7 +135,7 @@ export async function runAdaptation(
         // Remaining time from the runs trained in this process (reused ones cost nothing).
         const left = done - reused > 0 && done < total ? `; about ${formatDuration(((total - done) * trainedMs) / (done - reused) / 1000)} left` : '';
         hooks.log?.(
-          `  [${done}/${total}] ${name} seed ${seed} ${id}: accuracy ${run.accuracy.toFixed(3)}${run.scoredBy === 'likelihood' ? ` (generated ${run.generatedAccuracy.toFixed(3)})` : ''}, loss ${run.finalLoss.toFixed(3)} (${stored ? `saved earlier, took ${seconds} s` : `${seconds} s`}${left})`,
+          `  [${done}/${total}] ${name} seed ${seed} ${id}: accuracy ${run.accuracy.toFixed(3)}${run.scoredBy === 'likelihood' ? ` (generated ${run.generatedAccuracy.toFixed(3)})` : ''}${run.partialAccuracy !== undefined ? ` (${d.task.partial?.name ?? 'partial'} ${run.partialAccuracy.toFixed(3)})` : ''}, loss ${run.finalLoss.toFixed(3)} (${stored ? `saved earlier, took ${seconds} s` : `${seconds} s`}${left})`,
         );
       }
     }
@@ -177,6 +177,7 @@ async function adaptOnce(
     accuracy: score.accuracy,
     scoredBy: score.scoredBy,
     generatedAccuracy: score.generated.accuracy,
+    ...(score.partial ? { partialAccuracy: score.partial.accuracy } : {}),
     correct: score.correct,
     total: score.total,
     ...(score.perLabel ? { perLabel: score.perLabel } : {}),

@@ -1,6 +1,7 @@
 // The report's verdicts: for each paper claim, what the paper says, what we measured and whether
 // the two agree, decided from the numbers by fixed rules (stated next to each verdict) rather than
 // written by hand, so a run that disagrees with the paper says so.
+import { getTask } from '../data/tasks/index.ts';
 import { configLabel, uniqueConfigs, fullSettings, type AdapterConfig } from './settings.ts';
 import { fp16, PAPER_SCALE } from './scale.ts';
 import { formatBytes, formatCount, mean, median, std } from './stats.ts';
@@ -128,6 +129,25 @@ function noiseOfDifference(runs: readonly AdaptRun[], a: string, b: string): num
   return 2 * Math.hypot(se(a), se(b));
 }
 
+/**
+ * The runs a comparison is scored on: the task's main score, unless every configuration compared is
+ * near chance on it and the task has a looser score (Task.partial), which then decides instead.
+ * `note` says so in the finding.
+ */
+function scoredRuns(all: readonly AdaptRun[], task: string, ids: readonly string[]): { runs: AdaptRun[]; metric: string; note: string } {
+  const runs = all.filter((x) => x.task === task);
+  const partial = getTask(task).partial;
+  const compared = runs.filter((x) => ids.includes(x.config));
+  if (!partial || !nearChance(runs, task, ids) || compared.length === 0 || compared.some((x) => x.partialAccuracy === undefined)) {
+    return { runs, metric: task === 'nli' ? 'accuracy' : 'exact match', note: '' };
+  }
+  return {
+    runs: runs.map((x) => ({ ...x, accuracy: x.partialAccuracy ?? NaN })),
+    metric: partial.name,
+    note: `Exact match is within 0.05 of chance for every configuration compared, so it cannot rank them; the verdict is taken on the ${partial.name} instead (${task === 'wikisql' ? 'the query with its compared value masked: held-out questions name players the model never saw, and at this scale it does not copy an unseen name into the query' : 'the task\'s looser score'}). `,
+  };
+}
+
 /** Smallest rank against the best rank among Wq+Wv configurations with the same step budget. */
 function rankGap(runs: readonly AdaptRun[], task: string, configs: readonly AdapterConfig[]) {
   const qv = configs.map((c) => ({ c, acc: accuracies(runs, task, c.id) })).filter((x) => x.acc.length > 0);
@@ -145,7 +165,7 @@ function rankFindings(r: ExperimentResults): Finding[] {
   const s = r.settings;
   const qv = s.rankConfigs.filter((c) => c.targets.join() === 'Wq,Wv');
   for (const task of s.tasks) {
-    const runs = r.adaptation.filter((x) => x.task === task);
+    const { runs, metric, note } = scoredRuns(r.adaptation, task, qv.map((c) => c.id));
     const short = rankGap(runs, task, qv.filter((c) => !c.steps));
     const longSteps = qv.find((c) => c.steps)?.steps;
     const long = rankGap(runs, task, qv.filter((c) => c.steps));
@@ -155,11 +175,11 @@ function rankFindings(r: ExperimentResults): Finding[] {
     const { gap, noise } = decisive;
     out.push({
       item: 4,
-      claim: `Rank (${task}): a very small r on Wq+Wv is already competitive`,
+      claim: `Rank (${task}, ${metric}): a very small r on Wq+Wv is already competitive`,
       paper: 'r=1 within ~1 point of r=64 on WikiSQL and MultiNLI (Table 6)',
       ours: long ? `${longSteps} steps: ${long.text}${short ? `; ${s.adapt.steps} steps: ${short.text}` : ''}` : decisive.text,
       verdict: nearChance(runs, task, decisive.ids) ? 'inconclusive' : gap <= noise ? 'agrees' : gap <= 2 * noise ? 'partly agrees' : 'disagrees',
-      why: `${long ? `The verdict is taken at ${longSteps} steps (r=1 and r=64 only), the closest this run comes to the paper's training to convergence; at ${s.adapt.steps} steps a higher rank can simply fit faster.` : `Each adapter trains for ${s.adapt.steps} steps where the paper trains to convergence: a higher rank can simply fit faster in a short run.`} r=64 equals the width here (a full-rank update). The paper's finding rests on a base model that already represents the task, so the update it needs has a low intrinsic rank; a ${formatCount(r.model.baseParams)}-parameter base pretrained for minutes has to learn more of the task's features in the adapter itself, which takes rank or steps. Rule: agrees when the smallest rank is within the noise of the best rank (max(0.03, two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed)), partly within twice that; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it.`,
+      why: `${note}${long ? `The verdict is taken at ${longSteps} steps (r=1 and r=64 only), the closest this run comes to the paper's training to convergence; at ${s.adapt.steps} steps a higher rank can simply fit faster.` : `Each adapter trains for ${s.adapt.steps} steps where the paper trains to convergence: a higher rank can simply fit faster in a short run.`} r=64 equals the width here (a full-rank update). The paper's finding rests on a base model that already represents the task, so the update it needs has a low intrinsic rank; a ${formatCount(r.model.baseParams)}-parameter base pretrained for minutes has to learn more of the task's features in the adapter itself, which takes rank or steps. Rule: agrees when the smallest rank is within the noise of the best rank (max(0.03, two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed)), partly within twice that; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it.`,
     });
   }
   return out;
@@ -168,9 +188,9 @@ function rankFindings(r: ExperimentResults): Finding[] {
 function budgetFindings(r: ExperimentResults): Finding[] {
   const out: Finding[] = [];
   for (const task of r.settings.tasks) {
-    const runs = r.adaptation.filter((x) => x.task === task);
-    const score = (id: string) => mean(accuracies(runs, task, id));
     const ids = r.settings.budgetConfigs.map((c) => c.id);
+    const { runs, metric, note } = scoredRuns(r.adaptation, task, ids);
+    const score = (id: string) => mean(accuracies(runs, task, id));
     const multi = ids.filter((id) => configById(id)!.targets.length > 1);
     const single = ids.filter((id) => configById(id)!.targets.length === 1);
     if (multi.length === 0 || single.length === 0) continue;
@@ -180,11 +200,11 @@ function budgetFindings(r: ExperimentResults): Finding[] {
     const noise = noiseOfDifference(runs, bestMulti, bestSingle);
     out.push({
       item: 5,
-      claim: `Which weights (${task}): at a fixed budget, adapting several matrices beats one matrix at a higher rank`,
+      claim: `Which weights (${task}, ${metric}): at a fixed budget, adapting several matrices beats one matrix at a higher rank`,
       paper: 'Wq+Wv r=4 and all four r=2 best; Wq or Wk alone worst (Table 5)',
       ours: `best multi: ${labelOf(bestMulti)} ${score(bestMulti).toFixed(3)}; best single: ${labelOf(bestSingle)} ${score(bestSingle).toFixed(3)} (margin ${margin.toFixed(3)}, noise ±${noise.toFixed(3)})`,
       verdict: nearChance(runs, task, ids) ? 'inconclusive' : margin > noise ? 'agrees' : margin > 0 ? 'partly agrees' : margin < -noise ? 'disagrees' : 'inconclusive',
-      why: `Rule: agrees when the best multi-matrix configuration beats the best single-matrix one by more than the noise (two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed), partly when it is ahead by less than that, disagrees when it is behind by more; otherwise, or when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it, inconclusive.`,
+      why: `${note}Rule: agrees when the best multi-matrix configuration beats the best single-matrix one by more than the noise (two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed), partly when it is ahead by less than that, disagrees when it is behind by more; otherwise, or when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it, inconclusive.`,
     });
   }
   return out;

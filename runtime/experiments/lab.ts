@@ -163,6 +163,8 @@ export interface TaskScore extends EvalResult {
   scoredBy: 'likelihood' | 'generation';
   /** The greedy generations' own score (equal to the main one when scoredBy is 'generation'). */
   generated: EvalResult;
+  /** The task's looser score of the generations (Task.partial), when it has one. */
+  partial?: EvalResult;
   /** A few (prompt, expected, generated) triples for the report. */
   samples: { prompt: string; expected: string; generated: string }[];
   /** Greedy generations, one per example. */
@@ -193,7 +195,8 @@ export async function evaluateTask(gpu: GpuContext, model: CheckedModel, weights
   }
   const generated = task.evaluate(predictions, examples);
   const samples = examples.slice(0, 4).map((e, i) => ({ prompt: e.prompt, expected: e.completion.trim(), generated: predictions[i]!.trim() }));
-  const common = { generated, samples, predictions };
+  const partial = task.partial?.evaluate(predictions, examples);
+  const common = { generated, samples, predictions, ...(partial ? { partial } : {}) };
   if (!task.labels) return { ...generated, ...common, scoredBy: 'generation', wallMs: performance.now() - t0 };
   const labels = task.labels;
   const exec = await createExecutor(buildGraph(model, { mode: 'eval', batch: RANK_BATCH, seq }), { backend: 'webgpu', gpu });

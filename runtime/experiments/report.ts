@@ -3,12 +3,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEMORY_CATEGORIES } from '../../compiler/plan/memory-plan.ts';
+import { getTask } from '../data/tasks/index.ts';
 import { buildFigures, type Figures } from './figures.ts';
-import { accuracies, chanceAccuracy, findings, labelOf, type Finding } from './findings.ts';
+import { chanceAccuracy, findings, labelOf, type Finding } from './findings.ts';
 import { fp16 } from './scale.ts';
 import { configLabel, omittedConfigs, rankGroup } from './settings.ts';
 import { formatBytes, formatCount, markdownTable, mean, meanStd, median } from './stats.ts';
-import type { ExperimentResults } from './types.ts';
+import type { AdaptRun, ExperimentResults } from './types.ts';
 
 const fig = (figs: Figures, name: string) => (figs.has(name) ? `![${figs.get(name)!.caption}](${name})\n` : '');
 const secs = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
@@ -103,27 +104,42 @@ Ratios matter here, not absolutes: the machine may be shared and lavapipe runs t
 function adaptationSection(r: ExperimentResults, figs: Figures): string {
   const out: string[] = ['## 4. Rank (paper Table 6)\n'];
   const s = r.settings;
-  for (const task of s.tasks) {
-    const ranks = [...new Set(s.rankConfigs.map((c) => c.r))].sort((a, b) => a - b);
-    const groups = [...new Set(s.rankConfigs.map(rankGroup))];
+  const ranks = [...new Set(s.rankConfigs.map((c) => c.r))].sort((a, b) => a - b);
+  const groups = [...new Set(s.rankConfigs.map(rankGroup))];
+  /** Item 4's table of one score: configurations by group and rank, then the references. */
+  const rankTable = (task: string, score: (x: AdaptRun) => number | undefined, baseline?: number) => {
+    const of = (id: string) => r.adaptation.filter((a) => a.task === task && a.config === id).map(score).filter((v): v is number => v !== undefined);
     const rows = groups.map((g) => [g, ...ranks.map((rank) => {
       const c = s.rankConfigs.find((x) => rankGroup(x) === g && x.r === rank);
-      return c ? meanStd(accuracies(r.adaptation, task, c.id)) : '—';
+      return c ? meanStd(of(c.id)) : '—';
     })]);
-    const full = accuracies(r.adaptation, task, 'full');
-    if (full.length) rows.push(['full fine-tuning', meanStd(full), ...ranks.slice(1).map(() => '')]);
-    rows.push(['base model, no adaptation', (r.base.zeroShot[task] ?? NaN).toFixed(3), ...ranks.slice(1).map(() => '')]);
-    out.push(`### ${task} (${task === 'nli' ? 'accuracy, chance 0.333' : 'exact match'})\n\n${markdownTable(['weights', ...ranks.map((x) => `r=${x}`)], rows, ['l', ...ranks.map(() => 'r' as const)])}`);
+    const blank = ranks.slice(1).map(() => '');
+    if (of('full').length) rows.push(['full fine-tuning', meanStd(of('full')), ...blank]);
+    if (baseline !== undefined) rows.push(['base model, no adaptation', baseline.toFixed(3), ...blank]);
+    return markdownTable(['weights', ...ranks.map((x) => `r=${x}`)], rows, ['l', ...ranks.map(() => 'r' as const)]);
+  };
+  for (const task of s.tasks) {
+    out.push(`### ${task} (${task === 'nli' ? 'accuracy, chance 0.333' : 'exact match'})\n\n${rankTable(task, (a) => a.accuracy, r.base.zeroShot[task] ?? NaN)}`);
+    const partial = getTask(task).partial;
+    if (partial && r.adaptation.some((a) => a.task === task && a.partialAccuracy !== undefined)) {
+      out.push(`${task}, ${partial.name}${task === 'wikisql' ? ' (the query with its compared value masked: right table, columns, aggregate and operator)' : ''}:\n\n${rankTable(task, (a) => a.partialAccuracy)}`);
+    }
     out.push(fig(figs, `rank-${task}.svg`));
     out.push(fig(figs, `loss-${task}.svg`));
   }
   out.push('## 5. Which weights, at one parameter budget (paper Table 5)\n');
   for (const task of s.tasks) {
+    // The second score column: generations' accuracy where the main score ranks labels, else the
+    // task's looser score when it has one.
+    const partial = getTask(task).partial;
+    const second = getTask(task).labels ? 'accuracy of generations' : partial?.name;
     const rows = s.budgetConfigs.map((c) => {
       const runs = r.adaptation.filter((a) => a.task === task && a.config === c.id);
-      return [configLabel(c), formatCount(runs[0]?.trainableParams ?? NaN), meanStd(runs.map((a) => a.accuracy)), meanStd(runs.map((a) => a.generatedAccuracy)), meanStd(runs.map((a) => a.finalLoss))];
+      const extra = second === undefined ? [] : [meanStd(runs.map((a) => (getTask(task).labels ? a.generatedAccuracy : a.partialAccuracy ?? NaN)))];
+      return [configLabel(c), formatCount(runs[0]?.trainableParams ?? NaN), meanStd(runs.map((a) => a.accuracy)), ...extra, meanStd(runs.map((a) => a.finalLoss))];
     });
-    out.push(`### ${task}\n\n${markdownTable(['weights', 'adapter parameters', 'accuracy', 'accuracy of generations', 'final training loss'], rows, ['l', 'r', 'r', 'r', 'r'])}`);
+    const head = ['weights', 'adapter parameters', task === 'nli' ? 'accuracy' : 'exact match', ...(second ? [second] : []), 'final training loss'];
+    out.push(`### ${task}\n\n${markdownTable(head, rows, ['l', ...head.slice(1).map(() => 'r' as const)])}`);
     out.push(fig(figs, `budget-${task}.svg`));
     const samples = r.adaptation.find((a) => a.task === task && a.seed === s.seeds[0] && a.config === s.budgetConfigs[s.budgetConfigs.length - 1]?.id)?.samples ?? [];
     if (samples.length) {

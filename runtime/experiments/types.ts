@@ -42,6 +42,8 @@ export interface AdaptRun {
   scoredBy: 'likelihood' | 'generation';
   /** The greedy generations' score (equal to accuracy when scoredBy is 'generation'). */
   generatedAccuracy: number;
+  /** The task's looser score (Task.partial: wikisql's query shape), when it has one. */
+  partialAccuracy?: number;
   correct: number;
   total: number;
   perLabel?: Record<string, { correct: number; total: number }>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TASKS, extractAnswer, generateBaseCorpus, getTask, DEMO_LOOKUP, NLI_LABELS } from '../../runtime/data/tasks/index.ts';
 import { UserError } from '../../runtime/errors.ts';
+import { queryShape } from '../../runtime/data/tasks/wikisql.ts';
 
 describe('synthetic tasks', () => {
   for (const name of Object.keys(TASKS)) {
@@ -51,6 +52,16 @@ describe('synthetic tasks', () => {
     expect(extractAnswer(' ABC \nmore')).toBe('ABC');
     expect(extractAnswer('no newline')).toBe('no newline');
   });
+  it("wikisql's query shape masks the compared value and nothing else", () => {
+    const task = getTask('wikisql');
+    const ex = [{ prompt: 'how old is agi? -> ', completion: 'SELECT age FROM players WHERE name = agi\n' }];
+    expect(queryShape('SELECT age FROM players WHERE name = agi\n')).toBe('SELECT age FROM players WHERE name = ·');
+    expect(queryShape('SELECT name FROM players WHERE age > 30')).toBe('SELECT name FROM players WHERE age > ·');
+    expect(task.evaluate(['SELECT age FROM players WHERE name = fib\n'], ex).accuracy).toBe(0);
+    expect(task.partial!.evaluate(['SELECT age FROM players WHERE name = fib\n'], ex).accuracy).toBe(1);
+    expect(task.partial!.evaluate(['SELECT team FROM players WHERE name = agi\n'], ex).accuracy).toBe(0);
+  });
+
   it('the base corpus is deterministic, long enough and varied', () => {
     const c = generateBaseCorpus({ seed: 1, minChars: 20_000 });
     expect(c).toBe(generateBaseCorpus({ seed: 1, minChars: 20_000 }));

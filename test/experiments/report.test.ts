@@ -12,14 +12,15 @@ import { adapterConfig, omittedConfigs, quickSettings, uniqueConfigs, type Exper
 import { formatBytes, markdownTable, mean, meanStd, median, std } from '../../runtime/experiments/stats.ts';
 import type { AdaptRun, ExperimentResults } from '../../runtime/experiments/types.ts';
 
-function fixture(accuracyOf: (config: string, seed: number) => number, more: Partial<ExperimentSettings> = {}): ExperimentResults {
+function fixture(accuracyOf: (config: string, seed: number) => number, more: Partial<ExperimentSettings> = {}, partialOf?: (config: string) => number): ExperimentResults {
   const settings = { ...quickSettings(), seeds: [0, 1], ...more };
   const adaptation: AdaptRun[] = [];
   for (const seed of settings.seeds) {
     for (const c of uniqueConfigs(settings)) {
       const acc = accuracyOf(c.id, seed);
       adaptation.push({
-        task: 'nli', config: c.id, seed, trainableParams: 1024 * c.r, accuracy: acc, scoredBy: 'likelihood', generatedAccuracy: acc / 2, correct: Math.round(acc * 96), total: 96,
+        ...(partialOf ? { partialAccuracy: partialOf(c.id) } : {}),
+        task: settings.tasks[0]!, config: c.id, seed, trainableParams: 1024 * c.r, accuracy: acc, scoredBy: 'likelihood', generatedAccuracy: acc / 2, correct: Math.round(acc * 96), total: 96,
         finalLoss: 0.5, history: [{ step: 10, loss: 2 }, { step: 20, loss: 1 }], trainMs: 1000, evalMs: 100,
         samples: [{ prompt: 'p: a | b -> ', expected: 'neutral', generated: 'neutral' }],
       });
@@ -138,6 +139,23 @@ describe('report', () => {
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report).toMatch(/\| Wq\+Wv, 1500 steps \| 0\.790 ± 0\.000 \| — \| — \| 0\.800 ± 0\.000 \|/);
     expect(report).toContain('300 steps per run (and 1500 for Wq+Wv r=1, Wq+Wv r=64: item 4\'s longer budget)');
+  });
+
+  it('decides wikisql on the query shape when exact match is at chance for every configuration', () => {
+    const shape = (id: string) => (id === 'WqWv-r1' ? 0.2 : 0.9);
+    const r = fixture(() => 0, { tasks: ['wikisql'] }, shape);
+    r.base.zeroShot = { wikisql: 0 };
+    const item4 = findings(r).filter((f) => f.item === 4);
+    expect(item4.map((f) => [f.claim.slice(0, 28), f.verdict])).toEqual([['Rank (wikisql, query shape):', 'disagrees']]);
+    expect(item4[0]!.why).toContain('does not copy an unseen name');
+    // With exact match away from chance, exact match decides and the shape is only shown.
+    const exact = findings(fixture((id) => (id === 'WqWv-r1' ? 0.5 : 0.52), { tasks: ['wikisql'] }, shape)).filter((f) => f.item === 4);
+    expect(exact.map((f) => [f.claim.slice(0, 28), f.verdict])).toEqual([['Rank (wikisql, exact match):', 'agrees']]);
+    const dir = mkdtempSync(join(tmpdir(), 'rankfold-report-'));
+    writeReport(r, dir);
+    const report = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(report).toContain('wikisql, query shape (the query with its compared value masked');
+    expect(report).toMatch(/\| weights \| adapter parameters \| exact match \| query shape \| final training loss \|/);
   });
 
   it('takes the noise of one run from its evaluation set, of several from the spread over seeds', () => {

@@ -30,6 +30,11 @@ export interface Task {
   readonly labels?: readonly string[];
   /** Scores generated continuations (the text after each prompt) against the examples. */
   evaluate(predictions: readonly string[], examples: readonly TaskExample[]): EvalResult;
+  /**
+   * A looser score reported beside the main one, for what exact match cannot tell apart (wikisql:
+   * the query with its compared value masked, so a right query with a misspelt name counts).
+   */
+  readonly partial?: { readonly name: string; evaluate(predictions: readonly string[], examples: readonly TaskExample[]): EvalResult };
 }
 
 /** Ends every answer: generation can stop at the first newline. */

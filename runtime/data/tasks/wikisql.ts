@@ -1,7 +1,7 @@
 // A WikiSQL-like task: templated questions over two small tables, answered by a SQL-like query.
 // Scored by exact match of the query string (WikiSQL's "logical form accuracy").
 import { Rng } from '../rng.ts';
-import { END, exactMatch, type Task, type TaskExample } from './types.ts';
+import { END, exactMatch, extractAnswer, type Task, type TaskExample } from './types.ts';
 import { CITIES, COLORS, makeWord, NAMES } from './words.ts';
 
 /** The schemas the questions are about; prompts do not repeat them, the model learns them. */
@@ -71,6 +71,11 @@ const TEMPLATES: Template[] = [
   },
 ];
 
+/** The query with the value of its comparison masked: "... WHERE name = ·". */
+export function queryShape(text: string): string {
+  return extractAnswer(text).replace(/ (=|>) \S+$/, ' $1 ·');
+}
+
 export const wikisqlTask: Task = {
   name: 'wikisql',
   description: 'WikiSQL-like: a question about the players/cities tables -> a SQL-like query (exact match)',
@@ -82,4 +87,8 @@ export const wikisqlTask: Task = {
     });
   },
   evaluate: (predictions, examples) => exactMatch(predictions, examples),
+  partial: {
+    name: 'query shape',
+    evaluate: (predictions, examples) => exactMatch(predictions.map(queryShape), examples.map((e) => ({ ...e, completion: queryShape(e.completion) }))),
+  },
 };
