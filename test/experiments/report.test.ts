@@ -113,6 +113,7 @@ describe('report', () => {
     // Rank 1 far behind the best rank: the paper's claim is not reproduced, and the report says so.
     const bad = findings(fixture((id) => (id === 'WqWv-r1' ? 0.4 : 0.8)));
     expect(verdict(4, bad)).toEqual(['disagrees']);
+    expect(bad.find((f) => f.item === 4)!.ours).toContain('smallest rank within the noise of the best: r=4');
     // Everything at chance: no conclusion either way.
     const chance = findings(fixture(() => 0.34));
     expect(verdict(4, chance)).toEqual(['inconclusive']);
