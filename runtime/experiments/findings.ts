@@ -158,7 +158,7 @@ function rankGap(runs: readonly AdaptRun[], task: string, configs: readonly Adap
   const gap = mean(best.acc) - mean(small.acc);
   // The smallest rank within the noise of the best, which the paper's claim is about in spirit.
   const within = [...qv].sort((a, b) => a.c.r - b.c.r).find((x) => mean(best.acc) - mean(x.acc) <= Math.max(0.03, noiseOfDifference(runs, best.c.id, x.c.id)));
-  const enough = within && within.c.r !== small.c.r ? `; smallest rank within the noise of the best: r=${within.c.r}` : '';
+  const enough = !within || within.c.r === small.c.r ? '' : within.c.r === best.c.r ? '; no smaller rank is within the noise of the best' : `; smallest rank within the noise of the best: r=${within.c.r}`;
   const text = `r=${small.c.r}: ${mean(small.acc).toFixed(3)}, best r=${best.c.r}: ${mean(best.acc).toFixed(3)} (gap ${gap.toFixed(3)}, noise ±${noise.toFixed(3)}${enough})`;
   return { small, best, noise, gap, text, ids: qv.map((x) => x.c.id) };
 }
