@@ -113,7 +113,9 @@ describe('report', () => {
     // Rank 1 far behind the best rank: the paper's claim is not reproduced, and the report says so.
     const bad = findings(fixture((id) => (id === 'WqWv-r1' ? 0.4 : 0.8)));
     expect(verdict(4, bad)).toEqual(['disagrees']);
-    expect(bad.find((f) => f.item === 4)!.ours).toContain('smallest rank within the noise of the best: r=4');
+    expect(bad.find((f) => f.item === 4)!.ours).toContain('no smaller rank is within the noise of the best');
+    const r4 = findings(fixture((id) => ({ 'WqWv-r1': 0.4, 'WqWv-r4': 0.78 })[id] ?? 0.8)).find((f) => f.item === 4)!;
+    expect(r4.ours).toContain('best r=8: 0.800 (gap 0.400, noise ±0.030; smallest rank within the noise of the best: r=4)');
     // Everything at chance: no conclusion either way.
     const chance = findings(fixture(() => 0.34));
     expect(verdict(4, chance)).toEqual(['inconclusive']);
