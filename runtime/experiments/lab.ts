@@ -19,6 +19,7 @@ import { buildGraph, createExecutor, DEFAULT_ADAMW } from '../model/build.ts';
 import { loadSpec } from '../model/load-spec.ts';
 import { stripAdapters } from '../model/merge-model.ts';
 import { initAdapterWeights, setWeights, type WeightMap } from '../model/weights.ts';
+import { UserError } from '../errors.ts';
 import { TRAINER_STATE_FORMAT, type TrainerState } from '../io/checkpoint.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../session/checkpoints.ts';
 import { trainLoop, type StepInfo } from '../train/trainer.ts';
@@ -153,8 +154,14 @@ function resumeState(exec: Executor, model: CheckedModel, o: TrainOptions): { st
   const c = o.checkpoint!;
   if (!o.full) throw new Error('train: checkpoints are for full fine-tuning runs only');
   if (!hasCheckpoint(c.dir)) return undefined;
-  const ck = loadCheckpoint(c.dir, model, true);
-  ck.apply(exec);
+  let ck: ReturnType<typeof loadCheckpoint>;
+  try {
+    ck = loadCheckpoint(c.dir, model, true);
+    ck.apply(exec);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    throw new UserError(`${err.message}\n(cannot resume from it; delete ${c.dir} to start this training over)`);
+  }
   return { state: ck.state, extra: ck.state.extra as unknown as ResumeExtra };
 }
 

@@ -1,6 +1,6 @@
 // Pretraining the experiments' base model checkpoints as it goes: a run that finds a checkpoint
 // continues from it and ends with exactly the weights and loss history of an uninterrupted run.
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -34,6 +34,16 @@ gpuTest('an interrupted pretraining resumes from its checkpoint to the same weig
     expect(run.history.map((h) => [h.step, h.loss])).toEqual(straight.history.map((h) => [h.step, h.loss]));
     for (const [name, w] of straight.weights) expect(run.weights.get(name), name).toEqual(w);
   }
+}, 120_000);
+
+gpuTest('a damaged pretraining checkpoint stops with a message that says how to start over', async (gpu) => {
+  const plain = plainModel(model);
+  const rows = corpusRows(generateBaseCorpus({ seed: 1, minChars: 3000 }), 32);
+  const o: TrainOptions = { steps: 3, batch: 2, lr: 3e-3, warmup: 1, seed: 1, full: true, logEvery: 1 };
+  const dir = join(mkdtempSync(join(tmpdir(), 'rankfold-pretrain-')), 'partial');
+  await train(gpu, plain, [initBaseWeights(plain, 7)], rows, { ...o, checkpoint: { dir, saveEvery: 2 } });
+  writeFileSync(join(dir, 'trainer_state.json'), '{"step": 2, trunc');
+  await expect(train(gpu, plain, [initBaseWeights(plain, 7)], rows, { ...o, checkpoint: { dir, saveEvery: 2 } })).rejects.toThrow(/not valid JSON[\s\S]*delete .*partial to start this training over/);
 }, 120_000);
 
 gpuTest('the base model removes its pretraining checkpoint once it is saved', async (gpu) => {
