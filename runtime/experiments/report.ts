@@ -189,7 +189,12 @@ function scaleNotes(r: ExperimentResults): string {
   const list = findings(r);
   const agree = list.filter((f) => f.verdict === 'agrees').map((f) => `item ${f.item} (${f.claim})`);
   const not = list.filter((f) => f.verdict !== 'agrees').map((f) => `item ${f.item} (${f.claim}: ${f.verdict})`);
-  const tasks = r.settings.tasks.map((t) => `${t}: best ${Math.max(...r.adaptation.filter((a) => a.task === t).map((a) => a.accuracy)).toFixed(3)} (chance ${chanceAccuracy(t).toFixed(2)})`);
+  const best = (t: string, score: (a: AdaptRun) => number | undefined) => Math.max(...r.adaptation.filter((a) => a.task === t).map((a) => score(a) ?? -Infinity));
+  const tasks = r.settings.tasks.map((t) => {
+    const partial = getTask(t).partial;
+    const loose = partial && r.adaptation.some((a) => a.task === t && a.partialAccuracy !== undefined) ? `; ${partial.name} ${best(t, (a) => a.partialAccuracy).toFixed(3)}` : '';
+    return `${t}: best ${best(t, (a) => a.accuracy).toFixed(3)} (chance ${chanceAccuracy(t).toFixed(2)}${loose})`;
+  });
   return `## Where small scale agrees with the paper, and where it does not
 
 - **Agrees**: ${agree.length ? agree.join('; ') : 'nothing in this run'}.
