@@ -159,6 +159,12 @@ describe('report', () => {
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report).toContain('wikisql, query shape (the query with its compared value masked');
     expect(report).toMatch(/\| weights \| adapter parameters \| exact match \| query shape \| final training loss \|/);
+    expect(report).toContain('**wikisql: exact match is at chance for every configuration, full fine-tuning included** (best 0.000)');
+    expect(report).toContain('decided on the query shape (best 0.900)');
+    // A task whose exact match ranks configurations gets no such note.
+    const ranked = mkdtempSync(join(tmpdir(), 'rankfold-report-'));
+    writeReport(fixture((id) => (id === 'WqWv-r1' ? 0.5 : 0.52), { tasks: ['wikisql'] }, shape), ranked);
+    expect(readFileSync(join(ranked, 'report.md'), 'utf8')).not.toContain('exact match is at chance');
   });
 
   it('takes the noise of one run from its evaluation set, of several from the spread over seeds', () => {
