@@ -203,8 +203,9 @@ function scaleNotes(r: ExperimentResults): string {
   });
   const flooredNotes = floored.map((t) => {
     const partial = getTask(t).partial!;
-    const why = t === 'wikisql' ? ': its held-out questions name players never seen in training, and at this scale no adapter, nor full fine-tuning, copies an unseen name into the query (the paper\'s WikiSQL accuracies rest on a base model that copies)' : '';
-    return `\n- **${t}: exact match is at chance for every configuration, full fine-tuning included** (best ${best(t, (a) => a.accuracy).toFixed(3)})${why}. Items 4 and 5 for ${t} are therefore decided on the ${partial.name} (best ${best(t, (a) => a.partialAccuracy).toFixed(3)}), which shows which configurations learn the rest of the mapping.`;
+    const why = t === 'wikisql' ? ': its held-out questions name players never seen in training, and at this scale no configuration copies an unseen name into the query (the paper\'s WikiSQL accuracies rest on a base model that copies)' : '';
+    const withFull = r.adaptation.some((a) => a.task === t && a.config === 'full') ? ', full fine-tuning included' : '';
+    return `\n- **${t}: exact match is at chance for every configuration${withFull}** (best ${best(t, (a) => a.accuracy).toFixed(3)})${why}. Items 4 and 5 for ${t} are therefore decided on the ${partial.name} (best ${best(t, (a) => a.partialAccuracy).toFixed(3)}), which shows which configurations learn the rest of the mapping.`;
   });
   return `## Where small scale agrees with the paper, and where it does not
 

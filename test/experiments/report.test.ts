@@ -159,8 +159,14 @@ describe('report', () => {
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report).toContain('wikisql, query shape (the query with its compared value masked');
     expect(report).toMatch(/\| weights \| adapter parameters \| exact match \| query shape \| final training loss \|/);
-    expect(report).toContain('**wikisql: exact match is at chance for every configuration, full fine-tuning included** (best 0.000)');
+    // The fixture has no full fine-tuning run, so the note does not claim one.
+    expect(report).toContain('**wikisql: exact match is at chance for every configuration** (best 0.000)');
     expect(report).toContain('decided on the query shape (best 0.900)');
+    // With a full fine-tuning run at chance too, the note says it is included.
+    r.adaptation.push({ ...r.adaptation[0]!, config: 'full' });
+    const withFull = mkdtempSync(join(tmpdir(), 'rankfold-report-'));
+    writeReport(r, withFull);
+    expect(readFileSync(join(withFull, 'report.md'), 'utf8')).toContain('at chance for every configuration, full fine-tuning included**');
     // A task whose exact match ranks configurations gets no such note.
     const ranked = mkdtempSync(join(tmpdir(), 'rankfold-report-'));
     writeReport(fixture((id) => (id === 'WqWv-r1' ? 0.5 : 0.52), { tasks: ['wikisql'] }, shape), ranked);
