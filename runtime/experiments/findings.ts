@@ -23,6 +23,11 @@ export function chanceAccuracy(task: string): number {
   return task === 'nli' ? 1 / 3 : 0;
 }
 
+/** "3000 steps (26 min)": how long the base model was pretrained. */
+export function pretrainBudget(r: ExperimentResults): string {
+  return `${r.settings.pretrain.steps} steps (${Math.max(1, Math.round(r.base.wallMs / 60_000))} min)`;
+}
+
 export function configById(id: string): AdapterConfig | undefined {
   return uniqueConfigs(fullSettings()).find((c) => c.id === id);
 }
@@ -106,7 +111,7 @@ function efficiencyFindings(r: ExperimentResults): Finding[] {
 }
 
 /** True when every one of the given configurations scores within 0.05 of chance (or below it). */
-function nearChance(runs: readonly AdaptRun[], task: string, configs: readonly string[]): boolean {
+export function nearChance(runs: readonly AdaptRun[], task: string, configs: readonly string[]): boolean {
   const chance = chanceAccuracy(task);
   const best = Math.max(...runs.filter((x) => x.task === task && configs.includes(x.config)).map((x) => mean(accuracies(runs, task, x.config))));
   return best < chance + 0.05;
@@ -144,7 +149,7 @@ function scoredRuns(all: readonly AdaptRun[], task: string, ids: readonly string
   return {
     runs: runs.map((x) => ({ ...x, accuracy: x.partialAccuracy ?? NaN })),
     metric: partial.name,
-    note: `Exact match is within 0.05 of chance for every configuration compared, so it cannot rank them; the verdict is taken on the ${partial.name} instead (${task === 'wikisql' ? 'the query with its compared value masked: held-out questions name players the model never saw, and at this scale it does not copy an unseen name into the query' : 'the task\'s looser score'}). `,
+    note: `Exact match is within 0.05 of chance for every configuration compared, so it cannot rank them; the verdict is taken on the ${partial.name} instead (${partial.explains ?? 'the task\'s looser score'}). `,
   };
 }
 
@@ -182,7 +187,7 @@ function rankFindings(r: ExperimentResults): Finding[] {
       paper: 'r=1 within ~1 point of r=64 on WikiSQL and MultiNLI (Table 6)',
       ours: long ? `${longSteps} steps: ${long.text}${short ? `; ${s.adapt.steps} steps: ${short.text}` : ''}` : decisive.text,
       verdict: nearChance(runs, task, decisive.ids) ? 'inconclusive' : gap <= noise ? 'agrees' : gap <= 2 * noise ? 'partly agrees' : 'disagrees',
-      why: `${note}${long ? `The verdict is taken at ${longSteps} steps (r=1 and r=64 only), the closest this run comes to the paper's training to convergence; at ${s.adapt.steps} steps a higher rank can simply fit faster.` : `Each adapter trains for ${s.adapt.steps} steps where the paper trains to convergence: a higher rank can simply fit faster in a short run.`} r=64 equals the width here (a full-rank update). The paper's finding rests on a base model that already represents the task, so the update it needs has a low intrinsic rank; a ${formatCount(r.model.baseParams)}-parameter base pretrained for ${s.pretrain.steps} steps (${Math.max(1, Math.round(r.base.wallMs / 60_000))} min) has to learn more of the task's features in the adapter itself, which takes rank or steps. Rule: agrees when the smallest rank is within the noise of the best rank (max(0.03, two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed)), partly within twice that; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it.`,
+      why: `${note}${long ? `The verdict is taken at ${longSteps} steps (r=1 and r=64 only), the closest this run comes to the paper's training to convergence; at ${s.adapt.steps} steps a higher rank can simply fit faster.` : `Each adapter trains for ${s.adapt.steps} steps where the paper trains to convergence: a higher rank can simply fit faster in a short run.`} r=64 equals the width here (a full-rank update). The paper's finding rests on a base model that already represents the task, so the update it needs has a low intrinsic rank; a ${formatCount(r.model.baseParams)}-parameter base pretrained for ${pretrainBudget(r)} has to learn more of the task's features in the adapter itself, which takes rank or steps. Rule: agrees when the smallest rank is within the noise of the best rank (max(0.03, two standard errors of the difference: over seeds, or binomial on the evaluation set for one seed)), partly within twice that; inconclusive when every configuration compared is within 0.05 of chance (${chanceAccuracy(task).toFixed(2)}) or below it.`,
     });
   }
   return out;

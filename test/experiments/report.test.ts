@@ -160,7 +160,7 @@ describe('report', () => {
     expect(report).toContain('wikisql, query shape (the query with its compared value masked');
     expect(report).toMatch(/\| weights \| adapter parameters \| exact match \| query shape \| final training loss \|/);
     // The fixture has no full fine-tuning run, so the note does not claim one.
-    expect(report).toContain('**wikisql: exact match is at chance for every configuration** (best 0.000)');
+    expect(report).toContain('**wikisql: exact match is at chance for every configuration** (best 0.000; the query with its compared value masked');
     expect(report).toContain('decided on the query shape (best 0.900)');
     // With a full fine-tuning run at chance too, the note says it is included.
     r.adaptation.push({ ...r.adaptation[0]!, config: 'full' });

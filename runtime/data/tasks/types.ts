@@ -34,7 +34,12 @@ export interface Task {
    * A looser score reported beside the main one, for what exact match cannot tell apart (wikisql:
    * the query with its compared value masked, so a right query with a misspelt name counts).
    */
-  readonly partial?: { readonly name: string; evaluate(predictions: readonly string[], examples: readonly TaskExample[]): EvalResult };
+  readonly partial?: {
+    readonly name: string;
+    /** What the looser score keeps, and why the main score can sit at chance while it does not. */
+    readonly explains?: string;
+    evaluate(predictions: readonly string[], examples: readonly TaskExample[]): EvalResult;
+  };
 }
 
 /** Ends every answer: generation can stop at the first newline. */

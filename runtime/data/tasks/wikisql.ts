@@ -89,6 +89,7 @@ export const wikisqlTask: Task = {
   evaluate: (predictions, examples) => exactMatch(predictions, examples),
   partial: {
     name: 'query shape',
+    explains: 'the query with its compared value masked: held-out questions name players the model never saw, and at this scale it does not copy an unseen name into the query',
     evaluate: (predictions, examples) => exactMatch(predictions.map(queryShape), examples.map((e) => ({ ...e, completion: queryShape(e.completion) }))),
   },
 };
