@@ -1,8 +1,8 @@
 // Section 1: f32 matmul C = A·B (M = N = K = size), ours (one GpuProgram with one matmul node)
 // against tfjs's tf.matMul, each synced on its own queue, timed round-robin.
 import { GraphBuilder } from '../compiler/ir/builder.ts';
-import type { GpuContext } from '../runtime/gpu/device.ts';
-import { GpuProgram } from '../runtime/gpu/program.ts';
+import type { GpuContext } from '../runtime/device/device.ts';
+import { GpuProgram } from '../runtime/device/program.ts';
 import type { MatmulRow } from './format.ts';
 import type { TfWebgpu } from './tf.ts';
 import { gflops, timeInterleaved, type TimingOptions, type Variant } from './timing.ts';

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
-import { createGpu } from '../runtime/gpu/device.ts';
+import { createGpu } from '../runtime/device/device.ts';
 import { parseArgs, renderMarkdown, type BenchResults, type TrainRow } from './format.ts';
 import { benchLora } from './lora-linear.ts';
 import { benchMatmul } from './matmul.ts';

@@ -1,7 +1,7 @@
 // tfjs on the same Dawn adapter as ours: navigator.gpu is set to the GPU entry createGpu uses (one
 // Dawn instance per process), then the webgpu backend is selected. tfjs requests its own GPUDevice
 // on that adapter; sync() flushes tfjs's batched commands and waits for its queue.
-import { getGpuEntry } from '../runtime/gpu/device.ts';
+import { getGpuEntry } from '../runtime/device/device.ts';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 

@@ -9,7 +9,7 @@ export { buildGraph, createExecutor, DEFAULT_ADAMW, type BuildOptions, type Exec
 export { planMemory } from '../compiler/plan/memory-plan.ts';
 
 // Devices and execution.
-export { createGpu, listAdapters, type GpuContext } from './gpu/device.ts';
+export { createGpu, listAdapters, type GpuContext } from './device/device.ts';
 export type { Executor, BackendName } from './exec/executor.ts';
 
 // Weights and adapters.
@@ -23,17 +23,17 @@ export {
   peftConfigFor,
   type WeightMap,
 } from './model/weights.ts';
-export { applyPeftConfig } from './model/apply-peft.ts';
-export { mergeAdapterWeights, unmergeAdapterWeights, stripAdapters } from './model/merge-model.ts';
+export { applyPeftConfig } from './adapters/apply-peft.ts';
+export { mergeAdapterWeights, unmergeAdapterWeights, stripAdapters } from './adapters/merge-model.ts';
 export { readSafetensorsFile, writeSafetensorsFile, readAdapterDir, writeAdapterDir } from './io/node-fs.ts';
 
 // Data and training.
 export { ByteTokenizer, loadTokenizer, type Tokenizer } from './data/tokenizer.ts';
 export { BatchLoader, evalBatches } from './data/loader.ts';
-export { getTask, generateBaseCorpus, TASKS } from './data/tasks/index.ts';
+export { getTask, generateBaseCorpus, TASKS } from '../apps/tasks/index.ts';
 export { trainLoop, feedBatch, NonFiniteLossError, type TrainLoopOptions, type StepInfo, type TrainCallbacks } from './train/trainer.ts';
 export { learningRate, type ScheduleOptions } from './train/schedule.ts';
-export { runTrainJob, type TrainJobOptions, type TrainJobResult, type TrainReporter } from './session/train-job.ts';
+export { runTrainJob, type TrainJobOptions, type TrainJobResult, type TrainReporter } from './train/train-job.ts';
 export { feedTokens, positionsFor } from './model/feeds.ts';
 
 // Generation and verification.
@@ -41,4 +41,4 @@ export { Generator, type GenerateOptions } from './generate/generator.ts';
 export { sampleToken, type SamplingOptions } from './generate/sampling.ts';
 export { verifyCase } from './verify/verify-case.ts';
 
-export { UserError } from './errors.ts';
+export { UserError } from '../compiler/errors.ts';

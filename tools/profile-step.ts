@@ -9,7 +9,7 @@ import { feedTokens } from '../runtime/model/feeds.ts';
 import { optimHyper, OPTIM_INPUT } from '../compiler/optim/adamw.ts';
 import { DEFAULT_ADAMW } from '../runtime/model/build.ts';
 import { GpuExecutor } from '../runtime/exec/gpu-executor.ts';
-import { profileKernels, timeWholeStep, formatProfile } from '../runtime/gpu/profile.ts';
+import { profileKernels, timeWholeStep, formatProfile } from '../runtime/device/profile.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -5,7 +5,7 @@
 // counts towards the loss and IGNORE_INDEX (-100, PyTorch's ignore_index) where it does not (prompt
 // tokens, padding); the loss compares the logits at t-1 with labels[t]. shiftLabels() gives the
 // per-position targets for code that wants them aligned with the logits.
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import { Rng, mixSeed } from './rng.ts';
 import type { Tokenizer } from './tokenizer.ts';
 

@@ -1,7 +1,7 @@
 // Batches for training and evaluation. The shuffle order of each epoch is a pure function of
 // (seed, epoch), so the whole position in the data is three numbers (DataCursor): a resumed run
 // saves them in trainer_state.json and continues with exactly the batches it would have seen.
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import { IGNORE_INDEX, type Rows } from './dataset.ts';
 import { Rng, mixSeed } from './rng.ts';
 

@@ -2,7 +2,7 @@
 // byte) for tiny char models, and GPT-2's BPE from the gpt-tokenizer package, which bundles the
 // vocabulary so nothing is downloaded at run time. GPT-2's tables are large, so that module is
 // imported lazily: loading a byte-level model never pays for them.
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 
 export interface Tokenizer {
   readonly name: string;

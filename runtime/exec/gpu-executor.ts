@@ -1,8 +1,8 @@
 // Executor over a compiled WebGPU program (runtime/gpu/program.ts).
 import type { Graph } from '../../compiler/ir/types.ts';
 import { planMemory } from '../../compiler/plan/memory-plan.ts';
-import type { GpuContext } from '../gpu/device.ts';
-import { GpuProgram, type ProgramStats } from '../gpu/program.ts';
+import type { GpuContext } from '../device/device.ts';
+import { GpuProgram, type ProgramStats } from '../device/program.ts';
 import { inputNames, type Executor } from './executor.ts';
 
 export class GpuExecutor implements Executor {

@@ -1,8 +1,8 @@
 // Scoring a model on a synthetic task by what it generates: greedy continuations of each prompt,
 // cut at the task's END newline, compared by the task's own metric.
 import type { Tokenizer } from '../data/tokenizer.ts';
-import type { EvalResult, Task, TaskExample } from '../data/tasks/types.ts';
-import { END } from '../data/tasks/types.ts';
+import type { EvalResult, Task, TaskExample } from '../../apps/tasks/types.ts';
+import { END } from '../../apps/tasks/types.ts';
 import type { Generator } from './generator.ts';
 
 export interface TaskScore extends EvalResult {

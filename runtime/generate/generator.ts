@@ -7,7 +7,7 @@
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { OFFSET_INPUT, POSITIONS_INPUT } from '../../compiler/lower/lower-model.ts';
 import { Rng } from '../data/rng.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import { stateNames, type Executor } from '../exec/executor.ts';
 import { buildGraph, createExecutor, type ExecutorOptions } from '../model/build.ts';
 import { setWeights, type WeightMap } from '../model/weights.ts';

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 
 export type FileContents = Uint8Array | string;
 

@@ -2,7 +2,7 @@
 // resume exactly: AdamW moments in optimizer.safetensors and step / data cursor / RNG / loss history
 // in trainer_state.json. spec/checkpoints.md documents the layout. Pure: node-fs.ts writes the
 // files together with writeDirAtomic so a checkpoint is replaced whole or not at all.
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import type { DataCursor } from '../data/loader.ts';
 import type { RngState } from '../data/rng.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, readAdapter, writeAdapter, type Adapter, type FloatTensor } from './peft.ts';

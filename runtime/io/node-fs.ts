@@ -2,7 +2,7 @@
 // writing through atomic.ts. A browser build supplies bytes from fetch() or File objects instead.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorInput } from './safetensors.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, readAdapter, writeAdapter, type Adapter } from './peft.ts';
 import { recoverDir, writeDirAtomic, writeFileAtomic } from './atomic.ts';

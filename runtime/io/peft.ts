@@ -8,11 +8,11 @@
 //   base_model.model.<module>.lora_embedding_A / _B                    (LoRA on nn.Embedding; no ".weight")
 // Anything else (biases with bias="all"/"lora_only", modules_to_save copies) is kept in `others`.
 // Pure: works on bytes and strings; runtime/io/node-fs.ts reads and writes directories.
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import { parseSafetensors, serializeSafetensors, type TensorInput } from './safetensors.ts';
-import { parsePeftConfig, resolveRankAlpha, serializePeftConfig, type PeftConfig } from './peft-config.ts';
+import { parsePeftConfig, resolveRankAlpha, serializePeftConfig, type PeftConfig } from '../../compiler/lora/peft-config.ts';
 
-export * from './peft-config.ts';
+export * from '../../compiler/lora/peft-config.ts';
 
 export const ADAPTER_CONFIG_NAME = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_NAME = 'adapter_model.safetensors';

@@ -5,7 +5,7 @@
 // data region) plus an optional "__metadata__" string->string map. Every number in the header comes
 // from an untrusted file, so each is checked before use: a corrupt file must end in a UserError that
 // names the file and the tensor, never in a RangeError from a typed-array constructor.
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 
 /** Element size in bytes of each dtype the format defines. */
 export const DTYPE_SIZES = {

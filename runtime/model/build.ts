@@ -8,7 +8,7 @@ import { pipeline } from '../../compiler/passes/pipeline.ts';
 import type { Graph } from '../../compiler/ir/types.ts';
 import type { BackendName, Executor } from '../exec/executor.ts';
 import { InterpExecutor } from '../exec/interp-executor.ts';
-import type { GpuContext } from '../gpu/device.ts';
+import type { GpuContext } from '../device/device.ts';
 
 export type GraphMode = 'train' | 'eval' | 'decode';
 

@@ -7,7 +7,7 @@ import { checkSpec } from '../../compiler/check/index.ts';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { formatDiagnostics } from '../../compiler/language/diagnostics.ts';
 import { Source } from '../../compiler/language/source.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 
 export interface LoadSpecOptions {
   /** A Hugging Face config.json's contents, bound through the spec's `config` block. */

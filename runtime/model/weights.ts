@@ -4,12 +4,12 @@
 import type { CheckedModel, LoraConfig, Weight } from '../../compiler/check/model.ts';
 import { loraParamNames } from '../../compiler/lower/lower-model.ts';
 import { Rng } from '../data/rng.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import type { Executor } from '../exec/executor.ts';
 import { paramNames } from '../exec/executor.ts';
 import { makePeftConfig, PEFT_KEY_PREFIX, type Adapter, type LoraModuleWeights, type PeftConfig } from '../io/peft.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
-import { deltaWeight } from '../lora/merge.ts';
+import { deltaWeight } from '../adapters/merge.ts';
 
 export type WeightMap = Map<string, Float32Array>;
 

@@ -2,7 +2,7 @@
 // rows of a resumed run in the same file; the CSV header is written only when the file is new.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import { MetricsLog, type LogFormat } from './logger.ts';
 
 export function openMetricsFile(file: string, opts: { columns?: string[]; format?: LogFormat } = {}): MetricsLog {

@@ -1,21 +1,21 @@
 // `rankfold verify CASE_DIR`: reproduce a Hugging Face transformers + PEFT reference run (the
-// folder format of ../shared/conformance, documented in spec/checkpoints.md) and compare every
+// folder format of test/fixtures/conformance, documented in spec/checkpoints.md) and compare every
 // number: logits and loss, gradients, one AdamW step, the merged model.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { loraParamNames } from '../../compiler/lower/lower-model.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../compiler/errors.ts';
 import type { BackendName, Executor } from '../exec/executor.ts';
-import type { GpuContext } from '../gpu/device.ts';
+import type { GpuContext } from '../device/device.ts';
 import { readAdapterDir, readSafetensorsFile } from '../io/node-fs.ts';
 import { parseLoraKey, type Adapter } from '../io/peft.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
-import { applyPeftConfig } from '../model/apply-peft.ts';
+import { applyPeftConfig } from '../adapters/apply-peft.ts';
 import { buildGraph, createExecutor } from '../model/build.ts';
 import { feedTokens } from '../model/feeds.ts';
 import { loadSpec, specForModelType } from '../model/load-spec.ts';
-import { mergeAdapterWeights, stripAdapters } from '../model/merge-model.ts';
+import { mergeAdapterWeights, stripAdapters } from '../adapters/merge-model.ts';
 import { adapterWeights, readBaseWeights, setWeights, type WeightMap } from '../model/weights.ts';
 import { optimHyper } from '../../compiler/optim/adamw.ts';
 import { compareTensors, type CheckResult } from './compare.ts';

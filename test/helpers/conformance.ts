@@ -1,17 +1,19 @@
-// Where the Hugging Face reference runs live: ../shared/conformance beside the repository (CI puts
-// a copy there too). RANKFOLD_CONFORMANCE overrides the location.
+// The Hugging Face transformers + PEFT reference runs the tests compare against: one table of
+// cases, all in test/fixtures/conformance (copied from the team's shared folder, made by its
+// make_fixtures.py; README.md there says what each file holds). A missing case is an error, never
+// a skip: these tests are how we know the compiler is right.
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CONFORMANCE_DIR =
-  process.env.RANKFOLD_CONFORMANCE ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'conformance');
+export const CONFORMANCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'conformance');
 
+/** Every reference case, by folder name. */
 export const CONFORMANCE_CASES = ['llama_qv_r4', 'gpt2_cattn_r4'] as const;
+export type ConformanceCase = (typeof CONFORMANCE_CASES)[number];
 
-export function conformanceCase(name: string): string {
+export function conformanceCase(name: ConformanceCase): string {
   const dir = join(CONFORMANCE_DIR, name);
-  // Missing fixtures are an error, not a skip: these tests are how we know the compiler is right.
-  if (!existsSync(join(dir, 'config.json'))) throw new Error(`conformance fixture ${dir} not found (set RANKFOLD_CONFORMANCE)`);
+  if (!existsSync(join(dir, 'config.json'))) throw new Error(`conformance fixture ${dir} not found`);
   return dir;
 }

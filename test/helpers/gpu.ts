@@ -1,7 +1,7 @@
 // Shared GPU access for backend tests: one device per test worker. Outside CI a machine without
 // a WebGPU adapter skips these tests with a one-line reason; under CI=true that is a failure.
 import { it } from 'vitest';
-import { createGpu, type GpuContext } from '../../runtime/gpu/device.ts';
+import { createGpu, type GpuContext } from '../../runtime/device/device.ts';
 
 let shared: Promise<GpuContext | Error> | undefined;
 

@@ -8,7 +8,7 @@ import type { Loc, Spec } from '../../language/ast.ts';
 import { quote } from '../../language/diagnostics.ts';
 import { didYouMean, type CheckContext } from '../context.ts';
 import type { Elaborator } from '../dataflow.ts';
-import { evalLoraSettings, OVERRIDE_ARGS } from '../lora-config.ts';
+import { evalLoraSettings, OVERRIDE_ARGS } from '../../lora/lora-config.ts';
 import type { LoraConfig, LoraTarget, Op } from '../model.ts';
 import { ERROR, type Value } from '../values.ts';
 

@@ -1,0 +1,83 @@
+import type { RegisterCommand } from './index.ts';
+import { emitWgsl, type Target } from '../../../compiler/emit/index.ts';
+import { graphToDot } from '../../../compiler/ir/dot.ts';
+import { printGraph } from '../../../compiler/ir/print.ts';
+import { MEMORY_CATEGORIES, planMemory } from '../../../compiler/plan/memory-plan.ts';
+import type { Graph } from '../../../compiler/ir/types.ts';
+import { UserError } from '../../../compiler/errors.ts';
+import { buildGraph, type GraphMode } from '../../../runtime/model/build.ts';
+import { writeFileAtomic } from '../../../runtime/io/atomic.ts';
+import { intArg, loadSpecWith, setArg, type SetValues } from '../options.ts';
+import { maxPositions } from '../../../runtime/train/settings.ts';
+
+const EMITS = ['ir', 'wgsl', 'plan', 'dot'] as const;
+type Emit = (typeof EMITS)[number];
+
+interface CompileFlags {
+  config?: string;
+  set?: SetValues;
+  batch?: number;
+  seq?: number;
+  mode: string;
+  fuse: boolean;
+  emit: string;
+  out?: string;
+  target: string;
+}
+
+/** The memory plan in bytes by category (exact numbers, for scripts), with KiB alongside for people. */
+export function formatPlanBytes(graph: Graph): string {
+  const plan = planMemory(graph);
+  const row = (name: string, bytes: number) => `${name.padEnd(18)} ${String(bytes).padStart(14)} B ${`(${(bytes / 1024).toFixed(1)} KiB)`.padStart(16)}`;
+  const lines = MEMORY_CATEGORIES.filter((c) => plan.totals[c] > 0).map((c) => row(c, plan.totals[c]));
+  lines.push(row('total', plan.totalBytes) + `  ${plan.buffers.length} buffers for ${plan.schedule.length} nodes`);
+  return lines.join('\n') + '\n';
+}
+
+export function emitGraph(graph: Graph, emit: Emit, name: string, target: Target = 'gpu'): string {
+  switch (emit) {
+    case 'ir':
+      return printGraph(graph);
+    case 'wgsl':
+      return emitWgsl(graph, target);
+    case 'plan':
+      return formatPlanBytes(graph);
+    case 'dot':
+      return graphToDot(graph, { name });
+  }
+}
+
+/** `rankfold compile SPEC --emit ir|wgsl|plan|dot`: what the compiler makes of a spec, for one shape. */
+export const registerCompile: RegisterCommand = (program) => {
+  program
+    .command('compile')
+    .description('lower a spec and print its IR, WGSL kernels, memory plan or a Graphviz graph')
+    .argument('<spec>', 'the model spec (.rf)')
+    .requiredOption('--emit <form>', `what to print: ${EMITS.join(', ')}`)
+    .option('--config <config.json>', 'bind spec parameters from a Hugging Face config.json')
+    .option('--set <name=value>', 'set a spec parameter (repeatable)', setArg)
+    .option('--batch <b>', 'batch size (default: the spec\'s train block, else 1)', intArg)
+    .option('--seq <t>', 'sequence length (default: the spec\'s train block, else min(128, positions))', intArg)
+    .option('--mode <mode>', 'train (forward, backward, AdamW), eval (forward and loss) or decode (one token, KV cache)', 'train')
+    .option('--no-fuse', 'skip the fusion passes')
+    .option('--target <kind>', 'kernels tuned for gpu or cpu (software adapters such as lavapipe run the cpu ones)', 'gpu')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action((spec: string, flags: CompileFlags) => {
+      if (!(EMITS as readonly string[]).includes(flags.emit)) throw new UserError(`--emit must be one of ${EMITS.join(', ')}, got "${flags.emit}"`);
+      if (flags.target !== 'gpu' && flags.target !== 'cpu') throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
+      if (!['train', 'eval', 'decode'].includes(flags.mode)) throw new UserError(`--mode must be train, eval or decode, got "${flags.mode}"`);
+      const { model } = loadSpecWith(spec, flags);
+      const batch = flags.batch ?? model.train?.batch ?? 1;
+      const positions = maxPositions(model);
+      const seq = flags.seq ?? model.train?.seq ?? Math.min(128, positions ?? 128);
+      if (batch < 1 || seq < 1) throw new UserError('--batch and --seq must be positive');
+      if (positions !== undefined && seq > positions) throw new UserError(`--seq ${seq} is longer than the ${positions} positions of ${model.file}`);
+      const mode = flags.mode as GraphMode;
+      if (mode === 'train' && model.lora.length === 0) throw new UserError(`${model.file}: nothing to train (no \`lora targets\`); use --mode eval`);
+      // A decoding step processes one token against a cache of `seq` positions.
+      const graph = buildGraph(model, mode === 'decode' ? { mode, batch, seq: 1, cacheLen: seq, fuse: flags.fuse } : { mode, batch, seq, fuse: flags.fuse });
+      const text = emitGraph(graph, flags.emit as Emit, model.name, flags.target as Target);
+      if (flags.out) writeFileAtomic(flags.out, text);
+      else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    });
+};

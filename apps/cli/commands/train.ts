@@ -1,0 +1,107 @@
+import type { RegisterCommand } from './index.ts';
+import { TrainingProgress } from '../../../runtime/report/progress.ts';
+import { floatArg, intArg, readConfigOption, setArg, withBackend, type SetValues } from '../options.ts';
+import { runTrainJob, type TrainReporter } from '../../../runtime/train/train-job.ts';
+
+interface TrainFlags {
+  data: string;
+  out: string;
+  weights?: string;
+  config?: string;
+  set?: SetValues;
+  steps?: number;
+  rank?: number;
+  alpha?: number;
+  lr?: number;
+  batch?: number;
+  seq?: number;
+  tokenizer?: string;
+  evalEvery?: number;
+  saveEvery?: number;
+  seed?: number;
+  warmup?: number;
+  maxGradNorm?: number;
+  gradAccum?: number;
+  evalFraction?: number;
+  backend: string;
+  resume?: boolean;
+  full?: boolean;
+  progress?: boolean;
+}
+
+/** Progress bar (or plain lines off a terminal) on stdout, setup lines before it. */
+function consoleReporter(flags: TrainFlags): TrainReporter {
+  let bar: TrainingProgress | undefined;
+  return {
+    info: (line) => console.log(line),
+    start: (total, start) => {
+      bar = new TrainingProgress({ total, start, ...(flags.progress === false ? { tty: false } : {}) });
+    },
+    step: (s) => bar?.update(s.step + 1, { loss: s.loss, tokens: s.tokens }),
+    log: (line) => (bar ? bar.log(line) : console.log(line)),
+    stop: () => {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
+/** `rankfold train SPEC --data FILE --out DIR`: LoRA (or full) fine-tuning with checkpoints and resume. */
+export const registerTrain: RegisterCommand = (program) => {
+  program
+    .command('train')
+    .description('fine-tune LoRA adapters (or, with --full, every weight) on a text or JSONL dataset')
+    .argument('<spec>', 'the model spec (.rf)')
+    .requiredOption('--data <file>', 'training data: .jsonl ({"text"} or {"prompt","completion"} lines) or plain text')
+    .requiredOption('--out <dir>', 'output folder: adapter, checkpoint/, loss.csv, loss.svg')
+    .option('--weights <file>', 'base weights (Hugging Face safetensors); without it the base is a fresh random init')
+    .option('--config <config.json>', 'bind spec parameters from a Hugging Face config.json')
+    .option('--set <name=value>', 'set a spec parameter (repeatable)', setArg)
+    .option('--steps <n>', 'optimizer steps', intArg)
+    .option('--rank <r>', 'LoRA rank for every target (overrides the spec)', intArg)
+    .option('--alpha <a>', 'LoRA alpha for every target (overrides the spec)', floatArg)
+    .option('--lr <x>', 'peak learning rate', floatArg)
+    .option('--batch <b>', 'rows per micro-batch', intArg)
+    .option('--grad-accum <k>', 'accumulate gradients over k micro-batches per optimizer step', intArg)
+    .option('--seq <t>', 'tokens per row', intArg)
+    .option('--tokenizer <name>', 'bytes or gpt2 (default: bytes for a 256-token vocabulary, else gpt2)')
+    .option('--eval-every <n>', 'held-out loss every n steps (0 = never)', intArg)
+    .option('--eval-fraction <f>', 'share of rows held out for evaluation (default 0.1)', floatArg)
+    .option('--save-every <n>', 'checkpoint every n steps (and at the end)', intArg)
+    .option('--seed <s>', 'seed for init, data order, split and dropout', intArg)
+    .option('--warmup <n>', 'learning-rate warm-up steps (then cosine decay)', intArg)
+    .option('--max-grad-norm <x>', 'clip the global gradient norm (0 = off; default 1)', floatArg)
+    .option('--backend <name>', 'webgpu or interp (the CPU reference interpreter)', 'webgpu')
+    .option('--resume', 'continue from OUT/checkpoint (same flags)')
+    .option('--full', 'full fine-tuning: train every base weight, write model.safetensors')
+    .option('--no-progress', 'plain progress lines even on a terminal')
+    .action(async (spec: string, flags: TrainFlags) => {
+      const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, gradAccum } = flags;
+      const result = await withBackend(flags.backend, (backend, gpu) =>
+        runTrainJob({
+          spec,
+          config: readConfigOption(flags.config),
+          set: flags.set,
+          data: flags.data,
+          out: flags.out,
+          weights: flags.weights,
+          tokenizer: flags.tokenizer,
+          backend,
+          gpu,
+          resume: flags.resume,
+          full: flags.full,
+          reporter: consoleReporter(flags),
+          ...{ steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, gradAccum },
+        }),
+      );
+      const last = result.history[result.history.length - 1];
+      const firstLoss = result.history[0]?.loss;
+      const evals = result.history.filter((h) => h.eval_loss !== undefined);
+      const lastEval = evals[evals.length - 1];
+      console.log(
+        `done: step ${last?.step ?? result.startStep}, loss ${firstLoss?.toFixed(4) ?? '-'} -> ${last?.loss.toFixed(4) ?? '-'}` +
+          (lastEval ? `, held-out ${lastEval.eval_loss!.toFixed(4)}` : ''),
+      );
+      console.log(`wrote ${result.files.map((f) => `${result.outDir}/${f}`).join(', ')}`);
+    });
+};

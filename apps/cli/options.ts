@@ -1,0 +1,60 @@
+// Option parsing shared by the train, merge, generate and compile commands: typed numbers with
+// one-line errors, `--set name=value`, spec + config loading, and the backend's GPU context.
+import { InvalidArgumentError } from 'commander';
+import type { CheckedModel } from '../../compiler/check/model.ts';
+import { UserError } from '../../compiler/errors.ts';
+import type { BackendName } from '../../runtime/exec/executor.ts';
+import { createGpu, type GpuContext } from '../../runtime/device/device.ts';
+import { loadSpec, readConfigJson } from '../../runtime/model/load-spec.ts';
+
+export type SetValues = Record<string, number | boolean | string>;
+
+export function intArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
+}
+
+export function floatArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  return n;
+}
+
+export function collect(value: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), value];
+}
+
+/** `--set name=value`: numbers and true/false become typed, anything else stays a string. */
+export function setArg(item: string, prev: SetValues | undefined): SetValues {
+  const eq = item.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected name=value, got "${item}"`);
+  const raw = item.slice(eq + 1);
+  const value = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  return { ...(prev ?? {}), [item.slice(0, eq)]: value };
+}
+
+export function readConfigOption(file: string | undefined): Record<string, unknown> | undefined {
+  return file === undefined ? undefined : readConfigJson(file);
+}
+
+export function loadSpecWith(spec: string, o: { config?: string; set?: SetValues }): { model: CheckedModel; config?: Record<string, unknown> } {
+  const config = o.config ? readConfigJson(o.config) : undefined;
+  return { model: loadSpec(spec, { config, overrides: o.set }), config };
+}
+
+export function backendArg(name: string): BackendName {
+  if (name !== 'webgpu' && name !== 'interp') throw new UserError(`unknown backend "${name}" (webgpu or interp)`);
+  return name;
+}
+
+/** Runs `body` with a GPU context for the webgpu backend (none for interp), released afterwards. */
+export async function withBackend<T>(name: string, body: (backend: BackendName, gpu?: GpuContext) => Promise<T>): Promise<T> {
+  const backend = backendArg(name);
+  const gpu = backend === 'webgpu' ? await createGpu() : undefined;
+  try {
+    return await body(backend, gpu);
+  } finally {
+    gpu?.device.destroy();
+  }
+}

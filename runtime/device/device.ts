@@ -1,0 +1,109 @@
+// The one place that creates a WebGPU device. In Node it loads Dawn through the `webgpu`
+// package; in a browser it uses navigator.gpu. Everything else takes a GpuContext.
+import { UserError } from '../../compiler/errors.ts';
+
+export interface GpuContext {
+  device: GPUDevice;
+  adapterName: string;
+  features: ReadonlySet<string>;
+  limits: GPUSupportedLimits;
+}
+
+export interface DeviceOptions {
+  /** Pick an adapter whose description/vendor/architecture contains this text (case-insensitive). */
+  adapter?: string;
+}
+
+export const NO_ADAPTER_HELP = `no WebGPU adapter found.
+Rankfold runs on any Vulkan, Metal or D3D12 GPU through Dawn. On a Linux machine without a GPU,
+install Mesa's lavapipe CPU driver (Debian bookworm needs Mesa 25 from bookworm-backports):
+    sudo bash scripts/install-vulkan-driver.sh
+and make sure XDG_RUNTIME_DIR is set (Rankfold sets it to /tmp if it is missing).`;
+
+let nodeGpu: GPU | undefined;
+
+async function gpuEntry(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  if (nodeGpu) return nodeGpu;
+  // Node: Dawn wants a runtime dir for its caches; an unset one makes adapter creation fail.
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  if (env && !env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp';
+  const webgpu = await import('webgpu');
+  Object.assign(globalThis, webgpu.globals);
+  nodeGpu = webgpu.create([]) as GPU;
+  return nodeGpu;
+}
+
+/** The GPU entry point createGpu uses (navigator.gpu, or the one Dawn instance in Node), for tools such as the tfjs baseline in bench/. */
+export function getGpuEntry(): Promise<GPU> {
+  return gpuEntry();
+}
+
+function describe(info: GPUAdapterInfo): string {
+  return [info.description, info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown';
+}
+
+/** Lists the adapters Dawn offers, as names usable with the adapter option. */
+export async function listAdapters(): Promise<string[]> {
+  const gpu = await gpuEntry();
+  const names = new Set<string>();
+  for (const powerPreference of ['high-performance', 'low-power'] as const) {
+    const adapter = await gpu.requestAdapter({ powerPreference });
+    if (adapter) names.add(describe(adapter.info));
+  }
+  return [...names];
+}
+
+/**
+ * Creates a device on the chosen adapter with the adapter's real limits (not WebGPU's defaults,
+ * which cap storage buffers at 128 MiB) and the optional features we use when present.
+ */
+export async function createGpu(options: DeviceOptions = {}): Promise<GpuContext> {
+  const want = options.adapter ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
+    .RANKFOLD_ADAPTER;
+  const gpu = await gpuEntry();
+  const candidates: GPUAdapter[] = [];
+  for (const powerPreference of ['high-performance', 'low-power'] as const) {
+    const adapter = await gpu.requestAdapter({ powerPreference });
+    if (adapter) candidates.push(adapter);
+  }
+  if (candidates.length === 0) throw new UserError(NO_ADAPTER_HELP);
+  let adapter = candidates[0]!;
+  if (want) {
+    const match = candidates.find((a) => describe(a.info).toLowerCase().includes(want.toLowerCase()));
+    if (!match) {
+      throw new UserError(
+        `no WebGPU adapter matches "${want}"; available: ${candidates.map((a) => describe(a.info)).join(', ')}`,
+      );
+    }
+    adapter = match;
+  }
+  const optional: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+  const requiredFeatures = optional.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  for (const key of [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY',
+    'maxComputeWorkgroupsPerDimension',
+    'maxStorageBuffersPerShaderStage',
+  ] as const) {
+    requiredLimits[key] = adapter.limits[key];
+  }
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  device.addEventListener('uncapturederror', (event) => {
+    const e = event as GPUUncapturedErrorEvent;
+    // Validation errors are bugs in our generated code; make them loud rather than silent.
+    console.error(`rankfold: WebGPU error: ${e.error.message}`);
+  });
+  return {
+    device,
+    adapterName: describe(adapter.info),
+    features: new Set(device.features as unknown as Iterable<string>),
+    limits: device.limits,
+  };
+}

@@ -1,0 +1,318 @@
+// Runs an IR graph on the GPU. Everything that can be decided once is decided in `create`: kernels
+// are lowered, pipelines fetched from the per-device cache, buffers allocated (following the
+// MemoryPlan, or one buffer per node without one), uniforms written and bind groups built. `run`
+// then only records every dispatch into one compute pass of one command encoder and submits once;
+// nothing is read back unless `read` asks for it.
+import type { Graph, Node } from '../../compiler/ir/types.ts';
+import { numel } from '../../compiler/ir/types.ts';
+import type { OpAttrs } from '../../compiler/ir/ops.ts';
+import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
+import { LEAF_OPS, lowerNode, foldWorkgroups, type Launch, type Target } from '../../compiler/emit/index.ts';
+import type { GpuContext } from './device.ts';
+import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
+import { BufferPool } from './buffer-pool.ts';
+
+/** Plan categories, plus what only the executor allocates: kernel temporaries, uniforms, staging. */
+export type ByteCategory = MemoryCategory | 'kernel_scratch' | 'uniforms' | 'readback';
+
+export interface ProgramStats {
+  /** Kernel dispatches recorded by one run. */
+  dispatchesPerRun: number;
+  /** Distinct kernels (pipeline keys) the program uses. */
+  kernels: number;
+  /** Pipelines compiled by create (0 when the device cache already had them all). */
+  pipelinesCreatedAtCreate: number;
+  /** Pipelines compiled by the last run: 0 by construction (checked, not assumed). */
+  pipelinesCreatedLastRun: number;
+  runs: number;
+  /** Bytes allocated by category; readback is the pool's current staging total. */
+  bytes: Record<ByteCategory, number>;
+  /** Peak GPU bytes of the whole program: all its buffers plus the readback pool's peak. */
+  peakBytes: number;
+}
+
+export interface ProgramOptions {
+  /** Kernel tuning target; by default 'cpu' on software adapters (lavapipe, SwiftShader), else 'gpu'. */
+  target?: Target;
+}
+
+/** Software Vulkan/D3D adapters run compute shaders on CPU threads. */
+export function targetFor(gpu: Pick<GpuContext, 'adapterName'>): Target {
+  return /llvmpipe|lavapipe|swiftshader|warp|software/i.test(gpu.adapterName) ? 'cpu' : 'gpu';
+}
+
+interface Step {
+  node: number;
+  launch: Launch;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number, number];
+}
+
+// A function, not a constant: in Node the GPU* globals exist only once createGpu has loaded Dawn.
+const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+const align = (n: number, a: number) => Math.ceil(n / a) * a;
+const bytesOf = (node: Node) => align(Math.max(numel(node.type.shape), 1) * 4, 16);
+
+function categoryOf(node: Node, gradIds: Set<number>): MemoryCategory {
+  if (node.op === 'param') {
+    const role = (node.attrs as OpAttrs['param']).role;
+    return role === 'frozen' ? 'frozen_weights' : role === 'adapter' ? 'adapter_weights' : 'trainable_weights';
+  }
+  if (node.op === 'state') return 'optimizer_state';
+  if (node.op === 'input') return 'inputs';
+  if (gradIds.has(node.id)) return 'gradients';
+  return 'activations';
+}
+
+export class GpuProgram {
+  private readonly buffers = new Map<number, GPUBuffer>(); // node id -> buffer
+  private readonly owned: GPUBuffer[] = [];
+  private readonly steps: Step[] = [];
+  private readonly pool: BufferPool;
+  private readonly byName = { input: new Map<string, Node>(), param: new Map<string, Node>(), state: new Map<string, Node>() };
+  private readonly bytes = Object.fromEntries(
+    ['frozen_weights', 'adapter_weights', 'trainable_weights', 'gradients', 'optimizer_state', 'activations', 'scratch', 'inputs', 'kernel_scratch', 'uniforms', 'readback'].map((k) => [k, 0]),
+  ) as Record<ByteCategory, number>;
+  private pipelinesAtCreate = 0;
+  private pipelinesLastRun = 0;
+  private runs = 0;
+  private kernelKeys = new Set<string>();
+  /** Nodes whose planned buffer is shared with other tenants: their values do not survive a run. */
+  private readonly transient = new Set<number>();
+
+  readonly target: Target;
+
+  private constructor(readonly gpu: GpuContext, readonly graph: Graph, readonly plan: MemoryPlan | undefined, options: ProgramOptions) {
+    this.target = options.target ?? targetFor(gpu);
+    this.pool = new BufferPool(gpu.device);
+    for (const node of graph.nodes) {
+      if (node.op === 'input' || node.op === 'param' || node.op === 'state') {
+        this.byName[node.op].set((node.attrs as { name: string }).name, node);
+      }
+    }
+  }
+
+  static async create(gpu: GpuContext, graph: Graph, plan?: MemoryPlan, options: ProgramOptions = {}): Promise<GpuProgram> {
+    const p = new GpuProgram(gpu, graph, plan, options);
+    await p.build();
+    return p;
+  }
+
+  private allocate(size: number, category: ByteCategory, label: string): GPUBuffer {
+    const buffer = this.gpu.device.createBuffer({ size, usage: storageUsage(), label });
+    this.owned.push(buffer);
+    this.bytes[category] += size;
+    return buffer;
+  }
+
+  private async build(): Promise<void> {
+    const { device } = this.gpu;
+    const graph = this.graph;
+    const before = pipelinesCreated(device);
+    const lowered = graph.nodes.map((node) => (LEAF_OPS.has(node.op) ? undefined : lowerNode(graph, node, this.target)));
+    const order = this.plan?.schedule ?? graph.nodes.map((n) => n.id);
+
+    // Node buffers: from the plan, or one per node. In-place ops (cache_update) alias their input.
+    if (this.plan) {
+      const planned = new Map<number, GPUBuffer>();
+      for (const b of this.plan.buffers) planned.set(b.id, this.allocate(Math.max(b.size, 16), b.category, b.label));
+      const tenants = new Map<number, number>();
+      for (const [node, id] of this.plan.assignment) {
+        this.buffers.set(node, planned.get(id)!);
+        tenants.set(id, (tenants.get(id) ?? 0) + 1);
+      }
+      for (const [node, id] of this.plan.assignment) {
+        if (!this.plan.buffers[id]!.persistent && tenants.get(id)! > 1) this.transient.add(node);
+      }
+    }
+    const gradIds = new Set(Object.values(graph.grads));
+    for (const node of graph.nodes) {
+      const alias = lowered[node.id]?.aliasInput;
+      if (alias !== undefined) {
+        this.buffers.set(node.id, this.buffers.get(node.inputs[alias]!)!);
+        continue;
+      }
+      // adamw's [] placeholder is never written or read: it gets no buffer.
+      if (!this.buffers.has(node.id) && node.op !== 'adamw') {
+        const label = node.label ?? `%${node.id} ${node.op}`;
+        this.buffers.set(node.id, this.allocate(bytesOf(node), categoryOf(node, gradIds), label));
+      }
+    }
+
+    // Scratch slots are shared by all nodes: dispatches run in order within the pass.
+    const slotSizes: number[] = [];
+    for (const l of lowered) l?.scratch.forEach((s, i) => (slotSizes[i] = Math.max(slotSizes[i] ?? 16, align(s, 16))));
+    const scratch = slotSizes.map((s, i) => this.allocate(s, 'kernel_scratch', `kernel scratch ${i}`));
+
+    // Uniforms: one buffer, one aligned slice per launch.
+    const uAlign = this.gpu.limits.minUniformBufferOffsetAlignment;
+    const launches: { node: Node; launch: Launch; offset: number }[] = [];
+    let uBytes = 0;
+    for (const id of order) {
+      const node = graph.nodes[id]!;
+      for (const launch of lowered[id]?.launches ?? []) {
+        launches.push({ node, launch, offset: uBytes });
+        uBytes += align(Math.max(launch.uniforms.length * 4, 16), uAlign);
+      }
+    }
+    const uniformBuffer = this.gpu.device.createBuffer({ size: Math.max(uBytes, 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniforms' });
+    this.owned.push(uniformBuffer);
+    this.bytes.uniforms += Math.max(uBytes, 16);
+    const uData = new ArrayBuffer(Math.max(uBytes, 16));
+    for (const { launch, offset } of launches) {
+      const view = new DataView(uData, offset);
+      launch.uniforms.forEach(([, type, value], i) => {
+        if (type === 'f32') view.setFloat32(i * 4, value, true);
+        else if (type === 'i32') view.setInt32(i * 4, value, true);
+        else view.setUint32(i * 4, value, true);
+      });
+    }
+    device.queue.writeBuffer(uniformBuffer, 0, uData);
+
+    // Pipelines compile in parallel; bind groups are built once.
+    const pipelines = await Promise.all(launches.map(({ launch }) => getPipeline(device, launch)));
+    const maxDim = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    launches.forEach(({ node, launch, offset }, i) => {
+      const entries: GPUBindGroupEntry[] = launch.bindings.map((b, binding) => {
+        let buffer: GPUBuffer | undefined;
+        switch (b.ref.kind) {
+          case 'input': buffer = this.buffers.get(node.inputs[b.ref.index]!); break;
+          case 'output': buffer = this.buffers.get(node.id); break;
+          case 'scratch': buffer = scratch[b.ref.slot]; break;
+          case 'named_input': buffer = this.buffers.get(this.byName.input.get(b.ref.name)?.id ?? -1); break;
+        }
+        if (!buffer) throw new Error(`program: no buffer for binding ${b.name} of %${node.id} ${node.op}`);
+        return { binding, resource: { buffer } };
+      });
+      entries.push({ binding: launch.bindings.length, resource: { buffer: uniformBuffer, offset, size: Math.max(launch.uniforms.length * 4, 16) } });
+      const pipe = pipelines[i]!;
+      this.kernelKeys.add(launch.key);
+      this.steps.push({
+        node: node.id,
+        launch,
+        pipeline: pipe.pipeline,
+        bindGroup: device.createBindGroup({ label: `${launch.key} %${node.id}`, layout: pipe.layout, entries }),
+        grid: typeof launch.workgroups === 'number' ? foldWorkgroups(launch.workgroups, maxDim) : launch.workgroups,
+      });
+    });
+    this.pipelinesAtCreate = pipelinesCreated(device) - before;
+  }
+
+  private leaf(kind: 'input' | 'param' | 'state', name: string): Node {
+    const node = this.byName[kind].get(name);
+    if (!node) throw new Error(`program: the graph has no ${kind} named "${name}" (has: ${[...this.byName[kind].keys()].join(', ')})`);
+    return node;
+  }
+
+  private write(node: Node, data: ArrayBufferView & { length: number }): void {
+    const n = numel(node.type.shape);
+    if (data.length !== n) throw new Error(`program: ${node.label ?? node.op} wants ${n} values, got ${data.length}`);
+    const wantInt = node.type.dtype === 'i32';
+    if (wantInt !== data instanceof Int32Array) throw new Error(`program: ${node.label ?? node.op} is ${node.type.dtype}, got ${data.constructor.name}`);
+    this.gpu.device.queue.writeBuffer(this.buffers.get(node.id)!, 0, data.buffer, data.byteOffset, n * 4);
+  }
+
+  setInput(name: string, data: Float32Array | Int32Array): void {
+    this.write(this.leaf('input', name), data);
+  }
+  setParam(name: string, data: Float32Array): void {
+    this.write(this.leaf('param', name), data);
+  }
+  setState(name: string, data: Float32Array): void {
+    this.write(this.leaf('state', name), data);
+  }
+  getParam(name: string): Promise<Float32Array> {
+    return this.read(this.leaf('param', name).id) as Promise<Float32Array>;
+  }
+  getState(name: string): Promise<Float32Array> {
+    return this.read(this.leaf('state', name).id) as Promise<Float32Array>;
+  }
+
+  /** Records every dispatch into one compute pass and submits once. */
+  run(): void {
+    const { device } = this.gpu;
+    const before = pipelinesCreated(device);
+    const encoder = device.createCommandEncoder({ label: 'rankfold run' });
+    const pass = encoder.beginComputePass();
+    for (const s of this.steps) {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
+    }
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    this.pool.submitted();
+    this.runs++;
+    this.pipelinesLastRun = pipelinesCreated(device) - before;
+  }
+
+  /**
+   * Records only the dispatches `from..to-1` (run order) and submits them: for profiling one kernel
+   * at a time (runtime/gpu/profile.ts). Earlier dispatches must have run for the inputs to be valid.
+   */
+  runSteps(from: number, to = from + 1): void {
+    const encoder = this.gpu.device.createCommandEncoder({ label: 'rankfold steps' });
+    const pass = encoder.beginComputePass();
+    for (const s of this.steps.slice(from, to)) {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
+    }
+    pass.end();
+    this.gpu.device.queue.submit([encoder.finish()]);
+    this.pool.submitted();
+  }
+
+  /** Reads back one tensor: a graph output by name, or any node by id. */
+  async read(which: string | number): Promise<Float32Array | Int32Array> {
+    const id = typeof which === 'number' ? which : this.graph.outputs[which];
+    if (id === undefined) throw new Error(`program: no output named "${which}" (has: ${Object.keys(this.graph.outputs).join(', ')})`);
+    const node = this.graph.nodes[id]!;
+    if (this.transient.has(id)) {
+      throw new Error(`program: %${id} ${node.label ?? node.op} shares a planned buffer with later values; read outputs, gradients, params or state`);
+    }
+    if (!this.buffers.has(id)) throw new Error(`program: %${id} ${node.op} has no buffer`);
+    const size = Math.max(numel(node.type.shape), 1) * 4;
+    const staging = this.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    const encoder = this.gpu.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.buffers.get(id)!, 0, staging, 0, align(size, 4));
+    this.gpu.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ, 0, size);
+    const bytes = staging.getMappedRange(0, size).slice(0);
+    staging.unmap();
+    this.pool.release(staging);
+    this.pool.submitted();
+    const n = numel(node.type.shape);
+    return node.type.dtype === 'i32' ? new Int32Array(bytes, 0, n) : new Float32Array(bytes, 0, n);
+  }
+
+  /** The GPU buffer holding a node's result (for callers that chain programs). */
+  bufferOf(id: number): GPUBuffer | undefined {
+    return this.buffers.get(id);
+  }
+
+  /** Kernel launches in run order, with their keys (for benchmarks and debugging). */
+  get launches(): { node: number; key: string; grid: [number, number, number] }[] {
+    return this.steps.map((s) => ({ node: s.node, key: s.launch.key, grid: s.grid }));
+  }
+
+  get stats(): ProgramStats {
+    const bytes = { ...this.bytes, readback: this.pool.allocatedBytes };
+    const own = Object.entries(this.bytes).reduce((a, [, v]) => a + v, 0);
+    return {
+      dispatchesPerRun: this.steps.length,
+      kernels: this.kernelKeys.size,
+      pipelinesCreatedAtCreate: this.pipelinesAtCreate,
+      pipelinesCreatedLastRun: this.pipelinesLastRun,
+      runs: this.runs,
+      bytes,
+      peakBytes: own + this.pool.peakBytes,
+    };
+  }
+
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+    this.pool.destroy();
+  }
+}

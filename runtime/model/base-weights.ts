@@ -1,0 +1,56 @@
+// Base weights in and out of Hugging Face safetensors files, shared by train, merge and generate:
+// load from --weights (or a seeded fresh init, said aloud), and write a full model back under the
+// names the input file used (a tied pair once, under whichever name the file had).
+import type { CheckedModel } from '../../compiler/check/model.ts';
+import { readSafetensorsFile, writeSafetensorsFile } from '../io/node-fs.ts';
+import type { SafetensorsFile, TensorInput } from '../io/safetensors.ts';
+import { baseWeights, initBaseWeights, readBaseWeights, type WeightMap } from './weights.ts';
+
+export interface LoadedBase {
+  weights: WeightMap;
+  /** The file read, for writing back under its names; undefined for a fresh init. */
+  file?: SafetensorsFile;
+  /** One line for the user: where the base came from. */
+  description: string;
+}
+
+export function loadBase(model: CheckedModel, weightsFile: string | undefined, seed: number): LoadedBase {
+  if (weightsFile === undefined) {
+    return { weights: initBaseWeights(model, seed), description: `fresh init (GPT-2 style, seed ${seed}): no --weights given, so the base model is random` };
+  }
+  const file = readSafetensorsFile(weightsFile);
+  return { weights: readBaseWeights(model, file), file, description: weightsFile };
+}
+
+/**
+ * The tensors of a full model under Hugging Face names. A weight the input file stored under its
+ * tied alias (GPT-2's lm_head read from wte, or the reverse) is written under that alias; tensors of
+ * the input the model does not use (buffers, a tied duplicate) are copied through unchanged, except
+ * a second copy of a tied weight we already write.
+ */
+export function hfTensors(model: CheckedModel, weights: WeightMap, input?: SafetensorsFile): Map<string, TensorInput> {
+  const out = new Map<string, TensorInput>();
+  const covered = new Set<string>();
+  for (const w of baseWeights(model)) {
+    const data = weights.get(w.name);
+    if (!data) throw new Error(`hfTensors: no value for ${w.name}`);
+    let name = w.name;
+    if (input && !input.has(w.name)) name = model.weights.find((x) => x.tiedTo === w.name && input.has(x.name))?.name ?? w.name;
+    out.set(name, { shape: w.shape, data });
+    covered.add(w.name);
+    for (const x of model.weights) if (x.tiedTo === w.name) covered.add(x.name);
+  }
+  if (input) {
+    for (const name of input.names) {
+      if (covered.has(name) || out.has(name)) continue;
+      const info = input.info(name);
+      const isInt = /^(I|U)\d+$|^BOOL$/.test(info.dtype);
+      out.set(name, { shape: info.shape, data: isInt ? input.getInt32(name) : input.getFloat32(name) });
+    }
+  }
+  return out;
+}
+
+export function writeModelFile(file: string, model: CheckedModel, weights: WeightMap, input?: SafetensorsFile): void {
+  writeSafetensorsFile(file, hfTensors(model, weights, input), { format: 'pt' });
+}

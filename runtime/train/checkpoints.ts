@@ -1,0 +1,129 @@
+// Saving and restoring a training job's whole state (spec/checkpoints.md section 3): the trained
+// parameters, AdamW's moments read from the executor's optimizer state, and trainer_state.json.
+// An adapter run's checkpoint is also a PEFT adapter directory. A full fine-tune (--full) has no
+// adapter, so its checkpoint holds model.safetensors instead, under the same atomic directory write.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CheckedModel } from '../../compiler/check/model.ts';
+import { UserError } from '../../compiler/errors.ts';
+import { stateNames, type Executor } from '../exec/executor.ts';
+import { writeDirAtomic, recoverDir } from '../io/atomic.ts';
+import { OPTIMIZER_NAME, TRAINER_STATE_NAME, TRAINER_STATE_FORMAT, type AdamMoments, type TrainerState } from '../io/checkpoint.ts';
+import { readCheckpointDir, readFileBytes, readTextFile, writeCheckpointDir } from '../io/node-fs.ts';
+import { PEFT_KEY_PREFIX, type PeftConfig } from '../io/peft.ts';
+import { parseSafetensors, serializeSafetensors, type TensorInput } from '../io/safetensors.ts';
+import { adapterWeights, readAdapterFromExecutor, setWeights, type WeightMap } from '../model/weights.ts';
+
+export const FULL_WEIGHTS_NAME = 'model.safetensors';
+
+/** Parameters AdamW updates: those with `<name>.exp_avg` state in the graph. */
+export function trainedParams(exec: Executor): string[] {
+  return stateNames(exec.graph)
+    .filter((s) => s.endsWith('.exp_avg'))
+    .map((s) => s.slice(0, -'.exp_avg'.length));
+}
+
+async function readMoments(exec: Executor, keyOf: (param: string) => string): Promise<Map<string, AdamMoments>> {
+  const shapes = new Map(exec.graph.nodes.filter((n) => n.op === 'param').map((n) => [(n.attrs as { name: string }).name, n.type.shape as number[]]));
+  const out = new Map<string, AdamMoments>();
+  for (const p of trainedParams(exec)) {
+    const shape = shapes.get(p)!;
+    out.set(keyOf(p), { exp_avg: { shape, data: await exec.getState(`${p}.exp_avg`) }, exp_avg_sq: { shape, data: await exec.getState(`${p}.exp_avg_sq`) } });
+  }
+  return out;
+}
+
+function restoreMoments(exec: Executor, moments: Map<string, AdamMoments>, keyOf: (param: string) => string, source: string): void {
+  for (const p of trainedParams(exec)) {
+    const m = moments.get(keyOf(p));
+    if (!m) throw new UserError(`${source}: no AdamW moments for "${keyOf(p)}" (checkpoint of a different model?)`);
+    exec.setState(`${p}.exp_avg`, m.exp_avg.data);
+    exec.setState(`${p}.exp_avg_sq`, m.exp_avg_sq.data);
+  }
+}
+
+const adapterKey = (param: string) => PEFT_KEY_PREFIX + param;
+
+export interface SavedState {
+  state: TrainerState;
+  /** Parameters to load into a fresh executor (the adapter, or every weight for --full). */
+  weights: WeightMap;
+}
+
+export async function saveCheckpoint(dir: string, exec: Executor, model: CheckedModel, full: boolean, config: PeftConfig | undefined, state: TrainerState): Promise<void> {
+  if (!full) {
+    const adapter = await readAdapterFromExecutor(exec, model, config);
+    writeCheckpointDir(dir, { adapter, moments: await readMoments(exec, adapterKey), state });
+    return;
+  }
+  const tensors = new Map<string, TensorInput>();
+  const opt = new Map<string, TensorInput>();
+  for (const n of exec.graph.nodes) {
+    if (n.op !== 'param') continue;
+    const name = (n.attrs as { name: string }).name;
+    tensors.set(name, { shape: n.type.shape as number[], data: await exec.getParam(name) });
+  }
+  for (const [key, m] of await readMoments(exec, (p) => p)) {
+    opt.set(`${key}.exp_avg`, m.exp_avg);
+    opt.set(`${key}.exp_avg_sq`, m.exp_avg_sq);
+  }
+  writeDirAtomic(dir, {
+    [FULL_WEIGHTS_NAME]: serializeSafetensors(tensors, { format: 'pt' }),
+    [OPTIMIZER_NAME]: serializeSafetensors(opt, { format: TRAINER_STATE_FORMAT, step: String(state.step) }),
+    [TRAINER_STATE_NAME]: JSON.stringify(state, null, 2) + '\n',
+  });
+}
+
+export function hasCheckpoint(dir: string): boolean {
+  recoverDir(dir);
+  return fs.existsSync(path.join(dir, TRAINER_STATE_NAME));
+}
+
+/** Reads a checkpoint; `apply` then loads it into an executor built for the same model. */
+export function loadCheckpoint(dir: string, model: CheckedModel, full: boolean): SavedState & { config?: PeftConfig; apply(exec: Executor): void } {
+  if (!hasCheckpoint(dir)) throw new UserError(`${dir}: no checkpoint to resume from`);
+  if (!full) {
+    if (!fs.existsSync(path.join(dir, 'adapter_config.json'))) throw new UserError(`${dir}: a full fine-tuning checkpoint; resume it with --full`);
+    const ck = readCheckpointDir(dir);
+    return {
+      state: ck.state,
+      config: ck.adapter.config,
+      // The caller re-targets the model from ck.adapter.config before building, so shapes agree.
+      get weights() {
+        return adapterWeights(model, ck.adapter, dir);
+      },
+      apply(exec) {
+        setWeights(exec, adapterWeights(model, ck.adapter, dir));
+        restoreMoments(exec, ck.moments, adapterKey, dir);
+      },
+    };
+  }
+  const file = path.join(dir, FULL_WEIGHTS_NAME);
+  if (!fs.existsSync(file)) throw new UserError(`${dir}: an adapter checkpoint; resume it without --full`);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(readTextFile(path.join(dir, TRAINER_STATE_NAME))) as TrainerState;
+  } catch (err) {
+    throw new UserError(`${dir}/${TRAINER_STATE_NAME}: not valid JSON (${(err as Error).message})`);
+  }
+  if (state?.format !== TRAINER_STATE_FORMAT) throw new UserError(`${dir}/${TRAINER_STATE_NAME}: not a Rankfold trainer state`);
+  const st = parseSafetensors(readFileBytes(file), file);
+  const weights: WeightMap = new Map(st.names.map((n) => [n, st.getFloat32(n)]));
+  const opt = parseSafetensors(readFileBytes(path.join(dir, OPTIMIZER_NAME)), path.join(dir, OPTIMIZER_NAME));
+  const moments = new Map<string, AdamMoments>();
+  for (const n of opt.names) {
+    const m = /^(.*)\.(exp_avg|exp_avg_sq)$/.exec(n);
+    if (!m) continue;
+    const e = moments.get(m[1]!) ?? ({} as AdamMoments);
+    e[m[2] as 'exp_avg' | 'exp_avg_sq'] = { shape: opt.info(n).shape, data: opt.getFloat32(n) };
+    moments.set(m[1]!, e);
+  }
+  return {
+    state,
+    weights,
+    apply(exec) {
+      setWeights(exec, weights);
+      restoreMoments(exec, moments, (p) => p, dir);
+    },
+  };
+}

@@ -1,0 +1,265 @@
+// One training job, end to end: the spec re-targeted for the run's LoRA settings, data, base weights,
+// a compiled training step, the loop with evaluation, checkpoints and the loss log, and the outputs
+// (PEFT adapter or full model, loss.csv, loss.svg). `rankfold train` is a thin shell over it, and
+// scripts call it directly; reporting goes through TrainReporter so neither prints on its own.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CheckedModel } from '../../compiler/check/model.ts';
+import { countTargets, shiftLabels, type Rows } from '../data/dataset.ts';
+import { BatchLoader, evalBatches } from '../data/loader.ts';
+import { Rng, mixSeed } from '../data/rng.ts';
+import type { Tokenizer } from '../data/tokenizer.ts';
+import { UserError } from '../../compiler/errors.ts';
+import type { BackendName, Executor } from '../exec/executor.ts';
+import type { GpuContext } from '../device/device.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { ensureOutputDir } from '../io/node-fs.ts';
+import { TRAINER_STATE_FORMAT, type TrainerState } from '../io/checkpoint.ts';
+import type { SafetensorsFile } from '../io/safetensors.ts';
+import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, writeAdapter, type PeftConfig } from '../io/peft.ts';
+import { applyPeftConfig } from '../adapters/apply-peft.ts';
+import { buildGraph, createExecutor } from '../model/build.ts';
+import { loadSpec } from '../model/load-spec.ts';
+import { stripAdapters } from '../adapters/merge-model.ts';
+import { initAdapterWeights, peftConfigFor, readAdapterFromExecutor, requireAllSet, setWeights, type WeightMap } from '../model/weights.ts';
+import { csvRow } from '../report/logger.ts';
+import { linePlotSvg } from '../report/svg.ts';
+import { learningRate, type ScheduleOptions } from './schedule.ts';
+import { NonFiniteLossError, feedBatch, trainLoop, type StepInfo } from './trainer.ts';
+import { FULL_WEIGHTS_NAME, hasCheckpoint, loadCheckpoint, saveCheckpoint, trainedParams } from './checkpoints.ts';
+import { loadTrainData, tokenizerFor, type TrainData } from '../data/job-data.ts';
+import { resolveTrainSettings, resumeMismatches, type TrainOverrides, type TrainSettings } from './settings.ts';
+import { loadBase, writeModelFile } from '../model/base-weights.ts';
+
+export interface TrainJobOptions extends TrainOverrides {
+  spec: string;
+  /** A Hugging Face config.json's contents, bound through the spec's `config` block. */
+  config?: Record<string, unknown>;
+  /** Spec parameter overrides (like `rankfold check --set`). */
+  set?: Record<string, number | boolean | string>;
+  data: string;
+  out: string;
+  weights?: string;
+  tokenizer?: string;
+  backend: BackendName;
+  gpu?: GpuContext;
+  resume?: boolean;
+  /** Train every base weight instead of adapters. */
+  full?: boolean;
+  reporter?: TrainReporter;
+}
+
+/** Where a job's messages go; every method is optional (a silent script passes nothing). */
+export interface TrainReporter {
+  info?(line: string): void;
+  start?(totalSteps: number, startStep: number): void;
+  step?(info: StepInfo): void;
+  /** A message during training (eval result, checkpoint saved) that must not garble a progress bar. */
+  log?(line: string): void;
+  stop?(): void;
+}
+
+export interface LossRecord {
+  /** Optimizer steps done (1-based). */
+  step: number;
+  loss: number;
+  eval_loss?: number;
+}
+
+export interface TrainJobResult {
+  settings: TrainSettings;
+  history: LossRecord[];
+  startStep: number;
+  outDir: string;
+  files: string[];
+}
+
+export const LOSS_CSV = 'loss.csv';
+export const LOSS_SVG = 'loss.svg';
+export const CHECKPOINT_DIR = 'checkpoint';
+const CSV_COLUMNS = ['step', 'loss', 'eval_loss', 'lr'];
+
+/** The model the run trains: the spec's adapters re-targeted by --rank/--alpha, or no adapters for --full. */
+function targetModel(spec: CheckedModel, o: TrainJobOptions, resumed?: PeftConfig): { model: CheckedModel; peft?: PeftConfig } {
+  if (o.full) return { model: stripAdapters(spec) };
+  if (spec.lora.length === 0) throw new UserError(`${spec.file}: no \`lora targets\` to train (add one, or pass --full)`);
+  let peft = resumed;
+  if (!peft) {
+    // One code path for every run: the spec's LoRA settings as a PEFT config, patched, applied back.
+    const extra: Partial<PeftConfig> = {};
+    if (o.rank !== undefined) Object.assign(extra, { r: o.rank, rank_pattern: {} });
+    if (o.alpha !== undefined) Object.assign(extra, { lora_alpha: o.alpha, alpha_pattern: {} });
+    peft = peftConfigFor(spec, extra);
+  } else {
+    const diff: string[] = [];
+    if (o.rank !== undefined && o.rank !== peft.r) diff.push(`rank ${peft.r} -> ${o.rank}`);
+    if (o.alpha !== undefined && o.alpha !== peft.lora_alpha) diff.push(`alpha ${peft.lora_alpha} -> ${o.alpha}`);
+    if (diff.length) throw new UserError(`--resume: the checkpoint was trained with other settings (${diff.join(', ')})`);
+  }
+  return { model: applyPeftConfig(spec, peft, 'the run\'s LoRA settings'), peft };
+}
+
+function scheduleOf(s: TrainSettings): ScheduleOptions {
+  return { kind: s.schedule, lr: s.lr, warmupSteps: s.warmup, totalSteps: s.steps, minLrRatio: s.minLrRatio };
+}
+
+function csvLine(r: LossRecord, sched: ScheduleOptions): string {
+  return csvRow([r.step, r.loss, r.eval_loss, learningRate(sched, r.step - 1)]) + '\n';
+}
+
+/** Mean loss over every held-out row, weighted by the tokens each batch scores. */
+async function evaluate(exec: Executor, rows: Rows, batch: number): Promise<number> {
+  let sum = 0;
+  let count = 0;
+  for (const b of evalBatches(rows, batch)) {
+    const n = countTargets(shiftLabels(b.labels, b.batchSize, b.seqLen));
+    if (n === 0) continue;
+    feedBatch(exec, b);
+    exec.run();
+    sum += (await exec.read('loss'))[0]! * n;
+    count += n;
+  }
+  return count > 0 ? sum / count : NaN;
+}
+
+export function lossCurveSvg(history: LossRecord[], title: string): string {
+  const series = [{ name: 'train loss', x: history.map((h) => h.step), y: history.map((h) => h.loss) }];
+  const ev = history.filter((h) => h.eval_loss !== undefined);
+  if (ev.length) series.push({ name: 'held-out loss', x: ev.map((h) => h.step), y: ev.map((h) => h.eval_loss!) });
+  return linePlotSvg({ series, title, xLabel: 'step', yLabel: 'loss' });
+}
+
+export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
+  const rep = o.reporter ?? {};
+  const info = (s: string) => rep.info?.(s);
+  const spec = loadSpec(o.spec, { config: o.config, overrides: o.set });
+  const out = o.out;
+  ensureOutputDir(out);
+  const ckDir = path.join(out, CHECKPOINT_DIR);
+  const resuming = o.resume === true;
+  if (!resuming && hasCheckpoint(ckDir)) throw new UserError(`${ckDir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
+  const ck = resuming ? loadCheckpoint(ckDir, spec, o.full === true) : undefined;
+  const { model, peft } = targetModel(spec, o, ck?.config);
+  const s = resolveTrainSettings(model, o);
+  if (ck) {
+    const saved = (ck.state.extra?.settings ?? {}) as Partial<TrainSettings>;
+    const diff = resumeMismatches(saved, s);
+    if (diff.length) throw new UserError(`--resume: the checkpoint was trained with other settings (${diff.join(', ')}); pass the same flags`);
+    if (ck.state.step > s.steps) throw new UserError(`--resume: the checkpoint is at step ${ck.state.step}, past --steps ${s.steps}`);
+  }
+  const tok: Tokenizer = await tokenizerFor(model, o.tokenizer ?? (ck?.state.extra?.tokenizer as string | undefined));
+  const data: TrainData = loadTrainData(o.data, tok, { seq: s.seq, seed: s.seed, evalFraction: s.evalFraction });
+  const base = loadBase(model, o.weights, s.seed);
+
+  info(`spec:     ${model.file} (${model.counts.base.toLocaleString('en-US')} base parameters)`);
+  info(`weights:  ${base.description}`);
+  if (o.full) info(`training: every base weight (full fine-tuning), ${model.counts.base.toLocaleString('en-US')} parameters`);
+  else info(`training: LoRA r=${peft!.r} alpha=${peft!.lora_alpha} on ${model.lora.length} modules (${model.lora.map((l) => l.module.slice(l.module.lastIndexOf('.') + 1)).filter((v, i, a) => a.indexOf(v) === i).join(', ')}), ${model.counts.adapter.toLocaleString('en-US')} parameters; base frozen`);
+  info(`data:     ${o.data}: ${data.examples} examples, ${data.train.count} rows of ${s.seq} tokens (${data.packing}), ${data.heldOut?.count ?? 0} held out, tokenizer ${tok.name}`);
+  info(`run:      ${s.steps} steps, batch ${s.batch}${s.gradAccum > 1 ? ` x ${s.gradAccum} accumulated` : ''}, AdamW lr ${s.lr} (${s.schedule}, warm-up ${s.warmup}), clip ${s.maxGradNorm || 'off'}, seed ${s.seed}, backend ${o.backend}`);
+
+  const adamw = { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, gradAccum: s.gradAccum, ...(s.maxGradNorm > 0 ? { maxGradNorm: s.maxGradNorm } : {}) };
+  const exec = await createExecutor(buildGraph(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed }), o);
+  let evalExec: Executor | undefined;
+  try {
+    const set = setWeights(exec, base.weights);
+    if (!o.full) set.push(...setWeights(exec, initAdapterWeights(model, base.weights, mixSeed(s.seed, 1))));
+    requireAllSet(exec, set);
+    ck?.apply(exec);
+    if (data.heldOut && s.evalEvery > 0) {
+      evalExec = await createExecutor(buildGraph(model, { mode: 'eval', batch: s.batch, seq: s.seq }), o);
+      setWeights(evalExec, base.weights);
+    }
+    const params = trainedParams(exec);
+    const startStep = ck?.state.step ?? 0;
+    const history: LossRecord[] = (ck?.state.loss_history ?? []).filter((h) => h.step <= startStep);
+    const rng = new Rng(mixSeed(s.seed, 2));
+    if (ck) rng.setState(ck.state.rng_state);
+    const sched = scheduleOf(s);
+    const loader = new BatchLoader(data.train, { batchSize: s.batch, seed: s.seed, ...(ck ? { cursor: ck.state.data_cursor } : {}) });
+
+    // The loss log restarts from the checkpoint's history, so rows logged after the last checkpoint
+    // by a killed run are dropped and the resumed run continues the same curve.
+    const csvFile = path.join(out, LOSS_CSV);
+    writeFileAtomic(csvFile, csvRow(CSV_COLUMNS) + '\n' + history.map((h) => csvLine(h, sched)).join(''));
+    if (ck) info(`resuming from ${ckDir} at step ${startStep}`);
+
+    let lastSaved = startStep;
+    let lastEval = startStep;
+    // trainLoop hands the loss to onStep just before onGoodStep for the same step.
+    let lastLoss = NaN;
+    const save = async (steps: number, cursor: TrainerState['data_cursor']) => {
+      const state: TrainerState = {
+        format: TRAINER_STATE_FORMAT,
+        version: 1,
+        step: steps,
+        data_cursor: cursor,
+        rng_state: rng.getState(),
+        optimizer: { name: 'adamw', lr: s.lr, betas: [s.beta1, s.beta2], eps: s.eps, weight_decay: s.weightDecay },
+        loss_history: history,
+        extra: { settings: s, tokenizer: tok.name, spec: o.spec, data: o.data, full: o.full === true },
+      };
+      await saveCheckpoint(ckDir, exec, model, o.full === true, peft, state);
+      lastSaved = steps;
+    };
+    rep.start?.(s.steps, startStep);
+    try {
+      await trainLoop(
+        exec,
+        loader,
+        { steps: s.steps, schedule: sched, adamw, logEvery: s.logEvery, evalEvery: 0, startStep },
+        {
+          onStep: (st) => {
+            lastLoss = st.loss;
+            rep.step?.(st);
+          },
+          onGoodStep: async (step, cursor) => {
+            const done = step + 1;
+            const last = done === s.steps;
+            const rec: LossRecord = { step: done, loss: lastLoss };
+            // Evaluation and saving happen at logged steps (the loss is known finite there); a due
+            // point between two logged steps moves to the next logged one.
+            if (evalExec && (Math.floor(done / s.evalEvery) > Math.floor(lastEval / s.evalEvery) || last)) {
+              for (const p of params) evalExec.setParam(p, await exec.getParam(p));
+              rec.eval_loss = await evaluate(evalExec, data.heldOut!, s.batch);
+              lastEval = done;
+              rep.log?.(`step ${done}: held-out loss ${rec.eval_loss.toFixed(4)}`);
+            }
+            history.push(rec);
+            fs.appendFileSync(csvFile, csvLine(rec, sched));
+            if (Math.floor(done / s.saveEvery) > Math.floor(lastSaved / s.saveEvery) || last) await save(done, cursor);
+          },
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof NonFiniteLossError)) throw err;
+      rep.stop?.();
+      fs.writeFileSync(path.join(out, LOSS_SVG), lossCurveSvg(history, `${model.name}: stopped at step ${err.step + 1}`));
+      const kept = hasCheckpoint(ckDir) ? `the last good checkpoint (step ${lastSaved}) is kept in ${ckDir}` : 'no checkpoint had been saved yet';
+      throw new UserError(`loss became ${err.loss} at step ${err.step + 1}; training stopped (try a lower --lr or --max-grad-norm); ${kept}`);
+    }
+    rep.stop?.();
+
+    const files = await writeOutputs(out, exec, model, peft, base.file, o.full === true);
+    fs.writeFileSync(path.join(out, LOSS_SVG), lossCurveSvg(history, `${model.name} (${path.basename(o.data)})`));
+    files.push(LOSS_CSV, LOSS_SVG, `${CHECKPOINT_DIR}/`);
+    return { settings: s, history, startStep, outDir: out, files };
+  } finally {
+    exec.destroy();
+    evalExec?.destroy();
+  }
+}
+
+async function writeOutputs(out: string, exec: Executor, model: CheckedModel, peft: PeftConfig | undefined, input: SafetensorsFile | undefined, full: boolean): Promise<string[]> {
+  if (full) {
+    const weights: WeightMap = new Map();
+    for (const w of model.weights) if (w.tiedTo === undefined) weights.set(w.name, await exec.getParam(w.name));
+    writeModelFile(path.join(out, FULL_WEIGHTS_NAME), model, weights, input);
+    return [FULL_WEIGHTS_NAME];
+  }
+  const files = writeAdapter(await readAdapterFromExecutor(exec, model, peft));
+  // Two files, each replaced atomically; the checkpoint directory is the all-or-nothing copy.
+  writeFileAtomic(path.join(out, ADAPTER_WEIGHTS_NAME), files.weights);
+  writeFileAtomic(path.join(out, ADAPTER_CONFIG_NAME), files.config);
+  return [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME];
+}
