@@ -70,6 +70,18 @@ export function readSpecialIds(obj: JsonObject, source: string): SpecialIds {
   return { bos: tokenId(obj.bos_token_id, 'bos_token_id', source), eos: [...new Set(eos)], pad: tokenId(obj.pad_token_id, 'pad_token_id', source) };
 }
 
+/** A tokenizer's files, parsed: what runtime/data/hf-tokenizer.ts builds a tokenizer from. */
+export interface TokenizerFiles {
+  /** The folder (or package) the files came from, for names and error messages. */
+  source: string;
+  tokenizerJson: JsonObject;
+  tokenizerConfig: JsonObject;
+  /** chat_template.jinja if present, else tokenizer_config.json's chat_template. */
+  chatTemplate?: string;
+  /** generation_config.json's bos/eos/pad ids, else config.json's: eos here is what generation stops at. */
+  special: SpecialIds;
+}
+
 /** `model.safetensors.index.json`: which shard file holds each tensor. */
 export interface ShardIndex {
   metadata: JsonObject;

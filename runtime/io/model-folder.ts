@@ -27,23 +27,14 @@ import {
   type JsonObject,
   type ShardIndex,
   type SpecialIds,
+  type TokenizerFiles,
 } from './hf-config.ts';
+
+export type { TokenizerFiles } from './hf-config.ts';
 
 /** A tensor of the folder: its entry in its file, and which file (a name inside the folder). */
 export interface FolderTensor extends TensorInfo {
   file: string;
-}
-
-/** The tokenizer's files, parsed; what runtime/data/hf-tokenizer.ts builds a tokenizer from. */
-export interface TokenizerFiles {
-  /** The folder, for error messages. */
-  source: string;
-  tokenizerJson: JsonObject;
-  tokenizerConfig: JsonObject;
-  /** chat_template.jinja if present, else tokenizer_config.json's chat_template. */
-  chatTemplate?: string;
-  /** generation_config.json's ids, else config.json's: eos here is what generation stops at. */
-  special: SpecialIds;
 }
 
 /** Files beside the weights that a written copy of the model carries over (tokenizer, generation config). */
