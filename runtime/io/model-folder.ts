@@ -226,9 +226,9 @@ export class ModelFolder {
     return readTokenizerFiles(this.dir);
   }
 
-  /** Names of the AUXILIARY_FILES present, which a written copy of the model carries over. */
-  auxiliaryFiles(): string[] {
-    return AUXILIARY_FILES.filter((f) => fs.existsSync(path.join(this.dir, f)));
+  /** The AUXILIARY_FILES present, as writeModelFolder's `files` to carry over to a written copy. */
+  auxiliaryFiles(): { name: string; from: string }[] {
+    return AUXILIARY_FILES.filter((f) => fs.existsSync(path.join(this.dir, f))).map((name) => ({ name, from: path.join(this.dir, name) }));
   }
 
   async close(): Promise<void> {

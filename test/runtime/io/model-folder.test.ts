@@ -147,7 +147,7 @@ describe('writing and reading a model folder', () => {
       for await (const [info, t] of folder.stream()) {
         expect(Array.from(t.bytes)).toEqual(Array.from(model.get(info.name)!.bytes)); // bf16 stays bit-exact
       }
-      expect(folder.auxiliaryFiles()).toEqual(['generation_config.json', 'tokenizer.json']);
+      expect(folder.auxiliaryFiles()).toEqual(['generation_config.json', 'tokenizer.json'].map((name) => ({ name, from: path.join(out, name) })));
       await rejects(folder.read('lm_head.weight'), 'has no tensor "lm_head.weight"');
     } finally {
       await folder.close();
