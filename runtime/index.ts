@@ -26,9 +26,17 @@ export {
 export { applyPeftConfig } from './adapters/apply-peft.ts';
 export { mergeAdapterWeights, unmergeAdapterWeights, stripAdapters } from './adapters/merge-model.ts';
 export { readSafetensorsFile, writeSafetensorsFile, readAdapterDir, writeAdapterDir } from './io/node-fs.ts';
+export { ModelFolder, readTokenizerFiles, type FolderTensor } from './io/model-folder.ts';
+export { writeModelFolder, type TensorSource, type WriteModelFolderOptions, type WrittenFolder } from './io/model-folder-write.ts';
+export { openSafetensors, SafetensorsFileWriter } from './io/safetensors-node.ts';
+export { toFloat32, fromFloat32, convertFloat, type StoredTensor, type FloatDtype } from './io/dtypes.ts';
 
 // Data and training.
 export { ByteTokenizer, loadTokenizer, type Tokenizer } from './data/tokenizer.ts';
+export { HfTokenizer } from './data/hf-tokenizer.ts';
+export { loadFolderTokenizer } from './data/node-files.ts';
+export { ChatTemplate, type ChatMessage } from './data/chat-template.ts';
+export { StreamDecoder } from './data/detokenize.ts';
 export { BatchLoader, evalBatches } from './data/loader.ts';
 export { getTask, generateBaseCorpus, TASKS } from '../apps/tasks/index.ts';
 export { trainLoop, feedBatch, NonFiniteLossError, type TrainLoopOptions, type StepInfo, type TrainCallbacks } from './train/trainer.ts';

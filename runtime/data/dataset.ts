@@ -8,16 +8,79 @@
 import { UserError } from '../../compiler/errors.ts';
 import { Rng, mixSeed } from './rng.ts';
 import type { Tokenizer } from './tokenizer.ts';
+import { checkMessages, type ChatMessage, type ChatTemplate } from './chat-template.ts';
+import { tokenizeChat, type ChatTokenizeOptions } from './chat-data.ts';
 
 export const IGNORE_INDEX = -100;
 
-export type Example = { text: string } | { prompt: string; completion: string };
+export type Example = { text: string } | { prompt: string; completion: string } | ChatExample;
+
+/** A conversation; `where` (file:line) names it in errors found when it is tokenized. */
+export interface ChatExample {
+  messages: ChatMessage[];
+  where?: string;
+}
 
 export function isPromptCompletion(ex: Example): ex is { prompt: string; completion: string } {
   return 'prompt' in ex;
 }
 
-/** Parses JSONL: one {"text"} or {"prompt", "completion"} object a line; blank lines are skipped. */
+export function isChat(ex: Example): ex is ChatExample {
+  return 'messages' in ex;
+}
+
+/**
+ * Decodes a data file as UTF-8, refusing invalid bytes with the line they are on (a silent U+FFFD
+ * would train the model on replacement characters).
+ */
+export function decodeUtf8(bytes: Uint8Array, source: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const bad: number[] = [];
+    let firstCol = 0;
+    let start = 0;
+    for (let line = 1; start <= bytes.length; line++) {
+      let end = bytes.indexOf(0x0a, start);
+      if (end < 0) end = bytes.length;
+      try {
+        strict.decode(bytes.subarray(start, end));
+      } catch {
+        if (bad.length === 0) firstCol = firstInvalidByte(bytes.subarray(start, end));
+        bad.push(line);
+      }
+      start = end + 1;
+    }
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more line${bad.length > 2 ? 's' : ''}: ${bad.slice(1, 6).join(', ')}${bad.length > 6 ? ', ...' : ''})` : '';
+    throw new UserError(`${source}:${bad[0]}: not valid UTF-8 at byte ${firstCol + 1} of the line${more}; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)`);
+  }
+}
+
+/** Index of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629 ranges). */
+function firstInvalidByte(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > b.length) return i;
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (b[i + 1]! < lo || b[i + 1]! > hi) return i;
+    for (let k = 2; k < len; k++) if (b[i + k]! < 0x80 || b[i + k]! > 0xbf) return i;
+    i += len;
+  }
+  return b.length;
+}
+
+/**
+ * Parses JSONL: one {"text"}, {"prompt", "completion"} or {"messages": [{"role", "content"}, ...]}
+ * object a line; blank lines are skipped.
+ */
 export function parseJsonl(text: string, source = '<jsonl>'): Example[] {
   const out: Example[] = [];
   const lines = text.replace(/^\uFEFF/, '').split('\n');
@@ -35,7 +98,12 @@ export function parseJsonl(text: string, source = '<jsonl>'): Example[] {
     const o = v as Record<string, unknown>;
     const hasText = 'text' in o;
     const hasPc = 'prompt' in o || 'completion' in o;
-    if (hasText && !hasPc) {
+    const hasChat = 'messages' in o;
+    if (hasChat && !hasText && !hasPc) {
+      out.push({ messages: checkMessages(o.messages, where), where });
+    } else if (hasChat) {
+      throw new UserError(`${where}: a line holds "messages" or {"text"} or {"prompt", "completion"}, not several of them`);
+    } else if (hasText && !hasPc) {
       if (typeof o.text !== 'string') throw new UserError(`${where}: "text" must be a string`);
       out.push({ text: o.text });
     } else if (hasPc && !hasText) {
@@ -44,7 +112,7 @@ export function parseJsonl(text: string, source = '<jsonl>'): Example[] {
       }
       out.push({ prompt: o.prompt, completion: o.completion });
     } else {
-      throw new UserError(`${where}: expected {"text": ...} or {"prompt": ..., "completion": ...}, got keys ${Object.keys(o).join(', ') || '(none)'}`);
+      throw new UserError(`${where}: expected {"text": ...}, {"prompt": ..., "completion": ...} or {"messages": [...]}, got keys ${Object.keys(o).join(', ') || '(none)'}`);
     }
   }
   if (out.length === 0) throw new UserError(`${source}: no examples`);
@@ -66,17 +134,28 @@ export interface TokenizedExample {
 /**
  * Tokenizes one example. Prompt tokens get IGNORE_INDEX labels, so only the completion is learned.
  * Prompt and completion are encoded separately so the boundary never falls inside a BPE token.
- * appendEos (default true) adds the tokenizer's eos, which is learned as part of the completion.
+ * appendEos (default true) adds the tokenizer's eos, which is learned as part of the completion;
+ * the tokenizer's bos, if it has one, starts each text and prompt. Chat examples are rendered with
+ * the chat template (the tokenizer's, unless opts.chatTemplate), which supplies every special token,
+ * and only the assistant turns are learned (chat-data.ts).
  */
-export function tokenizeExample(tok: Tokenizer, ex: Example, opts: { appendEos?: boolean } = {}): TokenizedExample {
+export function tokenizeExample(tok: Tokenizer, ex: Example, opts: { appendEos?: boolean; chatTemplate?: ChatTemplate; chat?: ChatTokenizeOptions } = {}): TokenizedExample {
+  if (isChat(ex)) {
+    const template = opts.chatTemplate ?? tok.chatTemplate;
+    const where = ex.where ?? 'chat example';
+    if (!template) throw new UserError(`${where}: chat examples need the model's chat template, and tokenizer ${tok.name} has none (tokenizer_config.json "chat_template" or chat_template.jinja)`);
+    return tokenizeChat(tok, template, ex.messages, where, opts.chat);
+  }
   const eos = (opts.appendEos ?? true) && tok.eos !== undefined ? [tok.eos] : [];
+  const bos = tok.bos !== undefined ? [tok.bos] : [];
   if (isPromptCompletion(ex)) {
-    const p = tok.encode(ex.prompt);
+    const p = [...bos, ...tok.encode(ex.prompt)];
     const c = [...tok.encode(ex.completion), ...eos];
     return { ids: [...p, ...c], labels: [...p.map(() => IGNORE_INDEX), ...c] };
   }
-  const ids = [...tok.encode(ex.text), ...eos];
-  return { ids, labels: [...ids] };
+  const ids = [...bos, ...tok.encode(ex.text), ...eos];
+  // A prepended bos is context, not a target (no logit predicts it).
+  return { ids, labels: ids.map((id, i) => (i < bos.length ? IGNORE_INDEX : id)) };
 }
 
 /** Fixed-length rows, flattened row-major: ids and labels are [count, seqLen]. */

@@ -1,7 +1,7 @@
 // A training job's data: tokenizer choice, the file parsed (JSONL or plain text), packed into fixed
 // rows and split into training and held-out rows, deterministically from the seed.
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { packConcat, packPadded, splitHeldOut, countTargets, isPromptCompletion, tokenizeExample, type Rows } from './dataset.ts';
+import { packConcat, packPadded, splitHeldOut, countTargets, isChat, isPromptCompletion, tokenizeExample, type Rows } from './dataset.ts';
 import { loadExamplesFile } from './node-files.ts';
 import { loadTokenizer, type Tokenizer } from './tokenizer.ts';
 import { UserError } from '../../compiler/errors.ts';
@@ -28,7 +28,7 @@ export async function tokenizerFor(model: CheckedModel, name?: string): Promise<
 export interface TrainData {
   train: Rows;
   heldOut: Rows | undefined;
-  /** 'packed' (text, concatenated) or 'padded' (prompt/completion, one example a row). */
+  /** 'packed' (text, concatenated) or 'padded' (prompt/completion and chat, one example a row). */
   packing: 'packed' | 'padded';
   examples: number;
   /** Tokens that count towards the loss in the training rows. */
@@ -47,15 +47,17 @@ function pickRows(rows: Rows, which: number[]): Rows {
 }
 
 /**
- * Reads `file` (.jsonl: {"text"} or {"prompt","completion"} lines, the loss on the completion only;
- * anything else: plain text). Text is packed into rows of `seq` tokens; prompt/completion examples
- * get a row each (right-truncated). The held-out rows are a seeded choice of whole rows.
+ * Reads `file` (.jsonl: {"text"}, {"prompt","completion"} lines with the loss on the completion
+ * only, or {"messages"} conversations rendered with the chat template with the loss on the
+ * assistant turns only; anything else: plain text). Text is packed into rows of `seq` tokens;
+ * prompt/completion and chat examples get a row each (right-truncated). The held-out rows are a
+ * seeded choice of whole rows.
  */
 export function loadTrainData(file: string, tok: Tokenizer, o: { seq: number; seed: number; evalFraction: number }): TrainData {
   const examples = loadExamplesFile(file);
   const tokenized = examples.map((ex) => tokenizeExample(tok, ex));
-  const padded = examples.some(isPromptCompletion);
-  const padId = tok.eos ?? 0;
+  const padded = examples.some((ex) => isPromptCompletion(ex) || isChat(ex));
+  const padId = tok.pad ?? tok.eos ?? 0;
   const rows = padded ? packPadded(tokenized, o.seq, { padId }) : packConcat(tokenized, o.seq, { padId, padTail: true });
   if (rows.count === 0) throw new UserError(`${file}: no training rows`);
   const index = Array.from({ length: rows.count }, (_, i) => i);

@@ -1,16 +1,32 @@
 // Tokenizers: the interface the trainer and generator use, a byte-level one (vocab 256, id = UTF-8
 // byte) for tiny char models, and GPT-2's BPE from the gpt-tokenizer package, which bundles the
 // vocabulary so nothing is downloaded at run time. GPT-2's tables are large, so that module is
-// imported lazily: loading a byte-level model never pays for them.
+// imported lazily: loading a byte-level model never pays for them. A model folder's own
+// tokenizer.json is hf-tokenizer.ts, behind the same interface.
 import { UserError } from '../../compiler/errors.ts';
+import type { ChatTemplate } from './chat-template.ts';
+
+export interface DecodeOptions {
+  /** Leave out special tokens (<|im_end|>, <|eot_id|>, ...). */
+  skipSpecialTokens?: boolean;
+}
 
 export interface Tokenizer {
   readonly name: string;
   readonly vocabSize: number;
   /** End-of-text id, appended between documents and after completions when defined. */
   readonly eos?: number;
+  /** Prepended to each document and prompt when defined (a tokenizer whose post-processor adds a BOS). */
+  readonly bos?: number;
+  /** Padding id; eos when undefined. */
+  readonly pad?: number;
+  /** Generation stops at any of these; [eos] when undefined. */
+  readonly stopIds?: readonly number[];
+  /** The model's chat template, for tokenizers that come with one. */
+  readonly chatTemplate?: ChatTemplate;
+  /** Token ids of the text; adds no special tokens (bos, eos) of its own. */
   encode(text: string): number[];
-  decode(ids: ArrayLike<number>): string;
+  decode(ids: ArrayLike<number>, opts?: DecodeOptions): string;
 }
 
 /** One token per UTF-8 byte. Decoding replaces invalid UTF-8 (a cut multi-byte char) with U+FFFD. */
@@ -69,6 +85,11 @@ export async function loadGpt2Tokenizer(): Promise<Tokenizer> {
 }
 
 export const TOKENIZER_NAMES = ['bytes', 'gpt2'] as const;
+
+/** The ids that end generation: stopIds, else eos. */
+export function stopIdsOf(tok: Tokenizer): number[] {
+  return tok.stopIds ? [...tok.stopIds] : tok.eos !== undefined ? [tok.eos] : [];
+}
 
 /** A tokenizer by name, as spec files and the CLI refer to them. */
 export async function loadTokenizer(name: string, opts: { eos?: number } = {}): Promise<Tokenizer> {
