@@ -1,8 +1,17 @@
 #!/usr/bin/env node
-// Entry point of the `rankfold` command. The sources are TypeScript, run through tsx's loader
-// so that a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// Entry point of the `rankfold` command. In a checkout (the TypeScript sources sit next to this
+// file) it runs the sources through tsx's loader, so a clone needs no build step and never runs a
+// stale build. The installed package ships only the build (dist/, made by `npm run build` when
+// packing) and runs it on plain Node, without tsx.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../apps/cli/main.ts');
+const sources = new URL('../apps/cli/main.ts', import.meta.url);
+let main;
+if (existsSync(sources)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(sources.href));
+} else {
+  ({ main } = await import('../dist/apps/cli/main.js'));
+}
 process.exitCode = await main(process.argv.slice(2));

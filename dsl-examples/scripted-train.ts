@@ -1,5 +1,6 @@
 // A whole LoRA run scripted against Rankfold's public API, without the CLI:
-//   npx tsx dsl-examples/scripted-train.ts [--backend webgpu|interp] [--steps N] [--out DIR]
+//   npx tsx --conditions=rankfold-source dsl-examples/scripted-train.ts [--backend webgpu|interp] [--steps N] [--out DIR]
+// (the condition makes `rankfold` resolve to this checkout's sources instead of its build in dist/)
 // It trains adapters on char-gpt.rf for the synthetic "demo" task (lowercase word -> upper case),
 // saves them in PEFT's format, reloads them and generates. `rankfold train` does the same with
 // checkpoints, evaluation and a loss log on top.

@@ -1,5 +1,7 @@
 // Rankfold's public TypeScript API (`import { ... } from 'rankfold'`): everything the CLI does, as
 // functions a script can call. See dsl-examples/scripted-train.ts for a whole run.
+// The WebGPU types (GPUDevice, ...) appear in this API: the built .d.ts files load them for users.
+/// <reference types="@webgpu/types" preserve="true" />
 
 // Specs and compilation.
 export { loadSpec, readConfigJson, specForModelType, EXAMPLES_DIR, type LoadSpecOptions } from './model/load-spec.ts';
@@ -25,6 +27,8 @@ export {
 } from './model/weights.ts';
 export { applyPeftConfig } from './adapters/apply-peft.ts';
 export { mergeAdapterWeights, unmergeAdapterWeights, stripAdapters } from './adapters/merge-model.ts';
+// Spec + base weights file + adapter folder in, merged safetensors file out (`rankfold merge`).
+export { mergeAdapterIntoBase, type MergeFilesOptions, type MergeFilesResult } from './adapters/merge-files.ts';
 export { readSafetensorsFile, writeSafetensorsFile, readAdapterDir, writeAdapterDir } from './io/node-fs.ts';
 export { ModelFolder, readTokenizerFiles, type FolderTensor } from './io/model-folder.ts';
 export { writeModelFolder, type TensorSource, type WriteModelFolderOptions, type WrittenFolder } from './io/model-folder-write.ts';
@@ -46,7 +50,13 @@ export { feedTokens, positionsFor } from './model/feeds.ts';
 
 // Generation and verification.
 export { Generator, type GenerateOptions } from './generate/generator.ts';
+// Spec + weights file + adapter folders in, one completion per adapter out (`rankfold generate`).
+export { generateTexts, type GenerateTextsOptions, type GeneratedText } from './generate/generate-texts.ts';
 export { sampleToken, type SamplingOptions } from './generate/sampling.ts';
 export { verifyCase } from './verify/verify-case.ts';
+
+// Inspection.
+// A safetensors file's tensors, or an adapter folder's config and modules, as text (`rankfold inspect`).
+export { describePath, describeSafetensors, describeAdapter } from './report/inspect.ts';
 
 export { UserError } from '../compiler/errors.ts';

@@ -1,7 +1,7 @@
 // Reading a spec file for the runtime: check it, and turn diagnostics into one UserError whose
 // message is the formatted diagnostics (file:line:col, excerpt, caret), never a stack trace.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkSpec } from '../../compiler/check/index.ts';
 import type { CheckedModel } from '../../compiler/check/model.ts';
@@ -16,8 +16,23 @@ export interface LoadSpecOptions {
   overrides?: Record<string, number | boolean | string>;
 }
 
-/** The folder of the shipped example specs (dsl-examples/), found from this file's location. */
-export const EXAMPLES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dsl-examples');
+/**
+ * The package's root: the nearest folder above this file holding a package.json. The sources run
+ * from runtime/model/ and the installed package from dist/runtime/model/, so a fixed number of
+ * `..` would only fit one of them.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The folder of the shipped example specs (dsl-examples/ at the package root). */
+export const EXAMPLES_DIR = join(packageRoot(), 'dsl-examples');
 
 /** The shipped spec for a Hugging Face model_type (config.json), e.g. llama -> dsl-examples/llama.rf. */
 export function specForModelType(modelType: string): string {

@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateTexts } from '../../../apps/cli/commands/generate.ts';
-import { mergeFiles } from '../../../apps/cli/commands/merge.ts';
+import { generateTexts } from '../../../runtime/generate/generate-texts.ts';
+import { mergeAdapterIntoBase } from '../../../runtime/adapters/merge-files.ts';
 import { UserError } from '../../../compiler/errors.ts';
 import { readAdapterDir, readCheckpointDir, readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
 import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
@@ -101,14 +101,16 @@ describe('runTrainJob', () => {
     const weights = writeBase(dir);
     await runTrainJob(job(out, writeText(dir), { steps: 6, lr: 5e-2, warmup: 0, weights }));
     const mergedFile = path.join(dir, 'merged.safetensors');
-    mergeFiles(CHAR_GPT, { weights, adapter: out, out: mergedFile, set: TINY_SET });
+    expect(mergeAdapterIntoBase({ spec: CHAR_GPT, set: TINY_SET, weights, adapter: out, out: mergedFile })).toEqual({ mergedLayers: 2, tensors: readSafetensorsFile(weights).names.length });
     const input = readSafetensorsFile(weights);
     const merged = readSafetensorsFile(mergedFile);
     expect(merged.names.sort()).toEqual(input.names.sort());
 
-    const flags = { prompt: 'abab', maxNewTokens: 12, temperature: 0, topK: 0, topP: 1, seed: 0, set: TINY_SET };
-    const withAdapter = await generateTexts(CHAR_GPT, { ...flags, weights, adapter: [out] }, { backend: 'interp' });
-    const withMerged = await generateTexts(CHAR_GPT, { ...flags, weights: mergedFile }, { backend: 'interp' });
+    const gen = { spec: CHAR_GPT, set: TINY_SET, prompt: 'abab', maxNewTokens: 12, backend: 'interp' } as const;
+    const withAdapter = await generateTexts({ ...gen, weights, adapters: [out] });
+    const withMerged = await generateTexts({ ...gen, weights: mergedFile });
+    expect(withAdapter[0]!.adapter).toBe(out);
+    expect(withMerged[0]!.adapter).toBeUndefined();
     expect(withMerged[0]!.text).toBe(withAdapter[0]!.text);
     expect(withAdapter[0]!.text).toHaveLength(12);
 

@@ -1,0 +1,102 @@
+// Generating from files (`rankfold generate`, and scripts): a spec, base weights and any number of
+// PEFT adapter folders in, one completion per adapter out. The base is uploaded once; switching
+// adapters uploads only their factors, so the adapters must share one layout.
+import * as path from 'node:path';
+import type { CheckedModel } from '../../compiler/check/model.ts';
+import { UserError } from '../../compiler/errors.ts';
+import type { GpuContext } from '../device/device.ts';
+import type { BackendName } from '../exec/executor.ts';
+import { tokenizerFor } from '../data/job-data.ts';
+import { readAdapterDir, readSafetensorsFile } from '../io/node-fs.ts';
+import { ADAPTER_CONFIG_NAME, type Adapter } from '../io/peft.ts';
+import { applyPeftConfig } from '../adapters/apply-peft.ts';
+import { stripAdapters } from '../adapters/merge-model.ts';
+import { loadSpec } from '../model/load-spec.ts';
+import { adapterWeights, readBaseWeights } from '../model/weights.ts';
+import { maxPositions } from '../train/settings.ts';
+import { Generator } from './generator.ts';
+import type { SamplingOptions } from './sampling.ts';
+
+export interface GenerateTextsOptions extends SamplingOptions {
+  /** The model spec (.rf). */
+  spec: string;
+  /** A Hugging Face config.json's contents, bound through the spec's `config` block. */
+  config?: Record<string, unknown>;
+  /** Spec parameter overrides (like `rankfold generate --set`). */
+  set?: Record<string, number | boolean | string>;
+  /** Base (or merged) weights: a Hugging Face safetensors file. */
+  weights: string;
+  /** PEFT adapter folders, each generating in turn over the one loaded base; none: the base alone. */
+  adapters?: string[];
+  prompt: string;
+  maxNewTokens: number;
+  /** Sampling seed (default 0). */
+  seed?: number;
+  /** `bytes` or `gpt2` (default: bytes for a 256-token vocabulary, else gpt2). */
+  tokenizer?: string;
+  backend: BackendName;
+  gpu?: GpuContext;
+}
+
+export interface GeneratedText {
+  /** The adapter folder that generated it; absent for the base alone. */
+  adapter?: string;
+  /** The completion after the prompt, decoded, without the end-of-text token. */
+  text: string;
+}
+
+/** The adapters' layout must agree (modules, ranks, scalings): one compiled graph serves them all. */
+function sameLayout(a: CheckedModel, b: CheckedModel): boolean {
+  const key = (m: CheckedModel) => JSON.stringify(m.lora.map((l) => [l.module, l.config.rank, l.config.scaling, l.config.dora]));
+  return key(a) === key(b);
+}
+
+/**
+ * Generates a completion of `prompt` with a KV cache, once per adapter (or once with the base
+ * alone). Stops at the tokenizer's end-of-text token or after `maxNewTokens`; refuses a prompt plus
+ * completion longer than the model's positions.
+ */
+export async function generateTexts(options: GenerateTextsOptions): Promise<GeneratedText[]> {
+  const specModel = loadSpec(options.spec, { config: options.config, overrides: options.set });
+  const dirs = options.adapters ?? [];
+  const adapters: Adapter[] = dirs.map((d) => readAdapterDir(d));
+  // The first adapter fixes the graph; the others must fit it so switching is a weight upload.
+  const models = adapters.map((a, i) => applyPeftConfig(specModel, a.config, path.join(dirs[i]!, ADAPTER_CONFIG_NAME)));
+  const model = models[0] ?? stripAdapters(specModel);
+  models.forEach((m, i) => {
+    if (!sameLayout(model, m)) throw new UserError(`${dirs[i]}: its target modules, ranks or alpha differ from ${dirs[0]}'s; adapters switched over one base must share them`);
+  });
+  const base = readBaseWeights(model, readSafetensorsFile(options.weights));
+  const tok = await tokenizerFor(model, options.tokenizer);
+  const prompt = tok.encode(options.prompt);
+  if (prompt.length === 0) throw new UserError('the prompt is empty');
+  if (!(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 1)) throw new UserError(`maxNewTokens must be a positive integer, got ${options.maxNewTokens}`);
+  const positions = maxPositions(model);
+  const cacheLen = prompt.length + options.maxNewTokens;
+  if (positions !== undefined && cacheLen > positions) {
+    throw new UserError(`prompt (${prompt.length} tokens) + ${options.maxNewTokens} new tokens exceeds the ${positions} positions of ${model.file}`);
+  }
+  const exec = { backend: options.backend, ...(options.gpu ? { gpu: options.gpu } : {}) };
+  const gen = await Generator.create(model, [base, ...(adapters[0] ? [adapterWeights(model, adapters[0], dirs[0]!)] : [])], { ...exec, batch: 1, cacheLen });
+  try {
+    const results: GeneratedText[] = [];
+    const sampling = {
+      maxNewTokens: options.maxNewTokens,
+      temperature: options.temperature ?? 0,
+      topK: options.topK ?? 0,
+      topP: options.topP ?? 1,
+      seed: options.seed ?? 0,
+      ...(tok.eos !== undefined ? { stopToken: tok.eos } : {}),
+    };
+    for (let i = 0; i < Math.max(1, adapters.length); i++) {
+      // Only the adapter's factors are uploaded; the base stays on the device.
+      if (i > 0) gen.setWeights(adapterWeights(model, adapters[i]!, dirs[i]!));
+      const [ids] = await gen.generate([prompt], sampling);
+      const out = ids!.filter((t) => t !== tok.eos);
+      results.push({ ...(dirs[i] !== undefined ? { adapter: dirs[i] } : {}), text: tok.decode(out) });
+    }
+    return results;
+  } finally {
+    gen.destroy();
+  }
+}
