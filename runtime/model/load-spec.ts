@@ -7,7 +7,7 @@ import { checkSpec } from '../../compiler/check/index.ts';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { formatDiagnostics } from '../../compiler/language/diagnostics.ts';
 import { Source } from '../../compiler/language/source.ts';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError, oneLine } from '../../compiler/errors.ts';
 import { readTextFile } from '../io/node-fs.ts';
 
 export interface LoadSpecOptions {
@@ -52,7 +52,7 @@ export function readConfigJson(file: string): Record<string, unknown> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (err) {
-    throw new UserError(`${file}: invalid config (${(err as Error).message})`);
+    throw new UserError(`${file}: invalid config (${oneLine((err as Error).message)})`);
   }
 }
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError, oneLine } from '../../compiler/errors.ts';
 import { stateNames, type Executor } from '../exec/executor.ts';
 import { writeDirAtomic } from '../io/atomic.ts';
 import { OPTIMIZER_NAME, TRAINER_STATE_NAME, TRAINER_STATE_FORMAT, type AdamMoments, type TrainerState } from '../io/checkpoint.ts';
@@ -125,7 +125,7 @@ export function loadCheckpoint(dir: string, model: CheckedModel, full: boolean):
   try {
     state = JSON.parse(readTextFile(path.join(dir, TRAINER_STATE_NAME))) as TrainerState;
   } catch (err) {
-    throw new UserError(`${dir}/${TRAINER_STATE_NAME}: not valid JSON (${(err as Error).message})`);
+    throw new UserError(`${dir}/${TRAINER_STATE_NAME}: not valid JSON (${oneLine((err as Error).message)})`);
   }
   if (state?.format !== TRAINER_STATE_FORMAT) throw new UserError(`${dir}/${TRAINER_STATE_NAME}: not a Rankfold trainer state`);
   const st = parseSafetensors(readFileBytes(file), file);
