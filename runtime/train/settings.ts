@@ -87,6 +87,7 @@ export function resolveTrainSettings(model: CheckedModel, o: TrainOverrides = {}
   for (const [k, v] of Object.entries({ 'eval-every': o.evalEvery, 'save-every': o.saveEvery, warmup: o.warmup, seed: o.seed })) {
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new UserError(`--${k} must be a non-negative integer, got ${v}`);
   }
+  if (o.seed !== undefined && o.seed > 0xffffffff) throw new UserError(`--seed must be an integer from 0 to 4294967295, got ${o.seed}`);
   const lr = o.lr ?? opt?.lr ?? DEFAULTS.lr;
   const lrName = o.lr !== undefined ? '--lr' : `the learning rate of ${model.file}`;
   if (!(lr > 0 && Number.isFinite(lr))) throw new UserError(`${lrName} must be a positive number, got ${lr}`);
