@@ -5,7 +5,7 @@ import type { CheckedModel } from '../../compiler/check/model.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { BackendName } from '../../runtime/exec/executor.ts';
 import { createGpu, type DeviceOptions, type GpuContext } from '../../runtime/device/device.ts';
-import { gpuFileSizeLimitProblem } from '../../runtime/io/fs-errors.ts';
+import { requireGpuFileSizeLimit } from '../../runtime/io/fs-errors.ts';
 import { loadSpec, readConfigJson } from '../../runtime/model/load-spec.ts';
 
 export type SetValues = Record<string, number | boolean | string>;
@@ -55,10 +55,11 @@ export function backendArg(name: string): BackendName {
  */
 export async function openGpu(options: DeviceOptions = {}): Promise<GpuContext> {
   const gpu = await createGpu(options);
-  const problem = gpuFileSizeLimitProblem(gpu.adapterName);
-  if (problem) {
+  try {
+    requireGpuFileSizeLimit(gpu.adapterName);
+  } catch (err) {
     gpu.device.destroy();
-    throw new UserError(problem);
+    throw err;
   }
   return gpu;
 }

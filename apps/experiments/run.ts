@@ -4,6 +4,7 @@
 // report can be rewritten from results.json alone (reportOnly).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureOutputDir } from '../../runtime/io/node-fs.ts';
+import { requireGpuFileSizeLimit } from '../../runtime/io/fs-errors.ts';
 import { join } from 'node:path';
 import { createGpu } from '../../runtime/device/device.ts';
 import { formatDuration } from '../../runtime/report/progress.ts';
@@ -46,6 +47,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
 
   const gpu = await createGpu();
   try {
+    requireGpuFileSizeLimit(gpu.adapterName); // a CPU driver under `ulimit -f` would die with a Bus error
     const plain = plainModel(s.model);
     log(`${clock()} base model: ${plain.name} ${JSON.stringify(s.model.overrides)}, ${plain.counts.base.toLocaleString('en-US')} parameters, on ${gpu.adapterName}`);
     let lastLog = 0;

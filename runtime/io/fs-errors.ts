@@ -112,3 +112,9 @@ export function gpuFileSizeLimitProblem(adapterName: string, limit = fileSizeLim
     'in memory files under that limit: an allocation past it would kill the process with a Bus error. Raise the limit (ulimit -f unlimited) or use --backend interp'
   );
 }
+
+/** Throws gpuFileSizeLimitProblem's reason as a UserError; call right after opening the device. */
+export function requireGpuFileSizeLimit(adapterName: string): void {
+  const problem = gpuFileSizeLimitProblem(adapterName);
+  if (problem) throw new UserError(problem);
+}
