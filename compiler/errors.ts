@@ -11,3 +11,11 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * A parser's message on one line: V8's JSON.parse quotes the text around the error, newlines
+ * included, and a UserError is printed as one line.
+ */
+export function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ');
+}

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../../compiler/errors.ts';
 import { commands } from './commands/index.ts';
+import { describeIoError, isErrno } from '../../runtime/io/fs-errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('rankfold')
@@ -25,6 +26,13 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UserError) {
       process.stderr.write(`rankfold: ${err.message}\n`);
       return err.exitCode;
+    }
+    // A file-system failure no reader or writer put in words (a bug of ours, but the user's disk
+    // state is the cause): one line naming the path, not a stack trace.
+    if (isErrno(err) && err.path) {
+      const action = err.syscall === 'open' || err.syscall === 'read' || err.syscall === 'scandir' || err.syscall === 'stat' ? 'read' : 'write';
+      process.stderr.write(`rankfold: ${describeIoError(err, err.path, action)}\n`);
+      return 1;
     }
     throw err;
   }

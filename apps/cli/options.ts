@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { BackendName } from '../../runtime/exec/executor.ts';
-import { createGpu, type GpuContext } from '../../runtime/device/device.ts';
+import { createGpu, type DeviceOptions, type GpuContext } from '../../runtime/device/device.ts';
+import { requireGpuFileSizeLimit } from '../../runtime/io/fs-errors.ts';
 import { loadSpec, readConfigJson } from '../../runtime/model/load-spec.ts';
 
 export type SetValues = Record<string, number | boolean | string>;
@@ -48,10 +49,25 @@ export function backendArg(name: string): BackendName {
   return name;
 }
 
+/**
+ * Creates the GPU context every command uses, refusing a setup known to crash the process later
+ * (a CPU driver under a file-size limit) before any buffer exists.
+ */
+export async function openGpu(options: DeviceOptions = {}): Promise<GpuContext> {
+  const gpu = await createGpu(options);
+  try {
+    requireGpuFileSizeLimit(gpu.adapterName);
+  } catch (err) {
+    gpu.device.destroy();
+    throw err;
+  }
+  return gpu;
+}
+
 /** Runs `body` with a GPU context for the webgpu backend (none for interp), released afterwards. */
 export async function withBackend<T>(name: string, body: (backend: BackendName, gpu?: GpuContext) => Promise<T>): Promise<T> {
   const backend = backendArg(name);
-  const gpu = backend === 'webgpu' ? await createGpu() : undefined;
+  const gpu = backend === 'webgpu' ? await openGpu() : undefined;
   try {
     return await body(backend, gpu);
   } finally {

@@ -1,7 +1,7 @@
 // The main job (`npm run demo`): pretrain the tiny char-level GPT of dsl-examples/char-gpt.rf on a
 // generated corpus, freeze it, teach it a new task with a LoRA adapter, and show the difference.
 // Everything runs through the same compiler and runtime a user's own spec would.
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { packConcat, packPadded, tokenizeExample } from '../../runtime/data/dataset.ts';
@@ -12,7 +12,11 @@ import type { Executor } from '../../runtime/exec/executor.ts';
 import { Generator } from '../../runtime/generate/generator.ts';
 import { scoreTask, type TaskScore } from '../../runtime/generate/evaluate-task.ts';
 import type { GpuContext } from '../../runtime/device/device.ts';
-import { ensureOutputDir, writeAdapterDir, writeSafetensorsFile } from '../../runtime/io/node-fs.ts';
+import { commitFiles, requireOwnable } from '../../runtime/io/atomic.ts';
+import { writeAdapterDir } from '../../runtime/io/node-fs.ts';
+import { OutputDir } from '../../runtime/io/output-dir.ts';
+import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME } from '../../runtime/io/peft.ts';
+import { serializeSafetensors } from '../../runtime/io/safetensors.ts';
 import { buildGraph, createExecutor, type ExecutorOptions } from '../../runtime/model/build.ts';
 import { loadSpec, EXAMPLES_DIR } from '../../runtime/model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../../runtime/adapters/merge-model.ts';
@@ -61,8 +65,26 @@ async function paramsOf(exec: Executor, names: Iterable<string>): Promise<Weight
   return out;
 }
 
+/** What the demo writes into --out (and ADAPTER_DIR/ holds a PEFT adapter). */
+const DEMO_FILES = ['base.safetensors', 'merged.safetensors', 'loss.csv', 'loss.svg'];
+const ADAPTER_DIR = 'adapter';
+
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
-  ensureOutputDir(o.out);
+  // Held for the run: locked, cleaned of what a killed demo left, removed again if it fails empty.
+  const outDir = OutputDir.open(o.out, 'rankfold demo', [ADAPTER_DIR]);
+  let ok = false;
+  try {
+    requireOwnable(o.out, DEMO_FILES);
+    requireOwnable(join(o.out, ADAPTER_DIR), [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME]);
+    const result = await demoInto(o);
+    ok = true;
+    return result;
+  } finally {
+    outDir.close({ failed: !ok });
+  }
+}
+
+async function demoInto(o: DemoOptions): Promise<DemoResult> {
   const exec: ExecutorOptions = { backend: o.backend, ...(o.gpu ? { gpu: o.gpu } : {}) };
   const tok = new ByteTokenizer();
   const spec = join(EXAMPLES_DIR, 'char-gpt.rf');
@@ -82,7 +104,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const preLog = await train(pre, new BatchLoader(rows, { batchSize: batch, seed: o.seed }), o.pretrainSteps, 3e-3, 'pretrain');
   const baseWeights = await paramsOf(pre, baseInit.keys());
   pre.destroy();
-  writeSafetensorsFile(join(o.out, 'base.safetensors'), weightTensors(base, baseWeights));
+  commitFiles(o.out, { 'base.safetensors': serializeSafetensors(weightTensors(base, baseWeights)) });
 
   // 2. The new task, before adaptation.
   // A new fact table (name -> country) the base never saw: what a LoRA on q and v can learn quickly.
@@ -123,12 +145,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const same = mergedScore.predictions.every((p, i) => p === after.predictions[i]);
   o.log(`\n4. merged model: ${(mergedScore.accuracy * 100).toFixed(0)}% exact match; same answers as base + adapter: ${same ? 'yes' : 'NO'}`);
 
-  writeAdapterDir(join(o.out, 'adapter'), adapter);
-  writeSafetensorsFile(join(o.out, 'merged.safetensors'), weightTensors(base, merged));
-  writeFileSync(join(o.out, 'loss.csv'), ['phase,step,loss', ...preLog.map((s) => `pretrain,${s.step + 1},${s.loss}`), ...loraLog.map((s) => `lora,${s.step + 1},${s.loss}`)].join('\n') + '\n');
-  writeFileSync(
-    join(o.out, 'loss.svg'),
-    linePlotSvg({
+  writeAdapterDir(join(o.out, ADAPTER_DIR), adapter);
+  commitFiles(o.out, {
+    'merged.safetensors': serializeSafetensors(weightTensors(base, merged)),
+    'loss.csv': ['phase,step,loss', ...preLog.map((s) => `pretrain,${s.step + 1},${s.loss}`), ...loraLog.map((s) => `lora,${s.step + 1},${s.loss}`)].join('\n') + '\n',
+    'loss.svg': linePlotSvg({
       title: 'char-gpt: pretraining, then LoRA on a new task',
       xLabel: 'step',
       yLabel: 'training loss',
@@ -137,7 +158,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         { name: 'LoRA (adapter only)', x: loraLog.map((s) => o.pretrainSteps + s.step + 1), y: loraLog.map((s) => s.loss) },
       ],
     }),
-  );
+  });
   const adapterBytes = statSync(join(o.out, 'adapter', 'adapter_model.safetensors')).size;
   const modelBytes = statSync(join(o.out, 'merged.safetensors')).size;
   o.log(`\nwrote ${o.out}/: adapter/ (${(adapterBytes / 1024).toFixed(1)} KiB), merged.safetensors (${(modelBytes / 1024).toFixed(0)} KiB), base.safetensors, loss.csv, loss.svg`);

@@ -3,7 +3,8 @@
 // setting that changes it (the corpus text included), so a rerun (or the full run after --quick with the same budget) skips it.
 // Pretraining saves a checkpoint as it goes (base-<key>.partial/), so an interrupted run resumes it.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../../runtime/io/atomic.ts';
 import { join } from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { generateBaseCorpus } from '../tasks/base-corpus.ts';
@@ -64,7 +65,7 @@ export async function pretrainedBase(
   const tensors = new Map([...run.weights].map(([name, data]) => [name, { shape: shapes.get(name)!, data }]));
   writeSafetensorsFile(file, tensors, { format: 'pt', rankfold_experiment: 'base', key });
   const history = run.history.map((h) => ({ step: h.step + 1, loss: h.loss }));
-  writeFileSync(meta, JSON.stringify({ key, settings: { model: model.overrides, seq, pretrain: p }, history, wallMs: run.wallMs }, null, 1));
+  writeFileAtomic(meta, JSON.stringify({ key, settings: { model: model.overrides, seq, pretrain: p }, history, wallMs: run.wallMs }, null, 1));
   rmSync(partial, { recursive: true, force: true });
   return { weights: run.weights, history, wallMs: run.wallMs, cached: false, file, key, corpusChars: corpus.length };
 }

@@ -1,6 +1,7 @@
 // report.md: every claim with the paper's number, ours and a verdict, then one section per item
 // with its tables and figures, the settings, and plain words on where small scale differs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../runtime/io/atomic.ts';
 import { join } from 'node:path';
 import { MEMORY_CATEGORIES } from '../../compiler/plan/memory-plan.ts';
 import { getTask } from '../tasks/index.ts';
@@ -219,9 +220,9 @@ export function writeReport(r: ExperimentResults, dir: string): string[] {
   const figs = buildFigures(r);
   const md = [header(r), fig(figs, 'pretrain-loss.svg'), summary(findings(r)), scaleSection(r, figs), efficiencySection(r, figs), adaptationSection(r, figs), subspaceSection(r, figs), inferenceSection(r, figs), scaleNotes(r)].join('\n');
   const files = [join(dir, 'report.md')];
-  writeFileSync(files[0]!, md);
+  writeFileAtomic(files[0]!, md);
   for (const [name, f] of figs) {
-    writeFileSync(join(dir, name), f.svg);
+    writeFileAtomic(join(dir, name), f.svg);
     files.push(join(dir, name));
   }
   return files;

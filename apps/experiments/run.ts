@@ -2,8 +2,10 @@
 // numbers), DIR/report.md and its SVG figures. The pretrained base model is cached in DIR and each
 // finished adaptation run in DIR/runs/, so a rerun after an interruption skips what was done. The
 // report can be rewritten from results.json alone (reportOnly).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../runtime/io/atomic.ts';
 import { ensureOutputDir } from '../../runtime/io/node-fs.ts';
+import { requireGpuFileSizeLimit } from '../../runtime/io/fs-errors.ts';
 import { join } from 'node:path';
 import { createGpu } from '../../runtime/device/device.ts';
 import { formatDuration } from '../../runtime/report/progress.ts';
@@ -46,6 +48,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
 
   const gpu = await createGpu();
   try {
+    requireGpuFileSizeLimit(gpu.adapterName); // a CPU driver under `ulimit -f` would die with a Bus error
     const plain = plainModel(s.model);
     log(`${clock()} base model: ${plain.name} ${JSON.stringify(s.model.overrides)}, ${plain.counts.base.toLocaleString('en-US')} parameters, on ${gpu.adapterName}`);
     let lastLog = 0;
@@ -123,7 +126,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
       ...(inference ? { inference } : {}),
       dataSplit: Object.fromEntries([...data].map(([k, d]) => [k, { eval: d.eval.length, train: d.train.length, evalCandidates: d.evalCandidates }])),
     };
-    writeFileSync(join(o.out, RESULTS_NAME), JSON.stringify(results, null, 1));
+    writeFileAtomic(join(o.out, RESULTS_NAME), JSON.stringify(results, null, 1));
     const files = writeReport(results, o.out);
     log(`${clock()} wrote ${join(o.out, REPORT_NAME)}, ${RESULTS_NAME} and ${files.length - 1} figure(s)`);
     return results;

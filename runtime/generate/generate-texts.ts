@@ -15,7 +15,7 @@ import { loadSpec } from '../model/load-spec.ts';
 import { adapterWeights, readBaseWeights } from '../model/weights.ts';
 import { maxPositions } from '../train/settings.ts';
 import { Generator } from './generator.ts';
-import type { SamplingOptions } from './sampling.ts';
+import { checkSamplingOptions, type SamplingOptions } from './sampling.ts';
 
 export interface GenerateTextsOptions extends SamplingOptions {
   /** The model spec (.rf). */
@@ -57,6 +57,7 @@ function sameLayout(a: CheckedModel, b: CheckedModel): boolean {
  * completion longer than the model's positions.
  */
 export async function generateTexts(options: GenerateTextsOptions): Promise<GeneratedText[]> {
+  checkSamplingOptions(options); // before the work of loading, not after
   const specModel = loadSpec(options.spec, { config: options.config, overrides: options.set });
   const dirs = options.adapters ?? [];
   const adapters: Adapter[] = dirs.map((d) => readAdapterDir(d));

@@ -11,7 +11,8 @@ import { UserError } from '../../compiler/errors.ts';
 import { stateNames, type Executor } from '../exec/executor.ts';
 import { buildGraph, createExecutor, type ExecutorOptions } from '../model/build.ts';
 import { setWeights, type WeightMap } from '../model/weights.ts';
-import { sampleToken, type SamplingOptions } from './sampling.ts';
+import { checkSamplingOptions, sampleToken, type SamplingOptions } from './sampling.ts';
+import { firstNonFinite } from '../model/finite.ts';
 
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
@@ -107,6 +108,8 @@ export class Generator {
    * at once) is close to its longest. Greedy results do not depend on the batch; sampled ones do.
    */
   async generate(prompts: number[][], o: GenerateOptions): Promise<number[][]> {
+    checkSamplingOptions(o);
+    if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 1)) throw new UserError(`max-new-tokens must be a positive integer, got ${o.maxNewTokens}`);
     const sampled = (o.temperature ?? 0) > 0; // greedy is the default (sampling.ts)
     const order = prompts.map((_, i) => i);
     if (!sampled) order.sort((a, b) => prompts[a]!.length - prompts[b]!.length);
@@ -147,6 +150,9 @@ export class Generator {
       for (let r = 0; r < rows; r++) {
         const p = prompts[r]!;
         if (done[r] || t < p.length - 1) continue;
+        // NaN logits would pick token 0 (a NUL byte) for ever after: stop instead.
+        const bad = logits instanceof Float32Array ? firstNonFinite(logits.subarray(r * this.vocab, (r + 1) * this.vocab)) : -1;
+        if (bad >= 0) throw new UserError(`the model's logits at position ${t} are not finite (token ${bad} has ${logits[r * this.vocab + bad]}): the weights overflow float32 on this input`);
         const token = sampleToken(logits, o, rng, r * this.vocab, this.vocab);
         generated[r]!.push(token);
         if (token === o.stopToken || generated[r]!.length >= o.maxNewTokens) done[r] = true;

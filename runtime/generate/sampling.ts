@@ -1,5 +1,6 @@
 // Picking the next token from logits: greedy, temperature, top-k and top-p (nucleus), in the
 // order transformers' generate applies its logits warpers (temperature, then top-k, then top-p).
+import { UserError } from '../../compiler/errors.ts';
 import type { Rng } from '../data/rng.ts';
 
 export interface SamplingOptions {
@@ -9,6 +10,17 @@ export interface SamplingOptions {
   topK?: number;
   /** Keep the smallest set of tokens whose probability reaches p (1 = off). */
   topP?: number;
+}
+
+/**
+ * Refuses values outside the ranges transformers' generate accepts (its logits warpers raise on
+ * them): temperature >= 0 (0 = greedy), top_k an integer >= 0 (0 = off), top_p in (0, 1] (1 = off).
+ */
+export function checkSamplingOptions(o: SamplingOptions): void {
+  const { temperature, topK, topP } = o;
+  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) throw new UserError(`temperature must be a number >= 0 (0 = greedy), got ${temperature}`);
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new UserError(`top-k must be an integer >= 0 (0 = off), got ${topK}`);
+  if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new UserError(`top-p must be in (0, 1] (1 = off), got ${topP}`);
 }
 
 export function argmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): number {

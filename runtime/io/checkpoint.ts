@@ -2,7 +2,7 @@
 // resume exactly: AdamW moments in optimizer.safetensors and step / data cursor / RNG / loss history
 // in trainer_state.json. spec/checkpoints.md documents the layout. Pure: node-fs.ts writes the
 // files together with writeDirAtomic so a checkpoint is replaced whole or not at all.
-import { UserError } from '../../compiler/errors.ts';
+import { UserError, oneLine } from '../../compiler/errors.ts';
 import type { DataCursor } from '../data/loader.ts';
 import type { RngState } from '../data/rng.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, readAdapter, writeAdapter, type Adapter, type FloatTensor } from './peft.ts';
@@ -58,7 +58,7 @@ export function parseCheckpoint(files: { config: string; weights: Uint8Array; op
   try {
     state = JSON.parse(files.state) as TrainerState;
   } catch (err) {
-    throw new UserError(`${source}/${TRAINER_STATE_NAME}: not valid JSON (${(err as Error).message})`);
+    throw new UserError(`${source}/${TRAINER_STATE_NAME}: not valid JSON (${oneLine((err as Error).message)})`);
   }
   if (state?.format !== TRAINER_STATE_FORMAT || state.version !== 1) {
     throw new UserError(`${source}/${TRAINER_STATE_NAME}: not a Rankfold trainer state (format ${JSON.stringify(state?.format)}, version ${JSON.stringify(state?.version)})`);

@@ -5,21 +5,22 @@ import * as path from 'node:path';
 import { UserError } from '../../compiler/errors.ts';
 import { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorInput } from './safetensors.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, readAdapter, writeAdapter, type Adapter } from './peft.ts';
-import { recoverDir, writeDirAtomic, writeFileAtomic } from './atomic.ts';
+import { makeDir, requireSettled, writeDirAtomic, writeFileAtomic } from './atomic.ts';
+import { ioError } from './fs-errors.ts';
 import { OPTIMIZER_NAME, TRAINER_STATE_NAME, parseCheckpoint, serializeCheckpoint, type Checkpoint } from './checkpoint.ts';
 
 /**
  * Makes sure `dir` is a folder that can be written to (creating it and its parents), so a run
- * refuses a bad --out before it starts its work rather than crashing after it.
+ * refuses a bad --out before it starts its work rather than crashing after it. Runs that write
+ * their results there hold the folder through OutputDir (output-dir.ts) instead.
  */
 export function ensureOutputDir(dir: string): void {
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: not a folder (--out names a folder)`);
+  makeDir(dir);
   try {
-    fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UserError(`${dir}: cannot create or write this folder (${e.code ?? e.message})`);
+    ioError(err, dir, 'write');
   }
 }
 
@@ -29,12 +30,7 @@ export function readFileBytes(file: string): Uint8Array {
     const buf = fs.readFileSync(file);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new UserError(`${file}: no such file`);
-    if (e.code === 'EISDIR') throw new UserError(`${file}: is a directory, expected a file`);
-    if (e.code === 'ERR_FS_FILE_TOO_LARGE') throw new UserError(`${file}: too large to read into memory at once`);
-    if (typeof e.code === 'string') throw new UserError(`${file}: ${e.message}`);
-    throw err;
+    return ioError(err, file, 'read');
   }
 }
 
@@ -60,8 +56,10 @@ export function isAdapterDir(dir: string): boolean {
 
 /** Reads a PEFT adapter directory (adapter_config.json + adapter_model.safetensors). */
 export function readAdapterDir(dir: string): Adapter {
-  recoverDir(dir);
+  // A reader changes nothing on disk; a write interrupted mid-way is the next writer's to finish.
+  requireSettled(dir);
   if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such adapter directory`);
+  if (!fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: a file; an adapter is a folder (${ADAPTER_CONFIG_NAME} + ${ADAPTER_WEIGHTS_NAME})`);
   const cfg = path.join(dir, ADAPTER_CONFIG_NAME);
   const weights = path.join(dir, ADAPTER_WEIGHTS_NAME);
   if (!fs.existsSync(cfg)) throw new UserError(`${dir}: not a PEFT adapter directory (no ${ADAPTER_CONFIG_NAME})`);
@@ -87,7 +85,7 @@ export function writeCheckpointDir(dir: string, ck: Checkpoint): void {
 }
 
 export function readCheckpointDir(dir: string): Checkpoint {
-  recoverDir(dir);
+  requireSettled(dir);
   const need = [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, OPTIMIZER_NAME, TRAINER_STATE_NAME];
   const missing = need.filter((f) => !fs.existsSync(path.join(dir, f)));
   if (missing.length) throw new UserError(`${dir}: not a Rankfold checkpoint (missing ${missing.join(', ')})`);

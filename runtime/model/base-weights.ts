@@ -2,8 +2,10 @@
 // load from --weights (or a seeded fresh init, said aloud), and write a full model back under the
 // names the input file used (a tied pair once, under whichever name the file had).
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { readSafetensorsFile, writeSafetensorsFile } from '../io/node-fs.ts';
-import type { SafetensorsFile, TensorInput } from '../io/safetensors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { readSafetensorsFile } from '../io/node-fs.ts';
+import { serializeSafetensors, type SafetensorsFile, type TensorInput } from '../io/safetensors.ts';
+import { requireFinite } from './finite.ts';
 import { baseWeights, initBaseWeights, readBaseWeights, type WeightMap } from './weights.ts';
 
 export interface LoadedBase {
@@ -51,6 +53,15 @@ export function hfTensors(model: CheckedModel, weights: WeightMap, input?: Safet
   return out;
 }
 
+/** A full model's safetensors bytes; refuses NaN/Inf (a merge that overflowed, a diverged run). */
+export function modelFileBytes(model: CheckedModel, weights: WeightMap, input?: SafetensorsFile, source = 'the model to write'): Uint8Array {
+  for (const w of baseWeights(model)) {
+    const data = weights.get(w.name);
+    if (data) requireFinite(data, source, w.name, w.shape, 'nothing written');
+  }
+  return serializeSafetensors(hfTensors(model, weights, input), { format: 'pt' });
+}
+
 export function writeModelFile(file: string, model: CheckedModel, weights: WeightMap, input?: SafetensorsFile): void {
-  writeSafetensorsFile(file, hfTensors(model, weights, input), { format: 'pt' });
+  writeFileAtomic(file, modelFileBytes(model, weights, input, file));
 }

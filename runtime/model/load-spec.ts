@@ -1,13 +1,14 @@
 // Reading a spec file for the runtime: check it, and turn diagnostics into one UserError whose
 // message is the formatted diagnostics (file:line:col, excerpt, caret), never a stack trace.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkSpec } from '../../compiler/check/index.ts';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { formatDiagnostics } from '../../compiler/language/diagnostics.ts';
 import { Source } from '../../compiler/language/source.ts';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError, oneLine } from '../../compiler/errors.ts';
+import { readTextFile } from '../io/node-fs.ts';
 
 export interface LoadSpecOptions {
   /** A Hugging Face config.json's contents, bound through the spec's `config` block. */
@@ -45,18 +46,19 @@ export function specForModelType(modelType: string): string {
 
 export function readConfigJson(file: string): Record<string, unknown> {
   if (!existsSync(file)) throw new UserError(`${file}: not found`);
+  const text = readTextFile(file); // a folder, an unreadable file: one plain line
   try {
-    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const value = JSON.parse(text) as unknown;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (err) {
-    throw new UserError(`${file}: invalid config (${(err as Error).message})`);
+    throw new UserError(`${file}: invalid config (${oneLine((err as Error).message)})`);
   }
 }
 
 export function loadSpec(file: string, options: LoadSpecOptions = {}): CheckedModel {
   if (!existsSync(file)) throw new UserError(`${file}: no such file`);
-  const text = readFileSync(file, 'utf8');
+  const text = readTextFile(file);
   const { model, diagnostics } = checkSpec(text, file, options);
   if (!model || diagnostics.length > 0) {
     throw new UserError(formatDiagnostics(diagnostics, new Source(text, file)).trimEnd());

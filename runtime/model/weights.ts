@@ -7,9 +7,10 @@ import { Rng } from '../data/rng.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { Executor } from '../exec/executor.ts';
 import { paramNames } from '../exec/executor.ts';
-import { makePeftConfig, PEFT_KEY_PREFIX, type Adapter, type LoraModuleWeights, type PeftConfig } from '../io/peft.ts';
+import { loraKey, makePeftConfig, PEFT_KEY_PREFIX, type Adapter, type LoraModuleWeights, type PeftConfig } from '../io/peft.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { deltaWeight } from '../adapters/merge.ts';
+import { requireFinite } from './finite.ts';
 
 export type WeightMap = Map<string, Float32Array>;
 
@@ -39,7 +40,9 @@ export function readBaseWeights(model: CheckedModel, file: SafetensorsFile): Wei
     if (!sameShape(info.shape, w.shape)) {
       throw new UserError(`${file.source}: tensor "${name}" has shape [${info.shape.join(', ')}] but ${model.file} expects [${w.shape.join(', ')}]`);
     }
-    out.set(w.name, file.getFloat32(name));
+    const data = file.getFloat32(name);
+    requireFinite(data, file.source, name, info.shape);
+    out.set(w.name, data);
   }
   return out;
 }
@@ -130,6 +133,7 @@ export function adapterWeights(model: CheckedModel, adapter: Adapter, source: st
     const saved = adapter.others.get(`${PEFT_KEY_PREFIX}${w.name}`);
     if (saved) {
       if (!sameShape(saved.shape, w.shape)) throw new UserError(`${source}: ${w.name} has shape [${saved.shape.join(', ')}], expected [${w.shape.join(', ')}]`);
+      requireFinite(saved.data, source, `${PEFT_KEY_PREFIX}${w.name}`, saved.shape);
       out.set(w.name, saved.data);
     }
   }
@@ -143,11 +147,14 @@ export function adapterWeights(model: CheckedModel, adapter: Adapter, source: st
     };
     expect('lora_A', t.A.shape, [op.lora.rank, op.inFeatures]);
     expect('lora_B', t.B.shape, [op.outFeatures, op.lora.rank]);
+    requireFinite(t.A.data, source, loraKey(op.module, 'A'), t.A.shape);
+    requireFinite(t.B.data, source, loraKey(op.module, 'B'), t.B.shape);
     out.set(names.a, t.A.data);
     out.set(names.b, t.B.data);
     if (op.lora.dora) {
       if (!t.magnitude) throw new UserError(`${source}: DoRA adapter has no lora_magnitude_vector for "${op.module}"`);
       expect('lora_magnitude_vector', t.magnitude.shape, [op.outFeatures]);
+      requireFinite(t.magnitude.data, source, loraKey(op.module, 'magnitude'), t.magnitude.shape);
       out.set(names.magnitude, t.magnitude.data);
     }
   }

@@ -5,14 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError, oneLine } from '../../compiler/errors.ts';
 import { stateNames, type Executor } from '../exec/executor.ts';
-import { writeDirAtomic, recoverDir } from '../io/atomic.ts';
+import { writeDirAtomic } from '../io/atomic.ts';
 import { OPTIMIZER_NAME, TRAINER_STATE_NAME, TRAINER_STATE_FORMAT, type AdamMoments, type TrainerState } from '../io/checkpoint.ts';
 import { readCheckpointDir, readFileBytes, readTextFile, writeCheckpointDir } from '../io/node-fs.ts';
-import { PEFT_KEY_PREFIX, type PeftConfig } from '../io/peft.ts';
+import { PEFT_KEY_PREFIX, loraKey, type Adapter, type FloatTensor, type PeftConfig } from '../io/peft.ts';
 import { parseSafetensors, serializeSafetensors, type TensorInput } from '../io/safetensors.ts';
 import { adapterWeights, readAdapterFromExecutor, setWeights, type WeightMap } from '../model/weights.ts';
+import { requireFinite } from '../model/finite.ts';
 
 export const FULL_WEIGHTS_NAME = 'model.safetensors';
 
@@ -37,6 +38,8 @@ function restoreMoments(exec: Executor, moments: Map<string, AdamMoments>, keyOf
   for (const p of trainedParams(exec)) {
     const m = moments.get(keyOf(p));
     if (!m) throw new UserError(`${source}: no AdamW moments for "${keyOf(p)}" (checkpoint of a different model?)`);
+    requireFinite(m.exp_avg.data, `${source}/${OPTIMIZER_NAME}`, `${keyOf(p)}.exp_avg`, m.exp_avg.shape);
+    requireFinite(m.exp_avg_sq.data, `${source}/${OPTIMIZER_NAME}`, `${keyOf(p)}.exp_avg_sq`, m.exp_avg_sq.shape);
     exec.setState(`${p}.exp_avg`, m.exp_avg.data);
     exec.setState(`${p}.exp_avg_sq`, m.exp_avg_sq.data);
   }
@@ -50,9 +53,26 @@ export interface SavedState {
   weights: WeightMap;
 }
 
+/** Trained values must be finite to be saved: a diverged run stops here and keeps its last good checkpoint. */
+export function requireFiniteTrained(tensors: Iterable<[string, { shape: readonly number[]; data: Float32Array }]>, step: number): void {
+  for (const [name, t] of tensors) requireFinite(t.data, `after step ${step}`, name, t.shape, 'the training diverged (try a lower --lr); nothing written for this step');
+}
+
+/** An adapter's tensors under their PEFT keys, for requireFiniteTrained. */
+export function adapterTensors(adapter: Adapter): [string, FloatTensor][] {
+  const out: [string, FloatTensor][] = [];
+  for (const [module, t] of adapter.tensors) {
+    out.push([loraKey(module, 'A'), t.A], [loraKey(module, 'B'), t.B]);
+    if (t.magnitude) out.push([loraKey(module, 'magnitude'), t.magnitude]);
+    if (t.biasB) out.push([loraKey(module, 'biasB'), t.biasB]);
+  }
+  return [...out, ...adapter.others];
+}
+
 export async function saveCheckpoint(dir: string, exec: Executor, model: CheckedModel, full: boolean, config: PeftConfig | undefined, state: TrainerState): Promise<void> {
   if (!full) {
     const adapter = await readAdapterFromExecutor(exec, model, config);
+    requireFiniteTrained(adapterTensors(adapter), state.step);
     writeCheckpointDir(dir, { adapter, moments: await readMoments(exec, adapterKey), state });
     return;
   }
@@ -67,6 +87,7 @@ export async function saveCheckpoint(dir: string, exec: Executor, model: Checked
     opt.set(`${key}.exp_avg`, m.exp_avg);
     opt.set(`${key}.exp_avg_sq`, m.exp_avg_sq);
   }
+  requireFiniteTrained([...tensors].map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }]), state.step);
   writeDirAtomic(dir, {
     [FULL_WEIGHTS_NAME]: serializeSafetensors(tensors, { format: 'pt' }),
     [OPTIMIZER_NAME]: serializeSafetensors(opt, { format: TRAINER_STATE_FORMAT, step: String(state.step) }),
@@ -74,8 +95,8 @@ export async function saveCheckpoint(dir: string, exec: Executor, model: Checked
   });
 }
 
+/** Whether `dir` holds a checkpoint. Reads only: the run that writes there recovers it first (OutputDir). */
 export function hasCheckpoint(dir: string): boolean {
-  recoverDir(dir);
   return fs.existsSync(path.join(dir, TRAINER_STATE_NAME));
 }
 
@@ -104,11 +125,12 @@ export function loadCheckpoint(dir: string, model: CheckedModel, full: boolean):
   try {
     state = JSON.parse(readTextFile(path.join(dir, TRAINER_STATE_NAME))) as TrainerState;
   } catch (err) {
-    throw new UserError(`${dir}/${TRAINER_STATE_NAME}: not valid JSON (${(err as Error).message})`);
+    throw new UserError(`${dir}/${TRAINER_STATE_NAME}: not valid JSON (${oneLine((err as Error).message)})`);
   }
   if (state?.format !== TRAINER_STATE_FORMAT) throw new UserError(`${dir}/${TRAINER_STATE_NAME}: not a Rankfold trainer state`);
   const st = parseSafetensors(readFileBytes(file), file);
   const weights: WeightMap = new Map(st.names.map((n) => [n, st.getFloat32(n)]));
+  for (const [n, data] of weights) requireFinite(data, file, n, st.info(n).shape);
   const opt = parseSafetensors(readFileBytes(path.join(dir, OPTIMIZER_NAME)), path.join(dir, OPTIMIZER_NAME));
   const moments = new Map<string, AdamMoments>();
   for (const n of opt.names) {

@@ -21,6 +21,8 @@ export interface TrainOverrides {
   saveEvery?: number;
   logEvery?: number;
   evalFraction?: number;
+  /** Held-out rows evaluated at most (evenly spaced over the held-out set). */
+  evalRows?: number;
   rank?: number;
   alpha?: number;
 }
@@ -48,10 +50,20 @@ export interface TrainSettings {
   saveEvery: number;
   logEvery: number;
   evalFraction: number;
+  evalRows: number;
 }
 
 // Defaults follow common LoRA recipes (transformers' Trainer for the clip norm and betas).
-const DEFAULTS = { steps: 100, lr: 2e-4, weightDecay: 0, batch: 8, seq: 128, seed: 0, warmup: 0, maxGradNorm: 1, evalFraction: 0.1, logEvery: 1 };
+// evalRows bounds each evaluation (HF's example scripts call it max_eval_samples); 256 rows of the
+// default 128 tokens are 32k tokens, a loss estimate good to about a percent.
+const DEFAULTS = { steps: 100, lr: 2e-4, weightDecay: 0, batch: 8, seq: 128, seed: 0, warmup: 0, maxGradNorm: 1, evalFraction: 0.1, logEvery: 1, evalRows: 256 };
+
+/**
+ * The largest learning rate accepted. An AdamW step moves every weight by about lr whatever the
+ * gradient (Adam divides by the gradient's own scale, so clipping does not bound it): above 1 every
+ * step overwrites the weights, and --lr 1e30 would "train" to 1e30-sized weights.
+ */
+export const MAX_LR = 1;
 
 function posInt(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UserError(`${name} must be a positive integer, got ${v}`);
@@ -71,12 +83,17 @@ export function resolveTrainSettings(model: CheckedModel, o: TrainOverrides = {}
     // torch's Adam adds weight decay to the gradient (L2), not decoupled as AdamW: a different update.
     throw new UserError(`${model.file}: adam with weight_decay is not AdamW; use adamw(...)`);
   }
-  for (const [k, v] of Object.entries({ steps: o.steps, batch: o.batch, seq: o.seq, 'grad-accum': o.gradAccum, 'log-every': o.logEvery, rank: o.rank })) posInt(`--${k}`, v);
+  for (const [k, v] of Object.entries({ steps: o.steps, batch: o.batch, seq: o.seq, 'grad-accum': o.gradAccum, 'log-every': o.logEvery, rank: o.rank, 'eval-rows': o.evalRows })) posInt(`--${k}`, v);
   for (const [k, v] of Object.entries({ 'eval-every': o.evalEvery, 'save-every': o.saveEvery, warmup: o.warmup, seed: o.seed })) {
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new UserError(`--${k} must be a non-negative integer, got ${v}`);
   }
+  if (o.seed !== undefined && o.seed > 0xffffffff) throw new UserError(`--seed must be an integer from 0 to 4294967295, got ${o.seed}`);
   const lr = o.lr ?? opt?.lr ?? DEFAULTS.lr;
-  if (!(lr > 0 && Number.isFinite(lr))) throw new UserError(`--lr must be a positive number, got ${lr}`);
+  const lrName = o.lr !== undefined ? '--lr' : `the learning rate of ${model.file}`;
+  if (!(lr > 0 && Number.isFinite(lr))) throw new UserError(`${lrName} must be a positive number, got ${lr}`);
+  if (lr > MAX_LR) {
+    throw new UserError(`${lrName} ${lr} is above ${MAX_LR}: an AdamW step moves every weight by about lr, so this would overwrite the weights at every step (LoRA rates are typically 1e-5 to 1e-2)`);
+  }
   if (o.alpha !== undefined && !(o.alpha > 0)) throw new UserError(`--alpha must be positive, got ${o.alpha}`);
   const steps = o.steps ?? t.steps ?? DEFAULTS.steps;
   const seq = o.seq ?? t.seq ?? Math.min(DEFAULTS.seq, maxPositions(model) ?? DEFAULTS.seq);
@@ -107,6 +124,7 @@ export function resolveTrainSettings(model: CheckedModel, o: TrainOverrides = {}
     saveEvery: o.saveEvery ?? t.saveEvery ?? Math.max(1, Math.floor(steps / 10)),
     logEvery: o.logEvery ?? t.logEvery ?? DEFAULTS.logEvery,
     evalFraction,
+    evalRows: o.evalRows ?? DEFAULTS.evalRows,
   };
 }
 

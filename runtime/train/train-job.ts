@@ -6,15 +6,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { countTargets, shiftLabels, type Rows } from '../data/dataset.ts';
-import { BatchLoader, evalBatches } from '../data/loader.ts';
+import { BatchLoader, evalBatches, evenlySpacedRows } from '../data/loader.ts';
 import { Rng, mixSeed } from '../data/rng.ts';
 import type { Tokenizer } from '../data/tokenizer.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { BackendName, Executor } from '../exec/executor.ts';
 import type { GpuContext } from '../device/device.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { ensureOutputDir } from '../io/node-fs.ts';
-import { TRAINER_STATE_FORMAT, type TrainerState } from '../io/checkpoint.ts';
+import { commitFiles, requireOwnable } from '../io/atomic.ts';
+import { ioError } from '../io/fs-errors.ts';
+import { OutputDir } from '../io/output-dir.ts';
+import { OPTIMIZER_NAME, TRAINER_STATE_FORMAT, TRAINER_STATE_NAME, type TrainerState } from '../io/checkpoint.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, writeAdapter, type PeftConfig } from '../io/peft.ts';
 import { applyPeftConfig } from '../adapters/apply-peft.ts';
@@ -26,10 +27,10 @@ import { csvRow } from '../report/logger.ts';
 import { linePlotSvg } from '../report/svg.ts';
 import { learningRate, type ScheduleOptions } from './schedule.ts';
 import { NonFiniteLossError, feedBatch, trainLoop, type StepInfo } from './trainer.ts';
-import { FULL_WEIGHTS_NAME, hasCheckpoint, loadCheckpoint, saveCheckpoint, trainedParams } from './checkpoints.ts';
+import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requireFiniteTrained, saveCheckpoint, trainedParams } from './checkpoints.ts';
 import { loadTrainData, tokenizerFor, type TrainData } from '../data/job-data.ts';
 import { resolveTrainSettings, resumeMismatches, type TrainOverrides, type TrainSettings } from './settings.ts';
-import { loadBase, writeModelFile } from '../model/base-weights.ts';
+import { loadBase, modelFileBytes } from '../model/base-weights.ts';
 
 export interface TrainJobOptions extends TrainOverrides {
   spec: string;
@@ -96,7 +97,23 @@ function targetModel(spec: CheckedModel, o: TrainJobOptions, resumed?: PeftConfi
     if (o.alpha !== undefined && o.alpha !== peft.lora_alpha) diff.push(`alpha ${peft.lora_alpha} -> ${o.alpha}`);
     if (diff.length) throw new UserError(`--resume: the checkpoint was trained with other settings (${diff.join(', ')})`);
   }
-  return { model: applyPeftConfig(spec, peft, 'the run\'s LoRA settings'), peft };
+  const model = applyPeftConfig(spec, peft, 'the run\'s LoRA settings');
+  requireUsefulRanks(model, o.rank !== undefined);
+  return { model, peft };
+}
+
+/**
+ * A LoRA update B·A of a module with in -> out features has rank at most min(in, out), so a larger r
+ * adds only memory (and --rank 1e9 would try to allocate billions of values): refused, naming the limit.
+ */
+function requireUsefulRanks(model: CheckedModel, fromFlag: boolean): void {
+  for (const t of model.lora) {
+    const limit = Math.min(t.inFeatures, t.outFeatures);
+    if (t.config.rank > limit) {
+      const what = fromFlag ? `--rank ${t.config.rank}` : `rank ${t.config.rank} (from ${model.file})`;
+      throw new UserError(`${what} is above ${limit}, the most ${t.module} (${t.inFeatures} -> ${t.outFeatures} features) can use: a LoRA update has rank at most min(in, out)`);
+    }
+  }
 }
 
 function scheduleOf(s: TrainSettings): ScheduleOptions {
@@ -107,8 +124,8 @@ function csvLine(r: LossRecord, sched: ScheduleOptions): string {
   return csvRow([r.step, r.loss, r.eval_loss, learningRate(sched, r.step - 1)]) + '\n';
 }
 
-/** Mean loss over every held-out row, weighted by the tokens each batch scores. */
-async function evaluate(exec: Executor, rows: Rows, batch: number): Promise<number> {
+/** Mean loss over every held-out row, weighted by the tokens each batch scores; undefined when none scores. */
+async function evaluate(exec: Executor, rows: Rows, batch: number): Promise<number | undefined> {
   let sum = 0;
   let count = 0;
   for (const b of evalBatches(rows, batch)) {
@@ -119,7 +136,7 @@ async function evaluate(exec: Executor, rows: Rows, batch: number): Promise<numb
     sum += (await exec.read('loss'))[0]! * n;
     count += n;
   }
-  return count > 0 ? sum / count : NaN;
+  return count > 0 ? sum / count : undefined;
 }
 
 export function lossCurveSvg(history: LossRecord[], title: string): string {
@@ -130,12 +147,28 @@ export function lossCurveSvg(history: LossRecord[], title: string): string {
 }
 
 export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
+  const spec = loadSpec(o.spec, { config: o.config, overrides: o.set });
+  // The folder is created only now, locked against a second run, and removed again if this run
+  // fails before writing anything into it.
+  const outDir = OutputDir.open(o.out, 'rankfold train', [CHECKPOINT_DIR]);
+  let ok = false;
+  try {
+    const result = await trainInto(outDir.dir, spec, o);
+    ok = true;
+    return result;
+  } finally {
+    outDir.close({ failed: !ok });
+  }
+}
+
+async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): Promise<TrainJobResult> {
   const rep = o.reporter ?? {};
   const info = (s: string) => rep.info?.(s);
-  const spec = loadSpec(o.spec, { config: o.config, overrides: o.set });
-  const out = o.out;
-  ensureOutputDir(out);
   const ckDir = path.join(out, CHECKPOINT_DIR);
+  // Files of the user's in the folder are never overwritten: refused now, not after the training.
+  const finalFiles = o.full ? [FULL_WEIGHTS_NAME] : [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME];
+  requireOwnable(out, [...finalFiles, LOSS_CSV, LOSS_SVG]);
+  requireOwnable(ckDir, [...finalFiles, OPTIMIZER_NAME, TRAINER_STATE_NAME]);
   const resuming = o.resume === true;
   if (!resuming && hasCheckpoint(ckDir)) throw new UserError(`${ckDir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
   const ck = resuming ? loadCheckpoint(ckDir, spec, o.full === true) : undefined;
@@ -150,12 +183,14 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
   const tok: Tokenizer = await tokenizerFor(model, o.tokenizer ?? (ck?.state.extra?.tokenizer as string | undefined));
   const data: TrainData = loadTrainData(o.data, tok, { seq: s.seq, seed: s.seed, evalFraction: s.evalFraction });
   const base = loadBase(model, o.weights, s.seed);
+  const heldOut = data.heldOut && s.evalEvery > 0 ? evenlySpacedRows(data.heldOut, s.evalRows) : undefined;
+  const heldOutNote = heldOut && heldOut.count < data.heldOut!.count ? ` (evaluating ${heldOut.count} evenly spaced of them: --eval-rows)` : '';
 
   info(`spec:     ${model.file} (${model.counts.base.toLocaleString('en-US')} base parameters)`);
   info(`weights:  ${base.description}`);
   if (o.full) info(`training: every base weight (full fine-tuning), ${model.counts.base.toLocaleString('en-US')} parameters`);
   else info(`training: LoRA r=${peft!.r} alpha=${peft!.lora_alpha} on ${model.lora.length} modules (${model.lora.map((l) => l.module.slice(l.module.lastIndexOf('.') + 1)).filter((v, i, a) => a.indexOf(v) === i).join(', ')}), ${model.counts.adapter.toLocaleString('en-US')} parameters; base frozen`);
-  info(`data:     ${o.data}: ${data.examples} examples, ${data.train.count} rows of ${s.seq} tokens (${data.packing}), ${data.heldOut?.count ?? 0} held out, tokenizer ${tok.name}`);
+  info(`data:     ${o.data}: ${data.examples} examples, ${data.train.count} rows of ${s.seq} tokens (${data.packing}), ${(data.heldOut?.count ?? 0).toLocaleString('en-US')} held out${heldOutNote}, tokenizer ${tok.name}`);
   info(`run:      ${s.steps} steps, batch ${s.batch}${s.gradAccum > 1 ? ` x ${s.gradAccum} accumulated` : ''}, AdamW lr ${s.lr} (${s.schedule}, warm-up ${s.warmup}), clip ${s.maxGradNorm || 'off'}, seed ${s.seed}, backend ${o.backend}`);
 
   const adamw = { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, gradAccum: s.gradAccum, ...(s.maxGradNorm > 0 ? { maxGradNorm: s.maxGradNorm } : {}) };
@@ -166,7 +201,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
     if (!o.full) set.push(...setWeights(exec, initAdapterWeights(model, base.weights, mixSeed(s.seed, 1))));
     requireAllSet(exec, set);
     ck?.apply(exec);
-    if (data.heldOut && s.evalEvery > 0) {
+    if (heldOut) {
       evalExec = await createExecutor(buildGraph(model, { mode: 'eval', batch: s.batch, seq: s.seq }), o);
       setWeights(evalExec, base.weights);
     }
@@ -181,7 +216,8 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
     // The loss log restarts from the checkpoint's history, so rows logged after the last checkpoint
     // by a killed run are dropped and the resumed run continues the same curve.
     const csvFile = path.join(out, LOSS_CSV);
-    writeFileAtomic(csvFile, csvRow(CSV_COLUMNS) + '\n' + history.map((h) => csvLine(h, sched)).join(''));
+    const csvText = () => csvRow(CSV_COLUMNS) + '\n' + history.map((h) => csvLine(h, sched)).join('');
+    commitFiles(out, { [LOSS_CSV]: csvText() });
     if (ck) info(`resuming from ${ckDir} at step ${startStep}`);
 
     let lastSaved = startStep;
@@ -221,12 +257,20 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
             // point between two logged steps moves to the next logged one.
             if (evalExec && (Math.floor(done / s.evalEvery) > Math.floor(lastEval / s.evalEvery) || last)) {
               for (const p of params) evalExec.setParam(p, await exec.getParam(p));
-              rec.eval_loss = await evaluate(evalExec, data.heldOut!, s.batch);
+              const evalLoss = await evaluate(evalExec, heldOut!, s.batch);
               lastEval = done;
-              rep.log?.(`step ${done}: held-out loss ${rec.eval_loss.toFixed(4)}`);
+              if (evalLoss !== undefined) {
+                if (!Number.isFinite(evalLoss)) throw new NonFiniteLossError(step, evalLoss, 'held-out loss');
+                rec.eval_loss = evalLoss;
+                rep.log?.(`step ${done}: held-out loss ${evalLoss.toFixed(4)}`);
+              }
             }
             history.push(rec);
-            fs.appendFileSync(csvFile, csvLine(rec, sched));
+            try {
+              fs.appendFileSync(csvFile, csvLine(rec, sched));
+            } catch (err) {
+              ioError(err, csvFile, 'write');
+            }
             if (Math.floor(done / s.saveEvery) > Math.floor(lastSaved / s.saveEvery) || last) await save(done, cursor);
           },
         },
@@ -234,32 +278,44 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
     } catch (err) {
       if (!(err instanceof NonFiniteLossError)) throw err;
       rep.stop?.();
-      fs.writeFileSync(path.join(out, LOSS_SVG), lossCurveSvg(history, `${model.name}: stopped at step ${err.step + 1}`));
+      commitFiles(out, { [LOSS_SVG]: lossCurveSvg(history, `${model.name}: stopped at step ${err.step + 1}`) });
       const kept = hasCheckpoint(ckDir) ? `the last good checkpoint (step ${lastSaved}) is kept in ${ckDir}` : 'no checkpoint had been saved yet';
-      throw new UserError(`loss became ${err.loss} at step ${err.step + 1}; training stopped (try a lower --lr or --max-grad-norm); ${kept}`);
+      throw new UserError(`${err.what} became ${err.loss} at step ${err.step + 1}; training stopped: ${nonFiniteCause(err, startStep, s)}; ${kept}`);
     }
     rep.stop?.();
 
-    const files = await writeOutputs(out, exec, model, peft, base.file, o.full === true);
-    fs.writeFileSync(path.join(out, LOSS_SVG), lossCurveSvg(history, `${model.name} (${path.basename(o.data)})`));
-    files.push(LOSS_CSV, LOSS_SVG, `${CHECKPOINT_DIR}/`);
-    return { settings: s, history, startStep, outDir: out, files };
+    // The final weights, the loss log and its plot replace the previous ones together or not at all.
+    const outputs = await finalOutputs(exec, model, peft, base.file, o.full === true, s.steps);
+    outputs[LOSS_CSV] = csvText();
+    outputs[LOSS_SVG] = lossCurveSvg(history, `${model.name} (${path.basename(o.data)})`);
+    commitFiles(out, outputs);
+    return { settings: s, history, startStep, outDir: out, files: [...Object.keys(outputs), `${CHECKPOINT_DIR}/`] };
   } finally {
     exec.destroy();
     evalExec?.destroy();
   }
 }
 
-async function writeOutputs(out: string, exec: Executor, model: CheckedModel, peft: PeftConfig | undefined, input: SafetensorsFile | undefined, full: boolean): Promise<string[]> {
+/**
+ * Why the loss is not finite. At the run's first step no update has happened yet: the loaded
+ * weights (checked finite on load) overflow in the forward pass, and the learning rate is not the cause.
+ */
+function nonFiniteCause(err: NonFiniteLossError, startStep: number, s: TrainSettings): string {
+  if (err.step === startStep && err.what === 'loss') {
+    return `the forward pass before any update of this run is not finite, so the weights or data overflow float32 (the weights were checked finite on load; look for huge values or --set sizes), not the learning rate`;
+  }
+  return `the updates diverged (try a lower --lr than ${s.lr}${s.maxGradNorm > 0 ? '' : ', or --max-grad-norm 1'})`;
+}
+
+/** The run's final weight files, by name, checked finite. */
+async function finalOutputs(exec: Executor, model: CheckedModel, peft: PeftConfig | undefined, input: SafetensorsFile | undefined, full: boolean, step: number): Promise<Record<string, Uint8Array | string>> {
   if (full) {
     const weights: WeightMap = new Map();
     for (const w of model.weights) if (w.tiedTo === undefined) weights.set(w.name, await exec.getParam(w.name));
-    writeModelFile(path.join(out, FULL_WEIGHTS_NAME), model, weights, input);
-    return [FULL_WEIGHTS_NAME];
+    return { [FULL_WEIGHTS_NAME]: modelFileBytes(model, weights, input, `after step ${step}`) };
   }
-  const files = writeAdapter(await readAdapterFromExecutor(exec, model, peft));
-  // Two files, each replaced atomically; the checkpoint directory is the all-or-nothing copy.
-  writeFileAtomic(path.join(out, ADAPTER_WEIGHTS_NAME), files.weights);
-  writeFileAtomic(path.join(out, ADAPTER_CONFIG_NAME), files.config);
-  return [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME];
+  const adapter = await readAdapterFromExecutor(exec, model, peft);
+  requireFiniteTrained(adapterTensors(adapter), step);
+  const files = writeAdapter(adapter);
+  return { [ADAPTER_CONFIG_NAME]: files.config, [ADAPTER_WEIGHTS_NAME]: files.weights };
 }

@@ -2,6 +2,7 @@
 // reads back only the loss, and only every `logEvery` steps (each read waits for the GPU). AdamW's
 // update runs inside the step's graph, so parameters never leave the device while training.
 import type { Batch, BatchLoader, DataCursor } from '../data/loader.ts';
+import { UserError } from '../../compiler/errors.ts';
 import type { Executor } from '../exec/executor.ts';
 import { feedTokens } from '../model/feeds.ts';
 import { OPTIM_INPUT, optimFlags, optimHyper, type AdamWSettings } from '../../compiler/optim/adamw.ts';
@@ -38,12 +39,16 @@ export interface TrainCallbacks {
   onGoodStep?(step: number, cursor: DataCursor): void | Promise<void>;
 }
 
-export class NonFiniteLossError extends Error {
+/** The loss read back is NaN or ±Inf: training stops (a UserError, so any caller reports it in one line). */
+export class NonFiniteLossError extends UserError {
   constructor(
+    /** 0-based step. */
     readonly step: number,
     readonly loss: number,
+    /** Which loss: the training loss, or the held-out loss. */
+    readonly what = 'loss',
   ) {
-    super(`loss became ${loss} at step ${step}; training stopped (try a lower learning rate or gradient clipping)`);
+    super(`${what} became ${loss} at step ${step + 1}; training stopped`);
     this.name = 'NonFiniteLossError';
   }
 }

@@ -1,11 +1,18 @@
 import type { RegisterCommand } from './index.ts';
 import { UserError } from '../../../compiler/errors.ts';
-import { createGpu } from '../../../runtime/device/device.ts';
+import { openGpu } from '../options.ts';
 import { runDemo } from '../../demo/demo.ts';
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UserError(`--${name} must be a positive integer, got "${v}"`);
+  if (v.trim() === '' || !Number.isInteger(n) || n <= 0) throw new UserError(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** A seed is a 32-bit unsigned integer, as everywhere in Rankfold (`abc` is refused, not read as 0). */
+function seedArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UserError(`--seed must be an integer from 0 to 4294967295, got "${v}"`);
   return n;
 }
 
@@ -21,18 +28,14 @@ export const registerDemo: RegisterCommand = (program) => {
     .option('--backend <name>', 'webgpu or interp', 'webgpu')
     .action(async (opts: { out: string; pretrainSteps: string; loraSteps: string; seed: string; backend: string }) => {
       if (opts.backend !== 'webgpu' && opts.backend !== 'interp') throw new UserError(`unknown backend "${opts.backend}"`);
-      const gpu = opts.backend === 'webgpu' ? await createGpu() : undefined;
+      // Every flag is checked before the GPU is opened.
+      const seed = seedArg(opts.seed);
+      const pretrainSteps = positiveInt('pretrain-steps', opts.pretrainSteps);
+      const loraSteps = positiveInt('lora-steps', opts.loraSteps);
+      const gpu = opts.backend === 'webgpu' ? await openGpu() : undefined;
       if (gpu) console.log(`WebGPU adapter: ${gpu.adapterName}`);
       try {
-        await runDemo({
-          out: opts.out,
-          backend: opts.backend,
-          ...(gpu ? { gpu } : {}),
-          seed: Number(opts.seed) | 0,
-          pretrainSteps: positiveInt('pretrain-steps', opts.pretrainSteps),
-          loraSteps: positiveInt('lora-steps', opts.loraSteps),
-          log: (line) => console.log(line),
-        });
+        await runDemo({ out: opts.out, backend: opts.backend, ...(gpu ? { gpu } : {}), seed, pretrainSteps, loraSteps, log: (line) => console.log(line) });
       } finally {
         gpu?.device.destroy();
       }

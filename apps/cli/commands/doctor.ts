@@ -1,5 +1,5 @@
 import type { RegisterCommand } from './index.ts';
-import { createGpu } from '../../../runtime/device/device.ts';
+import { openGpu } from '../options.ts';
 import { runSmokeKernel } from '../../../runtime/device/smoke.ts';
 
 /** `rankfold doctor`: shows the WebGPU adapter and runs one kernel to prove the setup works. */
@@ -9,7 +9,7 @@ export const registerDoctor: RegisterCommand = (program, setExitCode) => {
     .description('show the WebGPU adapter and run a test kernel on it')
     .option('--adapter <name>', 'pick an adapter by name (also RANKFOLD_ADAPTER)')
     .action(async (opts: { adapter?: string }) => {
-      const gpu = await createGpu({ adapter: opts.adapter });
+      const gpu = await openGpu({ adapter: opts.adapter });
       console.log(`adapter:  ${gpu.adapterName}`);
       console.log(`features: ${[...gpu.features].sort().join(', ')}`);
       console.log(

@@ -23,6 +23,7 @@ interface TrainFlags {
   maxGradNorm?: number;
   gradAccum?: number;
   evalFraction?: number;
+  evalRows?: number;
   backend: string;
   resume?: boolean;
   full?: boolean;
@@ -60,13 +61,14 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--steps <n>', 'optimizer steps', intArg)
     .option('--rank <r>', 'LoRA rank for every target (overrides the spec)', intArg)
     .option('--alpha <a>', 'LoRA alpha for every target (overrides the spec)', floatArg)
-    .option('--lr <x>', 'peak learning rate', floatArg)
+    .option('--lr <x>', 'peak learning rate (at most 1)', floatArg)
     .option('--batch <b>', 'rows per micro-batch', intArg)
     .option('--grad-accum <k>', 'accumulate gradients over k micro-batches per optimizer step', intArg)
     .option('--seq <t>', 'tokens per row', intArg)
     .option('--tokenizer <name>', 'bytes or gpt2 (default: bytes for a 256-token vocabulary, else gpt2)')
     .option('--eval-every <n>', 'held-out loss every n steps (0 = never)', intArg)
     .option('--eval-fraction <f>', 'share of rows held out for evaluation (default 0.1)', floatArg)
+    .option('--eval-rows <n>', 'held-out rows each evaluation uses at most, evenly spaced (default 256)', intArg)
     .option('--save-every <n>', 'checkpoint every n steps (and at the end)', intArg)
     .option('--seed <s>', 'seed for init, data order, split and dropout', intArg)
     .option('--warmup <n>', 'learning-rate warm-up steps (then cosine decay)', intArg)
@@ -76,7 +78,7 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--full', 'full fine-tuning: train every base weight, write model.safetensors')
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (spec: string, flags: TrainFlags) => {
-      const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, gradAccum } = flags;
+      const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum } = flags;
       const result = await withBackend(flags.backend, (backend, gpu) =>
         runTrainJob({
           spec,
@@ -91,7 +93,7 @@ export const registerTrain: RegisterCommand = (program) => {
           resume: flags.resume,
           full: flags.full,
           reporter: consoleReporter(flags),
-          ...{ steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, gradAccum },
+          ...{ steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum },
         }),
       );
       const last = result.history[result.history.length - 1];

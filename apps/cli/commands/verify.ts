@@ -1,6 +1,6 @@
 import type { RegisterCommand } from './index.ts';
 import { UserError } from '../../../compiler/errors.ts';
-import { createGpu } from '../../../runtime/device/device.ts';
+import { openGpu } from '../options.ts';
 import { formatTable } from '../../../runtime/verify/compare.ts';
 import { verifyCase } from '../../../runtime/verify/verify-case.ts';
 
@@ -13,7 +13,7 @@ export const registerVerify: RegisterCommand = (program, setExitCode) => {
     .option('--backend <name>', 'webgpu or interp (the CPU reference interpreter)', 'webgpu')
     .action(async (dir: string, opts: { backend: string }) => {
       if (opts.backend !== 'webgpu' && opts.backend !== 'interp') throw new UserError(`unknown backend "${opts.backend}" (webgpu or interp)`);
-      const gpu = opts.backend === 'webgpu' ? await createGpu() : undefined;
+      const gpu = opts.backend === 'webgpu' ? await openGpu() : undefined;
       try {
         const results = await verifyCase(dir, { backend: opts.backend, gpu });
         console.log(`${dir} on ${gpu ? gpu.adapterName : 'the CPU interpreter'}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../runtime/data/rng.ts';
-import { argmax, sampleToken } from '../../../runtime/generate/sampling.ts';
+import { argmax, checkSamplingOptions, sampleToken } from '../../../runtime/generate/sampling.ts';
 
 const logits = Float32Array.from([1, 3, 2, 0.5, 2.9]);
 
@@ -37,5 +37,18 @@ describe('sampling', () => {
     const a = Array.from({ length: 20 }, ((rng) => () => sampleToken(logits, { temperature: 1.5 }, rng))(new Rng(7)));
     const b = Array.from({ length: 20 }, ((rng) => () => sampleToken(logits, { temperature: 1.5 }, rng))(new Rng(7)));
     expect(a).toEqual(b);
+  });
+});
+
+describe('checkSamplingOptions', () => {
+  it('refuses values transformers refuses, naming the range', () => {
+    checkSamplingOptions({ temperature: 0, topK: 0, topP: 1 });
+    checkSamplingOptions({ temperature: 0.7, topK: 40, topP: 0.9 });
+    expect(() => checkSamplingOptions({ temperature: -1 })).toThrow('temperature must be a number >= 0 (0 = greedy), got -1');
+    expect(() => checkSamplingOptions({ temperature: NaN })).toThrow('temperature must be a number >= 0');
+    expect(() => checkSamplingOptions({ topK: -5 })).toThrow('top-k must be an integer >= 0 (0 = off), got -5');
+    expect(() => checkSamplingOptions({ topK: 2.5 })).toThrow('top-k must be an integer >= 0');
+    expect(() => checkSamplingOptions({ topP: 2 })).toThrow('top-p must be in (0, 1] (1 = off), got 2');
+    expect(() => checkSamplingOptions({ topP: 0 })).toThrow('top-p must be in (0, 1]');
   });
 });

@@ -6,11 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { generateTexts } from '../../../runtime/generate/generate-texts.ts';
 import { mergeAdapterIntoBase } from '../../../runtime/adapters/merge-files.ts';
 import { UserError } from '../../../compiler/errors.ts';
-import { readAdapterDir, readCheckpointDir, readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
+import { readAdapterDir, readCheckpointDir, readSafetensorsFile, writeCheckpointDir } from '../../../runtime/io/node-fs.ts';
 import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
 import { loadSpec } from '../../../runtime/model/load-spec.ts';
 import { mergeAdapterWeights, unmergeAdapterWeights } from '../../../runtime/adapters/merge-model.ts';
-import { adapterWeights, readBaseWeights } from '../../../runtime/model/weights.ts';
+import { adapterWeights, initBaseWeights, readBaseWeights } from '../../../runtime/model/weights.ts';
+import { writeModelFile } from '../../../runtime/model/base-weights.ts';
 import { runTrainJob, type TrainJobOptions } from '../../../runtime/train/train-job.ts';
 import { CONFORMANCE_DIR as conformanceDir } from '../../helpers/conformance.ts';
 import { CHAR_GPT, TINY_SET, tmpDir, writeBase, writeJsonl, writeText } from './fixtures.ts';
@@ -77,12 +78,45 @@ describe('runTrainJob', () => {
   it('stops on a non-finite loss with a clear message, keeping the last good checkpoint', async () => {
     const dir = tmpDir('nan');
     const out = path.join(dir, 'out');
-    const err = await runTrainJob(job(out, writeText(dir), { steps: 30, lr: 1e38, warmup: 0, maxGradNorm: 0, saveEvery: 1 })).catch((e: unknown) => e);
+    const o = job(out, writeText(dir), { lr: 1e-2, warmup: 0 });
+    await runTrainJob({ ...o, steps: 2, saveEvery: 1 });
+    const adapterOf2 = fs.readFileSync(path.join(out, 'adapter_model.safetensors'));
+    // An optimizer state that throws the next update far past float32 (finite, so it loads).
+    const ckDir = path.join(out, 'checkpoint');
+    const ck = readCheckpointDir(ckDir);
+    for (const m of ck.moments.values()) {
+      m.exp_avg.data.fill(3e38);
+      m.exp_avg_sq.data.fill(0);
+    }
+    writeCheckpointDir(ckDir, ck);
+    const err = await runTrainJob({ ...o, steps: 6, saveEvery: 10, resume: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(/^loss became (NaN|-?Infinity) at step (\d+); training stopped .*the last good checkpoint \(step \d+\) is kept/);
-    const step = Number(/at step (\d+)/.exec((err as Error).message)![1]);
-    expect(readCheckpointDir(path.join(out, 'checkpoint')).state.step).toBe(step - 1);
-    expect(fs.existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(false);
+    expect((err as Error).message).toBe(`loss became NaN at step 4; training stopped: the updates diverged (try a lower --lr than 0.01); the last good checkpoint (step 2) is kept in ${ckDir}`);
+    expect(readCheckpointDir(ckDir).state.step).toBe(2);
+    expect(fs.readFileSync(path.join(out, 'adapter_model.safetensors'))).toEqual(adapterOf2); // the last finished run's
+    expect(fs.readFileSync(path.join(out, 'loss.svg'), 'utf8')).toContain('stopped at step 4');
+    // Saving every step, the diverged weights themselves are refused before they are written.
+    const again = await runTrainJob({ ...o, steps: 6, saveEvery: 1, resume: true }).catch((e: unknown) => e);
+    expect((again as Error).message).toBe(
+      'after step 3: tensor "base_model.model.blocks.0.attn.q_proj.lora_A.weight" holds -Infinity at index 0 (element [0, 0]) and 127 more non-finite values; ' +
+        'the training diverged (try a lower --lr); nothing written for this step',
+    );
+    expect(readCheckpointDir(ckDir).state.step).toBe(2);
+  });
+
+  it('a non-finite loss before any update blames the weights, not the learning rate', async () => {
+    const dir = tmpDir('nan-first');
+    const model = loadSpec(CHAR_GPT, { overrides: TINY_SET });
+    const w = initBaseWeights(model, 1);
+    // Finite, but logits of about 1e40 overflow float32.
+    w.get('lm_head.weight')!.forEach((_, i, a) => (a[i] = i % 2 ? 3e38 : -3e38));
+    const weights = path.join(dir, 'huge.safetensors');
+    writeModelFile(weights, model, w);
+    const err = await runTrainJob(job(path.join(dir, 'out'), writeText(dir), { steps: 3, weights })).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      'loss became NaN at step 1; training stopped: the forward pass before any update of this run is not finite, so the weights or data overflow float32 ' +
+        '(the weights were checked finite on load; look for huge values or --set sizes), not the learning rate; no checkpoint had been saved yet',
+    );
   });
 
   it('refuses to overwrite a checkpoint without --resume, and a resume with other settings', async () => {
