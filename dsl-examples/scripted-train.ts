@@ -15,7 +15,6 @@ import {
   buildGraph,
   createExecutor,
   createGpu,
-  getTask,
   initAdapterWeights,
   initBaseWeights,
   loadSpec,
@@ -27,6 +26,8 @@ import {
   EXAMPLES_DIR,
   type BackendName,
 } from 'rankfold';
+// The synthetic tasks belong to the demo app, not to the library.
+import { getTask } from '../apps/tasks/index.ts';
 
 const { values } = parseArgs({
   options: {

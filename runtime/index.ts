@@ -42,7 +42,6 @@ export { loadFolderTokenizer } from './data/node-files.ts';
 export { ChatTemplate, type ChatMessage } from './data/chat-template.ts';
 export { StreamDecoder } from './data/detokenize.ts';
 export { BatchLoader, evalBatches } from './data/loader.ts';
-export { getTask, generateBaseCorpus, TASKS } from '../apps/tasks/index.ts';
 export { trainLoop, feedBatch, NonFiniteLossError, type TrainLoopOptions, type StepInfo, type TrainCallbacks } from './train/trainer.ts';
 export { learningRate, type ScheduleOptions } from './train/schedule.ts';
 export { runTrainJob, type TrainJobOptions, type TrainJobResult, type TrainReporter } from './train/train-job.ts';

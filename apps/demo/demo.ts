@@ -10,7 +10,7 @@ import { demoTask, generateBaseCorpus } from '../tasks/index.ts';
 import { ByteTokenizer } from '../../runtime/data/tokenizer.ts';
 import type { Executor } from '../../runtime/exec/executor.ts';
 import { Generator } from '../../runtime/generate/generator.ts';
-import { scoreTask, type TaskScore } from '../../runtime/generate/evaluate-task.ts';
+import { scoreTask, type TaskScore } from '../tasks/score.ts';
 import type { GpuContext } from '../../runtime/device/device.ts';
 import { commitFiles, requireOwnable } from '../../runtime/io/atomic.ts';
 import { writeAdapterDir } from '../../runtime/io/node-fs.ts';

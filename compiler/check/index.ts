@@ -7,6 +7,7 @@ import { Source } from '../language/source.ts';
 import type { Spec } from '../language/ast.ts';
 import { CheckContext } from './context.ts';
 import { Elaborator } from './dataflow.ts';
+import { applyFunction } from './layers.ts';
 import type { CheckedModel, ParamCounts, Weight } from './model.ts';
 import { bindParams, type BindOptions } from './params.ts';
 import { checkDefinedBeforeUse } from './rules/defined-before-use.ts';
@@ -65,7 +66,7 @@ export function checkAst(spec: Spec, file: string, opts: CheckOptions = {}): { m
   if (!decl || ctx.failed) return { diagnostics: finish(ctx) };
   const params = bindParams(ctx, decl, opts);
   if (ctx.failed) return { diagnostics: finish(ctx) };
-  const el = new Elaborator(ctx, decl, params);
+  const el = new Elaborator(ctx, decl, params, applyFunction);
   el.run();
   const lora = ctx.failed ? [] : resolveLoraTargets(ctx, spec, el, params);
   const train = checkTrain(ctx, spec, params, ctx.failed ? undefined : el);

@@ -6,7 +6,7 @@
 // coordinates (always in bounds); out-of-range rows and columns are simply not stored.
 import { kernel, inp, out, ceilDiv } from './wgsl.ts';
 import type { Binding, Lowered, Uniform } from './kernel.ts';
-import type { GemmSpec } from './matmul.ts';
+import type { GemmSpec } from './gemm-spec.ts';
 
 export interface RegConfig {
   name: string;

@@ -10,19 +10,10 @@ import type { OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv, last } from './wgsl.ts';
 import type { Binding, Lowered, OpView, Target, Uniform } from './kernel.ts';
 import { gemmReg, regConfigFor, REG_CONFIGS } from './gemm-reg.ts';
+import { biasEpilogue, type GemmSpec } from './gemm-spec.ts';
 
 export const TILE = 64;
 export const BK = 16;
-
-export interface GemmSpec {
-  transA: boolean;
-  transB: boolean;
-  M: number;
-  N: number;
-  K: number;
-  /** Low-rank term (r extra k-steps): rank, scale, transL, bias. */
-  lowrank?: { r: number; scale: number; transL: boolean; hasBias: boolean };
-}
 
 /** Loads 4 consecutive elements along the contiguous dim into the k-major tile `tile`. */
 function loadStmt(
@@ -111,11 +102,6 @@ ${indent(indent(epilogue))}
 }`,
   });
   return { launches: [code], scratch: [] };
-}
-
-/** Bias added to `val` at (`row`, `col`) (lowrank_matmul with a bias only). */
-function biasEpilogue(spec: GemmSpec): string {
-  return spec.lowrank?.hasBias ? 'val += bias[col];' : '';
 }
 
 /**

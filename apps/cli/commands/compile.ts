@@ -1,4 +1,4 @@
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { emitWgsl, type Target } from '../../../compiler/emit/index.ts';
 import { graphToDot } from '../../../compiler/ir/dot.ts';
 import { printGraph } from '../../../compiler/ir/print.ts';
