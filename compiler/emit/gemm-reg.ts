@@ -5,7 +5,7 @@
 // where an operand is contiguous in K and 4-aligned, then a scalar tail. Loads use clamped
 // coordinates (always in bounds); out-of-range rows and columns are simply not stored.
 import { kernel, inp, out, ceilDiv } from './wgsl.ts';
-import type { Binding, Lowered, Uniform } from './kernel.ts';
+import type { Binding, EmittedOp, Uniform } from './kernel.ts';
 import type { GemmSpec } from './gemm-spec.ts';
 
 export interface RegConfig {
@@ -46,7 +46,7 @@ export function regConfigFor(M: number, N: number): RegConfig {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[], epilogue: string, cfg: RegConfig): Lowered {
+export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[], epilogue: string, cfg: RegConfig): EmittedOp {
   const { transA, transB, M, N, K, lowrank } = spec;
   const { R, C, LX } = cfg;
   const TM = (64 / LX) * R;

@@ -1,4 +1,4 @@
-// The shape of a lowered op: one or more kernel launches, each a WGSL module plus the buffers it
+// The shape of an emitted op: one or more kernel launches, each a WGSL module plus the buffers it
 // binds and the sizes it reads from a uniform. Shader text depends only on the op and on attrs that
 // change code (transposes, fn, hasBias), never on sizes, so `key` names a pipeline reusable across
 // graphs and shapes; sizes and numeric attrs (eps, scale, p) travel in the uniform.
@@ -35,7 +35,7 @@ export interface Launch {
   workgroups: number | [number, number, number];
 }
 
-export interface Lowered {
+export interface EmittedOp {
   launches: Launch[];
   /** Bytes needed per scratch slot. */
   scratch: number[];
@@ -43,7 +43,7 @@ export interface Lowered {
   aliasInput?: number;
 }
 
-/** Everything a lowering needs to know about one node, independent of any graph. */
+/** Everything an emitter needs to know about one node, independent of any graph. */
 export interface OpView<A = unknown> {
   op: string;
   attrs: A;

@@ -8,7 +8,7 @@
 // This tiled form is the 'gpu' target; on CPU drivers (target 'cpu') gemm-reg.ts is used instead.
 import type { OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv, last } from './wgsl.ts';
-import type { Binding, Lowered, OpView, Target, Uniform } from './kernel.ts';
+import type { Binding, EmittedOp, OpView, Target, Uniform } from './kernel.ts';
 import { gemmReg, regConfigFor, REG_CONFIGS } from './gemm-reg.ts';
 import { biasEpilogue, type GemmSpec } from './gemm-spec.ts';
 
@@ -43,7 +43,7 @@ function loadStmt(
   return lines.join('\n');
 }
 
-function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]): Lowered {
+function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]): EmittedOp {
   const { transA, transB, M, N, K, lowrank } = spec;
   // Contiguous dimension of each operand decides whether a vec4 load is aligned.
   const vecA = transA ? M % 4 === 0 : K % 4 === 0;
@@ -126,7 +126,7 @@ function lowrankSteps(spec: GemmSpec): string {
 `;
 }
 
-type GemmFn = (keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]) => Lowered;
+type GemmFn = (keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]) => EmittedOp;
 
 /** Env override for experiments: RANKFOLD_GEMM_REG=<config name>. */
 const regName = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.RANKFOLD_GEMM_REG;
@@ -146,13 +146,13 @@ function gemmDims(a: readonly number[], b: readonly number[], transA: boolean, t
   return { M: count(a) / last(a), K: last(a), N: transB ? b[0]! : b[1]! };
 }
 
-export function lowerMatmul(v: OpView<OpAttrs['matmul']>, target: Target = 'gpu'): Lowered {
+export function emitMatmul(v: OpView<OpAttrs['matmul']>, target: Target = 'gpu'): EmittedOp {
   const { transA, transB } = v.attrs;
   const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, transA, transB);
   return pickGemm(target)('matmul', { transA, transB, ...dims }, [], []);
 }
 
-export function lowerLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>, target: Target = 'gpu'): Lowered {
+export function emitLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>, target: Target = 'gpu'): EmittedOp {
   const { transW, transL, scale, hasBias } = v.attrs;
   const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, false, transW);
   const r = last(v.inputs[2]!.shape);

@@ -7,7 +7,7 @@ import type { Graph, Node } from '../../compiler/ir/types.ts';
 import { numel } from '../../compiler/ir/types.ts';
 import type { OpAttrs } from '../../compiler/ir/ops.ts';
 import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
-import { LEAF_OPS, lowerNode, foldWorkgroups, type Launch, type Target } from '../../compiler/emit/index.ts';
+import { LEAF_OPS, emitNode, foldWorkgroups, type Launch, type Target } from '../../compiler/emit/index.ts';
 import type { GpuContext } from './device.ts';
 import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -110,7 +110,7 @@ export class GpuProgram {
     const { device } = this.gpu;
     const graph = this.graph;
     const before = pipelinesCreated(device);
-    const lowered = graph.nodes.map((node) => (LEAF_OPS.has(node.op) ? undefined : lowerNode(graph, node, this.target)));
+    const lowered = graph.nodes.map((node) => (LEAF_OPS.has(node.op) ? undefined : emitNode(graph, node, this.target)));
     const order = this.plan?.schedule ?? graph.nodes.map((n) => n.id);
 
     // Node buffers: from the plan, or one per node. In-place ops (cache_update) alias their input.
