@@ -7,6 +7,7 @@ import { GraphBuilder } from '../compiler/ir/builder.ts';
 import type { Graph } from '../compiler/ir/types.ts';
 import { pipeline } from '../compiler/passes/index.ts';
 import { planMemory } from '../compiler/plan/memory-plan.ts';
+import type { Target } from '../compiler/target.ts';
 import type { GpuContext } from '../runtime/device/device.ts';
 import { GpuProgram } from '../runtime/device/program.ts';
 import type { LoraRow } from './format.ts';
@@ -31,9 +32,9 @@ export function countOps(graph: Graph, op: string): number {
   return graph.nodes.filter((n) => n.op === op).length;
 }
 
-async function variant(gpu: GpuContext, rows: number, d: number, r: number, fuse: boolean) {
+async function variant(gpu: GpuContext, target: Target, rows: number, d: number, r: number, fuse: boolean) {
   const graph = loraLinearGraph(rows, d, r, fuse);
-  const program = await GpuProgram.create(gpu, graph, planMemory(graph));
+  const program = await GpuProgram.create(gpu, graph, planMemory(graph), { target });
   program.setParam('x', randomArray(rows * d, 3));
   program.setParam('w0', randomArray(d * d, 4).map((v) => v / Math.sqrt(d)));
   program.setParam('lora_A', randomArray(r * d, 5));
@@ -46,12 +47,12 @@ async function variant(gpu: GpuContext, rows: number, d: number, r: number, fuse
   };
 }
 
-export async function benchLora(gpu: GpuContext, ds: number[], ranks: number[], rows: number, quick: boolean, log: (s: string) => void): Promise<LoraRow[]> {
+export async function benchLora(gpu: GpuContext, target: Target, ds: number[], ranks: number[], rows: number, quick: boolean, log: (s: string) => void): Promise<LoraRow[]> {
   const out: LoraRow[] = [];
   for (const d of ds) {
     for (const r of ranks) {
-      const fused = await variant(gpu, rows, d, r, true);
-      const unfused = await variant(gpu, rows, d, r, false);
+      const fused = await variant(gpu, target, rows, d, r, true);
+      const unfused = await variant(gpu, target, rows, d, r, false);
       if (fused.lowrank === 0) log(`warning: d=${d} r=${r}: the fused graph has no lowrank_matmul (fuse-lowrank did not fire)`);
       const [tf, tu] = await timeInterleaved([fused, unfused], timingFor(6 * rows * d * d, quick));
       const row: LoraRow = {

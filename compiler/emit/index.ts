@@ -2,19 +2,21 @@
 // a graph (deduplicated by pipeline key) for `rankfold compile --emit wgsl`.
 import type { Graph, Node } from '../ir/types.ts';
 import type { OpAttrs } from '../ir/ops.ts';
-import type { EmittedOp, OpView, Target } from './kernel.ts';
+import type { EmittedOp, OpView } from './kernel.ts';
+import { DEFAULT_TARGET, type Target } from '../target.ts';
 import * as ew from './elementwise.ts';
 import * as mm from './matmul.ts';
 import * as rd from './reduce.ts';
 import * as at from './attention.ts';
 
-export type { Launch, EmittedOp, OpView, Binding, BufferRef, Uniform, Target } from './kernel.ts';
+export type { Launch, EmittedOp, OpView, Binding, BufferRef, Uniform } from './kernel.ts';
+export type { Target } from '../target.ts';
 export { foldWorkgroups } from './kernel.ts';
 
 export interface EmitOptions {
   /** Whether the graph has an input named "step" (dropout reads it). */
   hasStep?: boolean;
-  /** What to tune for (default 'gpu'); GpuProgram passes 'cpu' on software adapters. */
+  /** What to emit for (default DEFAULT_TARGET, a 'gpu' with WebGPU's default limits). */
   target?: Target;
 }
 
@@ -33,8 +35,8 @@ export function emitOp(v: OpView, options: EmitOptions = {}): EmittedOp {
     case 'scale': return ew.emitScale(v, (a as OpAttrs['scale']).c);
     case 'stop_gradient': return ew.emitScale(v, 1);
     case 'dropout': return ew.emitDropout({ ...v, attrs: a }, options.hasStep ?? false);
-    case 'matmul': return mm.emitMatmul({ ...v, attrs: a }, options.target);
-    case 'lowrank_matmul': return mm.emitLowrankMatmul({ ...v, attrs: a }, options.target);
+    case 'matmul': return mm.emitMatmul({ ...v, attrs: a }, options.target ?? DEFAULT_TARGET);
+    case 'lowrank_matmul': return mm.emitLowrankMatmul({ ...v, attrs: a }, options.target ?? DEFAULT_TARGET);
     case 'rmsnorm': return rd.emitRmsnorm({ ...v, attrs: a });
     case 'rmsnorm_grad': return rd.emitRmsnormGrad({ ...v, attrs: a });
     case 'rmsnorm_grad_w': return rd.emitRmsnormGradW({ ...v, attrs: a });
@@ -45,9 +47,9 @@ export function emitOp(v: OpView, options: EmitOptions = {}): EmittedOp {
     case 'row_norm': return rd.emitRowNorm(v);
     case 'row_norm_grad': return rd.emitRowNormGrad(v);
     case 'rope': return ew.emitRope({ ...v, attrs: a });
-    case 'attention': return at.emitAttention({ ...v, attrs: a }, options.target);
-    case 'attention_stats': return at.emitAttentionStats({ ...v, attrs: a }, options.target);
-    case 'attention_grad': return at.emitAttentionGrad({ ...v, attrs: a }, options.target);
+    case 'attention': return at.emitAttention({ ...v, attrs: a }, options.target ?? DEFAULT_TARGET);
+    case 'attention_stats': return at.emitAttentionStats({ ...v, attrs: a }, options.target ?? DEFAULT_TARGET);
+    case 'attention_grad': return at.emitAttentionGrad({ ...v, attrs: a }, options.target ?? DEFAULT_TARGET);
     case 'cache_update': return ew.emitCacheUpdate(v);
     case 'grad_accumulate': return ew.emitGradAccumulate(v);
     case 'slice': return ew.emitSlice({ ...v, attrs: a });

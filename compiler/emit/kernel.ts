@@ -60,11 +60,3 @@ export function foldWorkgroups(n: number, limit = MAX_WORKGROUPS_PER_DIM): [numb
   if (y > limit) throw new Error(`${n} workgroups exceed ${limit}² (2-D dispatch limit)`);
   return [Math.ceil(n / y), y, 1];
 }
-
-/**
- * What the kernels are tuned for. 'cpu' is a software Vulkan driver (lavapipe/llvmpipe,
- * SwiftShader): workgroup memory and barriers only cost there, and each workgroup is a thread-pool
- * task, so kernels that have both a tiled and a register form pick the register form. The shader
- * key names the form, so both can live in one pipeline cache.
- */
-export type Target = 'gpu' | 'cpu';

@@ -7,7 +7,9 @@ import type { Graph, Node } from '../../compiler/ir/types.ts';
 import { numel } from '../../compiler/ir/types.ts';
 import type { OpAttrs } from '../../compiler/ir/ops.ts';
 import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
-import { LEAF_OPS, emitNode, foldWorkgroups, type Launch, type Target } from '../../compiler/emit/index.ts';
+import { LEAF_OPS, emitNode, foldWorkgroups, type Launch } from '../../compiler/emit/index.ts';
+import type { Target } from '../../compiler/target.ts';
+import { targetFor } from './target.ts';
 import type { GpuContext } from './device.ts';
 import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -32,13 +34,8 @@ export interface ProgramStats {
 }
 
 export interface ProgramOptions {
-  /** Kernel tuning target; by default 'cpu' on software adapters (lavapipe, SwiftShader), else 'gpu'. */
+  /** What to emit kernels for; by default the device's own target (targetFor: 'cpu' kernels on lavapipe). */
   target?: Target;
-}
-
-/** Software Vulkan/D3D adapters run compute shaders on CPU threads. */
-export function targetFor(gpu: Pick<GpuContext, 'adapterName'>): Target {
-  return /llvmpipe|lavapipe|swiftshader|warp|software/i.test(gpu.adapterName) ? 'cpu' : 'gpu';
 }
 
 interface Step {

@@ -1,5 +1,6 @@
 import type { RegisterCommand } from './command.ts';
-import { emitWgsl, type Target } from '../../../compiler/emit/index.ts';
+import { emitWgsl } from '../../../compiler/emit/index.ts';
+import { DEFAULT_TARGET, makeTarget, TARGET_KINDS, type Target, type TargetKind } from '../../../compiler/target.ts';
 import { graphToDot } from '../../../compiler/ir/dot.ts';
 import { printGraph } from '../../../compiler/ir/print.ts';
 import { MEMORY_CATEGORIES, planMemory } from '../../../compiler/plan/memory-plan.ts';
@@ -34,7 +35,7 @@ export function formatPlanBytes(graph: Graph): string {
   return lines.join('\n') + '\n';
 }
 
-export function emitGraph(graph: Graph, emit: Emit, name: string, target: Target = 'gpu'): string {
+export function emitGraph(graph: Graph, emit: Emit, name: string, target: Target = DEFAULT_TARGET): string {
   switch (emit) {
     case 'ir':
       return printGraph(graph);
@@ -64,7 +65,7 @@ export const registerCompile: RegisterCommand = (program) => {
     .option('--out <file>', 'write to a file instead of stdout')
     .action((spec: string, flags: CompileFlags) => {
       if (!(EMITS as readonly string[]).includes(flags.emit)) throw new UserError(`--emit must be one of ${EMITS.join(', ')}, got "${flags.emit}"`);
-      if (flags.target !== 'gpu' && flags.target !== 'cpu') throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
+      if (!(TARGET_KINDS as readonly string[]).includes(flags.target)) throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
       if (!['train', 'eval', 'decode'].includes(flags.mode)) throw new UserError(`--mode must be train, eval or decode, got "${flags.mode}"`);
       const { model } = loadSpecWith(spec, flags);
       const batch = flags.batch ?? model.train?.batch ?? 1;
@@ -76,7 +77,7 @@ export const registerCompile: RegisterCommand = (program) => {
       if (mode === 'train' && model.lora.length === 0) throw new UserError(`${model.file}: nothing to train (no \`lora targets\`); use --mode eval`);
       // A decoding step processes one token against a cache of `seq` positions.
       const graph = buildGraph(model, mode === 'decode' ? { mode, batch, seq: 1, cacheLen: seq, fuse: flags.fuse } : { mode, batch, seq, fuse: flags.fuse });
-      const text = emitGraph(graph, flags.emit as Emit, model.name, flags.target as Target);
+      const text = emitGraph(graph, flags.emit as Emit, model.name, makeTarget(flags.target as TargetKind));
       if (flags.out) writeFileAtomic(flags.out, text);
       else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     });
