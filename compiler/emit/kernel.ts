@@ -2,7 +2,9 @@
 // binds and the sizes it reads from a uniform. Shader text depends only on the op and on attrs that
 // change code (transposes, fn, hasBias), never on sizes, so `key` names a pipeline reusable across
 // graphs and shapes; sizes and numeric attrs (eps, scale, p) travel in the uniform.
-import type { DType, Shape } from '../ir/types.ts';
+import type { DType, Shape } from '../ir/tensor.ts';
+import type { Target } from '../target.ts';
+import type { OpName } from '../ir/op-attrs.ts';
 
 /** What a binding refers to, resolved by the executor to a GPU buffer. */
 export type BufferRef =
@@ -45,11 +47,21 @@ export interface EmittedOp {
 
 /** Everything an emitter needs to know about one node, independent of any graph. */
 export interface OpView<A = unknown> {
-  op: string;
+  op: OpName;
   attrs: A;
   inputs: { dtype: DType; shape: Shape }[];
   out: { dtype: DType; shape: Shape };
 }
+
+/** What an emitter may depend on beyond the op itself. */
+export interface EmitContext {
+  target: Target;
+  /** Whether the graph has an i32 input named "step" (dropout reads it; without one, step 0). */
+  hasStep: boolean;
+}
+
+/** One op's WGSL emitter (compiler/ops/registry.ts holds one per op). */
+export type Emitter<A> = (v: OpView<A>, ctx: EmitContext) => EmittedOp;
 
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 

@@ -7,7 +7,8 @@ import type { Graph, Node } from '../../compiler/ir/types.ts';
 import { numel } from '../../compiler/ir/types.ts';
 import type { OpAttrs } from '../../compiler/ir/ops.ts';
 import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
-import { LEAF_OPS, emitNode, foldWorkgroups, type Launch } from '../../compiler/emit/index.ts';
+import { emitNode, foldWorkgroups, type Launch } from '../../compiler/emit/index.ts';
+import { isLeafOp } from '../../compiler/ops/registry.ts';
 import type { Target } from '../../compiler/target.ts';
 import { targetFor } from './target.ts';
 import type { GpuContext } from './device.ts';
@@ -107,7 +108,7 @@ export class GpuProgram {
     const { device } = this.gpu;
     const graph = this.graph;
     const before = pipelinesCreated(device);
-    const lowered = graph.nodes.map((node) => (LEAF_OPS.has(node.op) ? undefined : emitNode(graph, node, this.target)));
+    const lowered = graph.nodes.map((node) => (isLeafOp(node.op) ? undefined : emitNode(graph, node, this.target)));
     const order = this.plan?.schedule ?? graph.nodes.map((n) => n.id);
 
     // Node buffers: from the plan, or one per node. In-place ops (cache_update) alias their input.
