@@ -5,8 +5,8 @@
 // nothing is read back unless `read` asks for it.
 import type { Graph, Node } from '../../compiler/ir/types.ts';
 import { numel } from '../../compiler/ir/types.ts';
-import type { OpAttrs } from '../../compiler/ir/ops.ts';
 import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
+import { MEMORY_CATEGORIES, planMemory } from '../../compiler/plan/memory-plan.ts';
 import { emitNode, foldWorkgroups, type Launch } from '../../compiler/emit/index.ts';
 import { isLeafOp } from '../../compiler/ops/registry.ts';
 import type { Target } from '../../compiler/target.ts';
@@ -15,8 +15,11 @@ import type { GpuContext } from './device.ts';
 import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
 
-/** Plan categories, plus what only the executor allocates: kernel temporaries, uniforms, staging. */
-export type ByteCategory = MemoryCategory | 'kernel_scratch' | 'uniforms' | 'readback';
+/** What only the executor allocates, beside the plan's buffers: kernel temporaries, uniforms, staging. */
+export const EXECUTOR_CATEGORIES = ['kernel_scratch', 'uniforms', 'readback'] as const;
+
+/** Plan categories (decided by the plan's memoryCategory), plus the executor's own. */
+export type ByteCategory = MemoryCategory | (typeof EXECUTOR_CATEGORIES)[number];
 
 export interface ProgramStats {
   /** Kernel dispatches recorded by one run. */
@@ -50,28 +53,13 @@ interface Step {
 // A function, not a constant: in Node the GPU* globals exist only once createGpu has loaded Dawn.
 const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
-const bytesOf = (node: Node) => align(Math.max(numel(node.type.shape), 1) * 4, 16);
-
-function categoryOf(node: Node, gradIds: Set<number>): MemoryCategory {
-  if (node.op === 'param') {
-    const role = (node.attrs as OpAttrs['param']).role;
-    return role === 'frozen' ? 'frozen_weights' : role === 'adapter' ? 'adapter_weights' : 'trainable_weights';
-  }
-  if (node.op === 'state') return 'optimizer_state';
-  if (node.op === 'input') return 'inputs';
-  if (gradIds.has(node.id)) return 'gradients';
-  return 'activations';
-}
-
 export class GpuProgram {
   private readonly buffers = new Map<number, GPUBuffer>(); // node id -> buffer
   private readonly owned: GPUBuffer[] = [];
   private readonly steps: Step[] = [];
   private readonly pool: BufferPool;
   private readonly byName = { input: new Map<string, Node>(), param: new Map<string, Node>(), state: new Map<string, Node>() };
-  private readonly bytes = Object.fromEntries(
-    ['frozen_weights', 'adapter_weights', 'trainable_weights', 'gradients', 'optimizer_state', 'activations', 'scratch', 'inputs', 'kernel_scratch', 'uniforms', 'readback'].map((k) => [k, 0]),
-  ) as Record<ByteCategory, number>;
+  private readonly bytes = Object.fromEntries([...MEMORY_CATEGORIES, ...EXECUTOR_CATEGORIES].map((k) => [k, 0])) as Record<ByteCategory, number>;
   private pipelinesAtCreate = 0;
   private pipelinesLastRun = 0;
   private runs = 0;
@@ -81,7 +69,7 @@ export class GpuProgram {
 
   readonly target: Target;
 
-  private constructor(readonly gpu: GpuContext, readonly graph: Graph, readonly plan: MemoryPlan | undefined, options: ProgramOptions) {
+  private constructor(readonly gpu: GpuContext, readonly graph: Graph, readonly plan: MemoryPlan, options: ProgramOptions) {
     this.target = options.target ?? targetFor(gpu);
     this.pool = new BufferPool(gpu.device);
     for (const node of graph.nodes) {
@@ -92,7 +80,7 @@ export class GpuProgram {
   }
 
   static async create(gpu: GpuContext, graph: Graph, plan?: MemoryPlan, options: ProgramOptions = {}): Promise<GpuProgram> {
-    const p = new GpuProgram(gpu, graph, plan, options);
+    const p = new GpuProgram(gpu, graph, plan ?? planMemory(graph, { reuse: false }), options);
     await p.build();
     return p;
   }
@@ -109,33 +97,28 @@ export class GpuProgram {
     const graph = this.graph;
     const before = pipelinesCreated(device);
     const lowered = graph.nodes.map((node) => (isLeafOp(node.op) ? undefined : emitNode(graph, node, this.target)));
-    const order = this.plan?.schedule ?? graph.nodes.map((n) => n.id);
+    const plan = this.plan;
+    const order = plan.schedule;
 
-    // Node buffers: from the plan, or one per node. In-place ops (cache_update) alias their input.
-    if (this.plan) {
-      const planned = new Map<number, GPUBuffer>();
-      for (const b of this.plan.buffers) planned.set(b.id, this.allocate(Math.max(b.size, 16), b.category, b.label));
-      const tenants = new Map<number, number>();
-      for (const [node, id] of this.plan.assignment) {
-        this.buffers.set(node, planned.get(id)!);
-        tenants.set(id, (tenants.get(id) ?? 0) + 1);
-      }
-      for (const [node, id] of this.plan.assignment) {
-        if (!this.plan.buffers[id]!.persistent && tenants.get(id)! > 1) this.transient.add(node);
-      }
+    // Node buffers: the plan's, under the plan's categories. Buffers shared by several tenants hold
+    // values that do not survive a run. In-place kernels (cache_update) write their input's buffer,
+    // which the plan must have given them too.
+    const planned = plan.buffers.map((b) => this.allocate(Math.max(b.size, 16), b.category, b.label));
+    const tenants = new Map<number, number>();
+    for (const [node, id] of plan.assignment) {
+      this.buffers.set(node, planned[id]!);
+      tenants.set(id, (tenants.get(id) ?? 0) + 1);
     }
-    const gradIds = new Set(Object.values(graph.grads));
+    for (const [node, id] of plan.assignment) {
+      if (!plan.buffers[id]!.persistent && tenants.get(id)! > 1) this.transient.add(node);
+    }
     for (const node of graph.nodes) {
       const alias = lowered[node.id]?.aliasInput;
-      if (alias !== undefined) {
-        this.buffers.set(node.id, this.buffers.get(node.inputs[alias]!)!);
-        continue;
+      if (alias !== undefined && plan.assignment.get(node.id) !== plan.assignment.get(node.inputs[alias]!)) {
+        throw new Error(`program: %${node.id} ${node.op} writes its input ${alias} in place, but the plan gave it another buffer`);
       }
       // adamw's [] placeholder is never written or read: it gets no buffer.
-      if (!this.buffers.has(node.id) && node.op !== 'adamw') {
-        const label = node.label ?? `%${node.id} ${node.op}`;
-        this.buffers.set(node.id, this.allocate(bytesOf(node), categoryOf(node, gradIds), label));
-      }
+      if (!this.buffers.has(node.id) && node.op !== 'adamw') throw new Error(`program: the plan has no buffer for %${node.id} ${node.op}`);
     }
 
     // Scratch slots are shared by all nodes: dispatches run in order within the pass.
