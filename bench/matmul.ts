@@ -1,5 +1,6 @@
 // Section 1: f32 matmul C = A·B (M = N = K = size), ours (one GpuProgram with one matmul node)
 // against tfjs's tf.matMul, each synced on its own queue, timed round-robin.
+import { compileGraph } from '../compiler/compile.ts';
 import { GraphBuilder } from '../compiler/ir/builder.ts';
 import type { Target } from '../compiler/target.ts';
 import type { GpuContext } from '../runtime/device/device.ts';
@@ -33,7 +34,7 @@ export async function oursMatmul(gpu: GpuContext, target: Target, m: number, n: 
   const a = b.input('a', 'f32', [m, k]);
   const w = b.param('b', [k, n], 'frozen');
   b.output('c', b.matmul(a, w, false, 'c'));
-  const program = await GpuProgram.create(gpu, b.graph, undefined, { target });
+  const program = await GpuProgram.create(gpu, compileGraph(b.graph, { target }));
   program.setInput('a', randomArray(m * k, 1));
   program.setParam('b', randomArray(k * n, 2));
   return { step: () => program.run(), sync: () => gpu.device.queue.onSubmittedWorkDone(), dispose: () => program.destroy() };

@@ -40,20 +40,27 @@ export function graphHasStep(graph: Graph): boolean {
   return graph.nodes.some((n) => n.op === 'input' && (n.attrs as OpAttrs['input']).name === 'step' && n.type.dtype === 'i32');
 }
 
-export function emitNode(graph: Graph, node: Node, target?: Target): EmittedOp {
-  return emitOp(viewOf(graph, node), { hasStep: graphHasStep(graph), ...(target ? { target } : {}) });
+export function emitNode(graph: Graph, node: Node, target: Target = DEFAULT_TARGET): EmittedOp {
+  return emitOp(viewOf(graph, node), { hasStep: graphHasStep(graph), target });
+}
+
+/** Every node's kernels, by node id (undefined for leaves): the compile stage 'emit'. */
+export type NodeKernels = readonly (EmittedOp | undefined)[];
+
+export function emitKernels(graph: Graph, target: Target = DEFAULT_TARGET): NodeKernels {
+  const hasStep = graphHasStep(graph);
+  return graph.nodes.map((node) => (isLeafOp(node.op) ? undefined : emitOp(viewOf(graph, node), { hasStep, target })));
 }
 
 /**
- * Every kernel of the graph once, by key, each under a comment header naming its first user, for
- * the given target ('gpu' by default; GpuProgram picks 'cpu' on software adapters such as lavapipe).
+ * Every kernel of the graph once, by key, each under a comment header naming its first user and
+ * its launch count: the text of `rankfold compile --emit wgsl`.
  */
-export function emitWgsl(graph: Graph, target?: Target): string {
+export function formatWgsl(graph: Graph, kernels: NodeKernels): string {
   const seen = new Map<string, string>();
   const users = new Map<string, number>();
   for (const node of graph.nodes) {
-    if (isLeafOp(node.op)) continue;
-    for (const launch of emitNode(graph, node, target).launches) {
+    for (const launch of kernels[node.id]?.launches ?? []) {
       users.set(launch.key, (users.get(launch.key) ?? 0) + 1);
       if (seen.has(launch.key)) continue;
       const who = `%${node.id} ${node.op}${node.label ? ` (${node.label})` : ''}`;
@@ -63,4 +70,9 @@ export function emitWgsl(graph: Graph, target?: Target): string {
   return [...seen.entries()]
     .map(([key, text]) => text.replace(`---- kernel ${key} ----`, `---- kernel ${key} ---- ${users.get(key)} launch(es);`))
     .join('\n');
+}
+
+/** formatWgsl of the graph's kernels for `target` (WebGPU's default 'gpu' target when omitted). */
+export function emitWgsl(graph: Graph, target: Target = DEFAULT_TARGET): string {
+  return formatWgsl(graph, emitKernels(graph, target));
 }

@@ -1,16 +1,16 @@
-// Runs an IR graph on the GPU. Everything that can be decided once is decided in `create`: kernels
-// are lowered, pipelines fetched from the per-device cache, buffers allocated (following the
-// MemoryPlan, or one buffer per node without one), uniforms written and bind groups built. `run`
-// then only records every dispatch into one compute pass of one command encoder and submits once;
+// Runs a compiled program (compiler/compile.ts's Executable: graph, memory plan, kernels, target) on
+// the GPU. It compiles nothing: everything that can be decided once is done in `create`, from the
+// program's emitted kernels and plan: pipelines fetched from the per-device cache, the plan's
+// buffers allocated under the plan's categories, uniforms written and bind groups built. `run` then
+// only records every dispatch into one compute pass of one command encoder and submits once;
 // nothing is read back unless `read` asks for it.
 import type { Graph, Node } from '../../compiler/ir/types.ts';
 import { numel } from '../../compiler/ir/types.ts';
 import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
-import { MEMORY_CATEGORIES, planMemory } from '../../compiler/plan/memory-plan.ts';
-import { emitNode, foldWorkgroups, type Launch } from '../../compiler/emit/index.ts';
-import { isLeafOp } from '../../compiler/ops/registry.ts';
-import type { Target } from '../../compiler/target.ts';
-import { targetFor } from './target.ts';
+import { MEMORY_CATEGORIES } from '../../compiler/plan/memory-plan.ts';
+import { foldWorkgroups, type Launch, type NodeKernels } from '../../compiler/emit/index.ts';
+import type { Executable } from '../../compiler/compile.ts';
+import { LIMIT_NAMES, type Target } from '../../compiler/target.ts';
 import type { GpuContext } from './device.ts';
 import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -37,17 +37,25 @@ export interface ProgramStats {
   peakBytes: number;
 }
 
-export interface ProgramOptions {
-  /** What to emit kernels for; by default the device's own target (targetFor: 'cpu' kernels on lavapipe). */
-  target?: Target;
-}
-
 interface Step {
   node: number;
   launch: Launch;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   grid: [number, number, number];
+}
+
+/**
+ * A program compiled for limits the device does not have would fail in validation (or silently, in
+ * a kernel): refuse it by name. Alignments must be multiples of the device's; maxima within its.
+ */
+function checkTargetFits(target: Target, gpu: GpuContext): void {
+  for (const name of LIMIT_NAMES) {
+    const want = target.limits[name];
+    const have = gpu.limits[name];
+    const fits = name === 'minUniformBufferOffsetAlignment' ? want % have === 0 : want <= have;
+    if (!fits) throw new Error(`program: compiled for ${name} ${want}, but ${gpu.adapterName} has ${have}; compile for targetFor(gpu)`);
+  }
 }
 
 // A function, not a constant: in Node the GPU* globals exist only once createGpu has loaded Dawn.
@@ -67,10 +75,16 @@ export class GpuProgram {
   /** Nodes whose planned buffer is shared with other tenants: their values do not survive a run. */
   private readonly transient = new Set<number>();
 
+  readonly graph: Graph;
+  readonly plan: MemoryPlan;
+  readonly kernels: NodeKernels;
   readonly target: Target;
 
-  private constructor(readonly gpu: GpuContext, readonly graph: Graph, readonly plan: MemoryPlan, options: ProgramOptions) {
-    this.target = options.target ?? targetFor(gpu);
+  private constructor(readonly gpu: GpuContext, program: Executable) {
+    ({ graph: this.graph, plan: this.plan, kernels: this.kernels, target: this.target } = program);
+    const graph = this.graph;
+    checkTargetFits(this.target, gpu);
+    if (this.kernels.length !== graph.nodes.length) throw new Error(`program: ${this.kernels.length} kernel entries for ${graph.nodes.length} nodes`);
     this.pool = new BufferPool(gpu.device);
     for (const node of graph.nodes) {
       if (node.op === 'input' || node.op === 'param' || node.op === 'state') {
@@ -79,8 +93,9 @@ export class GpuProgram {
     }
   }
 
-  static async create(gpu: GpuContext, graph: Graph, plan?: MemoryPlan, options: ProgramOptions = {}): Promise<GpuProgram> {
-    const p = new GpuProgram(gpu, graph, plan ?? planMemory(graph, { reuse: false }), options);
+  /** Builds everything a run needs from a compiled program (compile, or compileGraph for hand-built graphs). */
+  static async create(gpu: GpuContext, program: Executable): Promise<GpuProgram> {
+    const p = new GpuProgram(gpu, program);
     await p.build();
     return p;
   }
@@ -96,7 +111,7 @@ export class GpuProgram {
     const { device } = this.gpu;
     const graph = this.graph;
     const before = pipelinesCreated(device);
-    const lowered = graph.nodes.map((node) => (isLeafOp(node.op) ? undefined : emitNode(graph, node, this.target)));
+    const kernels = this.kernels;
     const plan = this.plan;
     const order = plan.schedule;
 
@@ -113,7 +128,7 @@ export class GpuProgram {
       if (!plan.buffers[id]!.persistent && tenants.get(id)! > 1) this.transient.add(node);
     }
     for (const node of graph.nodes) {
-      const alias = lowered[node.id]?.aliasInput;
+      const alias = kernels[node.id]?.aliasInput;
       if (alias !== undefined && plan.assignment.get(node.id) !== plan.assignment.get(node.inputs[alias]!)) {
         throw new Error(`program: %${node.id} ${node.op} writes its input ${alias} in place, but the plan gave it another buffer`);
       }
@@ -123,16 +138,16 @@ export class GpuProgram {
 
     // Scratch slots are shared by all nodes: dispatches run in order within the pass.
     const slotSizes: number[] = [];
-    for (const l of lowered) l?.scratch.forEach((s, i) => (slotSizes[i] = Math.max(slotSizes[i] ?? 16, align(s, 16))));
+    for (const l of kernels) l?.scratch.forEach((s, i) => (slotSizes[i] = Math.max(slotSizes[i] ?? 16, align(s, 16))));
     const scratch = slotSizes.map((s, i) => this.allocate(s, 'kernel_scratch', `kernel scratch ${i}`));
 
     // Uniforms: one buffer, one aligned slice per launch.
-    const uAlign = this.gpu.limits.minUniformBufferOffsetAlignment;
+    const uAlign = this.target.limits.minUniformBufferOffsetAlignment;
     const launches: { node: Node; launch: Launch; offset: number }[] = [];
     let uBytes = 0;
     for (const id of order) {
       const node = graph.nodes[id]!;
-      for (const launch of lowered[id]?.launches ?? []) {
+      for (const launch of kernels[id]?.launches ?? []) {
         launches.push({ node, launch, offset: uBytes });
         uBytes += align(Math.max(launch.uniforms.length * 4, 16), uAlign);
       }
@@ -153,7 +168,7 @@ export class GpuProgram {
 
     // Pipelines compile in parallel; bind groups are built once.
     const pipelines = await Promise.all(launches.map(({ launch }) => getPipeline(device, launch)));
-    const maxDim = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const maxDim = this.target.limits.maxComputeWorkgroupsPerDimension;
     launches.forEach(({ node, launch, offset }, i) => {
       const entries: GPUBindGroupEntry[] = launch.bindings.map((b, binding) => {
         let buffer: GPUBuffer | undefined;
@@ -230,7 +245,7 @@ export class GpuProgram {
 
   /**
    * Records only the dispatches `from..to-1` (run order) and submits them: for profiling one kernel
-   * at a time (runtime/gpu/profile.ts). Earlier dispatches must have run for the inputs to be valid.
+   * at a time (runtime/device/profile.ts). Earlier dispatches must have run for the inputs to be valid.
    */
   runSteps(from: number, to = from + 1): void {
     const encoder = this.gpu.device.createCommandEncoder({ label: 'rankfold steps' });

@@ -6,6 +6,8 @@ import type { DType, Shape } from '../../../../compiler/ir/types.ts';
 import { evalOp } from '../../../../compiler/ir/interp.ts';
 import type { GpuContext } from '../../../../runtime/device/device.ts';
 import { GpuProgram } from '../../../../runtime/device/program.ts';
+import { compileGraph } from '../../../../compiler/compile.ts';
+import type { Graph } from '../../../../compiler/ir/types.ts';
 import { targetFor } from '../../../../runtime/device/target.ts';
 import type { TargetKind } from '../../../../compiler/target.ts';
 
@@ -75,6 +77,15 @@ export interface HarnessOptions {
   target?: TargetKind;
 }
 
+/**
+ * A GPU program of a hand-built graph, compiled for the device's target (or the other kind), with
+ * one buffer per value unless `reuseBuffers` (the memory plan's sharing) is asked for.
+ */
+export function gpuProgram(gpu: GpuContext, graph: Graph, o: HarnessOptions & { reuseBuffers?: boolean } = {}): Promise<GpuProgram> {
+  const target = targetFor(gpu, o.target ? { kind: o.target } : {});
+  return GpuProgram.create(gpu, compileGraph(graph, { target, reuseBuffers: o.reuseBuffers ?? false }));
+}
+
 /** Builds a one-op graph (operands as inputs x0, x1, ...), runs it on the GPU and in f64, compares. */
 export async function checkOp<K extends OpName>(
   gpu: GpuContext, op: K, attrs: OpAttrs[K], operands: Operand[], tol: Tol = {}, what = op as string, options: HarnessOptions = {},
@@ -82,7 +93,7 @@ export async function checkOp<K extends OpName>(
   const b = new GraphBuilder();
   const ins = operands.map((o, i) => b.input(`x${i}`, (o.data instanceof Int32Array ? 'i32' : 'f32') as DType, o.shape));
   b.output('y', b.emit(op, ins, attrs));
-  const program = await GpuProgram.create(gpu, b.graph, undefined, { target: targetFor(gpu, options.target ? { kind: options.target } : {}) });
+  const program = await gpuProgram(gpu, b.graph, options);
   operands.forEach((o, i) => program.setInput(`x${i}`, o.data));
   program.run();
   // adamw's result is a placeholder without a buffer; its effect is read from the operands below.
