@@ -98,8 +98,9 @@ export interface Executable {
 }
 
 /** Everything `compile` made: the Executable the runtime runs, and what it was made from. */
-export interface CompiledProgram extends Executable, AfterLower {
-  plan: MemoryPlan;
+export interface CompiledProgram extends AfterPlan, Executable {
+  /** Every node's kernels for the target, by node id (undefined for leaves). */
+  kernels: NodeKernels;
 }
 
 /** What `compile` made when stopped after `stage`: the products of the stages that ran. */

@@ -13,6 +13,10 @@ import { interpret } from '../../../compiler/ir/interp.ts';
 import { differentiate } from '../../../compiler/autodiff/index.ts';
 import { appendAdamW, optimHyper } from '../../../compiler/optim/adamw.ts';
 import { BufferPool } from '../../../runtime/device/buffer-pool.ts';
+import { GpuProgram } from '../../../runtime/device/program.ts';
+import { targetFor } from '../../../runtime/device/target.ts';
+import { compileGraph } from '../../../compiler/compile.ts';
+import { makeTarget } from '../../../compiler/target.ts';
 import type { GpuContext } from '../../../runtime/device/device.ts';
 
 const B = 2, T = 7, V = 29, D = 32, H = 4, KVH = 2, HD = 8, R = 4;
@@ -132,6 +136,16 @@ describe('GpuProgram', () => {
     expect(() => program.setInput('x', new Int32Array(3))).toThrow(/f32/);
     expect(() => program.setInput('x', new Float32Array(4))).toThrow(/3 values/);
     await expect(program.read('nope')).rejects.toThrow(/no output/);
+    program.destroy();
+  });
+
+  gpuTest('a program compiled for limits the device lacks is refused by name', async (gpu) => {
+    const b = new GraphBuilder();
+    b.output('y', b.scale(b.input('x', 'f32', [3]), 2));
+    const over = makeTarget('cpu', { limits: { maxComputeWorkgroupsPerDimension: gpu.limits.maxComputeWorkgroupsPerDimension + 1 } });
+    await expect(GpuProgram.create(gpu, compileGraph(b.graph, { target: over }))).rejects.toThrow(/compiled for maxComputeWorkgroupsPerDimension \d+, but .* has \d+/);
+    const program = await GpuProgram.create(gpu, compileGraph(b.graph, { target: targetFor(gpu) }));
+    expect(program.target.limits.maxBufferSize).toBe(gpu.limits.maxBufferSize);
     program.destroy();
   });
 
