@@ -1,5 +1,6 @@
 // The benchmark's result record (written as JSON) and its markdown rendering (printed to stdout).
 // Pure functions: the unit test in test/bench/ checks them without a GPU.
+import { GEMM_CHOICES, type GemmChoice } from '../compiler/target.ts';
 
 export interface MatmulRow {
   m: number;
@@ -51,6 +52,8 @@ export interface BenchResults {
     /** os.loadavg() at start and end: other work on the machine skews every number. */
     load?: number[];
     tfjs?: string;
+    /** The compile target of our kernels: kind and GEMM choice (e.g. "cpu, gemm auto"). */
+    target?: string;
     model: Record<string, number>;
     notes: string[];
   };
@@ -84,6 +87,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`# Rankfold benchmark (${r.meta.quick ? 'quick' : 'full'})`, '');
   out.push(`adapter: ${r.meta.adapter}  `);
   out.push(`features: ${r.meta.features.join(', ') || '-'}  `);
+  if (r.meta.target) out.push(`target: ${r.meta.target}  `);
   const load = r.meta.load ? `, load average ${r.meta.load.map((l) => l.toFixed(2)).join(' -> ')}` : '';
   out.push(`date: ${r.meta.date}, node ${r.meta.node}${r.meta.tfjs ? `, tfjs ${r.meta.tfjs}` : ''}${load}`, '');
   if (r.matmul.length) {
@@ -135,9 +139,11 @@ export interface BenchArgs {
   matmulSizes?: number[];
   only?: Set<'matmul' | 'lora' | 'train'>;
   tfjs: boolean;
+  /** Force a GEMM form or register config through the compile Target (default: the adapter's 'auto'). */
+  gemm?: GemmChoice;
 }
 
-/** `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train`, `--no-tfjs`. */
+/** `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train`, `--no-tfjs`, `--gemm auto|tiled|register|r4c1|...`. */
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const args: BenchArgs = { quick: false, out: 'bench/results/latest.json', tfjs: true };
   for (let i = 0; i < argv.length; i++) {
@@ -155,8 +161,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       const parts = value().split(',');
       for (const p of parts) if (!['matmul', 'lora', 'train'].includes(p)) throw new Error(`--only: unknown section ${p}`);
       args.only = new Set(parts as ('matmul' | 'lora' | 'train')[]);
+    } else if (a === '--gemm') {
+      const g = value();
+      if (!(GEMM_CHOICES as readonly string[]).includes(g)) throw new Error(`--gemm: one of ${GEMM_CHOICES.join(', ')}, got ${g}`);
+      args.gemm = g as GemmChoice;
     } else if (a === '--') continue;
-    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only matmul,lora,train --no-tfjs)`);
+    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only matmul,lora,train --no-tfjs --gemm CHOICE)`);
   }
   if (args.matmulSizes?.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--matmul: sizes must be positive integers');
   return args;

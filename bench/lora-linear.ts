@@ -2,11 +2,10 @@
 // fusion passes on (fuse-lowrank turns y and dx = dy·W0 + ds·A into lowrank_matmul GEMMs) and off.
 // x is a trainable tensor so that autodiff computes dx as a layer inside a network would; the
 // loss is sumsq(y), whose gradient 2y stands in for the upstream dy. No optimizer step.
-import { differentiate } from '../compiler/autodiff/index.ts';
+import { autodiff, compileGraph, passes } from '../compiler/compile.ts';
 import { GraphBuilder } from '../compiler/ir/builder.ts';
 import type { Graph } from '../compiler/ir/types.ts';
-import { pipeline } from '../compiler/passes/index.ts';
-import { planMemory } from '../compiler/plan/memory-plan.ts';
+import type { Target } from '../compiler/target.ts';
 import type { GpuContext } from '../runtime/device/device.ts';
 import { GpuProgram } from '../runtime/device/program.ts';
 import type { LoraRow } from './format.ts';
@@ -24,16 +23,16 @@ export function loraLinearGraph(rows: number, d: number, r: number, fuse: boolea
   const y = b.add(base, low, 'y');
   const loss = b.emit('sumsq', [y], {}, 'loss');
   b.output('loss', loss);
-  return pipeline(differentiate(b.graph, loss), { fuse });
+  return passes(autodiff(b.graph), { fuse });
 }
 
 export function countOps(graph: Graph, op: string): number {
   return graph.nodes.filter((n) => n.op === op).length;
 }
 
-async function variant(gpu: GpuContext, rows: number, d: number, r: number, fuse: boolean) {
+async function variant(gpu: GpuContext, target: Target, rows: number, d: number, r: number, fuse: boolean) {
   const graph = loraLinearGraph(rows, d, r, fuse);
-  const program = await GpuProgram.create(gpu, graph, planMemory(graph));
+  const program = await GpuProgram.create(gpu, compileGraph(graph, { target }));
   program.setParam('x', randomArray(rows * d, 3));
   program.setParam('w0', randomArray(d * d, 4).map((v) => v / Math.sqrt(d)));
   program.setParam('lora_A', randomArray(r * d, 5));
@@ -46,12 +45,12 @@ async function variant(gpu: GpuContext, rows: number, d: number, r: number, fuse
   };
 }
 
-export async function benchLora(gpu: GpuContext, ds: number[], ranks: number[], rows: number, quick: boolean, log: (s: string) => void): Promise<LoraRow[]> {
+export async function benchLora(gpu: GpuContext, target: Target, ds: number[], ranks: number[], rows: number, quick: boolean, log: (s: string) => void): Promise<LoraRow[]> {
   const out: LoraRow[] = [];
   for (const d of ds) {
     for (const r of ranks) {
-      const fused = await variant(gpu, rows, d, r, true);
-      const unfused = await variant(gpu, rows, d, r, false);
+      const fused = await variant(gpu, target, rows, d, r, true);
+      const unfused = await variant(gpu, target, rows, d, r, false);
       if (fused.lowrank === 0) log(`warning: d=${d} r=${r}: the fused graph has no lowrank_matmul (fuse-lowrank did not fire)`);
       const [tf, tu] = await timeInterleaved([fused, unfused], timingFor(6 * rows * d * d, quick));
       const row: LoraRow = {

@@ -1,6 +1,8 @@
 // Section 1: f32 matmul C = A·B (M = N = K = size), ours (one GpuProgram with one matmul node)
 // against tfjs's tf.matMul, each synced on its own queue, timed round-robin.
+import { compileGraph } from '../compiler/compile.ts';
 import { GraphBuilder } from '../compiler/ir/builder.ts';
+import type { Target } from '../compiler/target.ts';
 import type { GpuContext } from '../runtime/device/device.ts';
 import { GpuProgram } from '../runtime/device/program.ts';
 import type { MatmulRow } from './format.ts';
@@ -27,12 +29,12 @@ interface Runner extends Variant {
   dispose(): void;
 }
 
-export async function oursMatmul(gpu: GpuContext, m: number, n: number, k: number): Promise<Runner> {
+export async function oursMatmul(gpu: GpuContext, target: Target, m: number, n: number, k: number): Promise<Runner> {
   const b = new GraphBuilder();
   const a = b.input('a', 'f32', [m, k]);
   const w = b.param('b', [k, n], 'frozen');
   b.output('c', b.matmul(a, w, false, 'c'));
-  const program = await GpuProgram.create(gpu, b.graph);
+  const program = await GpuProgram.create(gpu, compileGraph(b.graph, { target }));
   program.setInput('a', randomArray(m * k, 1));
   program.setParam('b', randomArray(k * n, 2));
   return { step: () => program.run(), sync: () => gpu.device.queue.onSubmittedWorkDone(), dispose: () => program.destroy() };
@@ -45,11 +47,11 @@ export function tfjsMatmul(tfw: TfWebgpu, m: number, n: number, k: number): Runn
   return { step: () => tf.matMul(a, w).dispose(), sync: () => tfw.sync(), dispose: () => tf.dispose([a, w]) };
 }
 
-export async function benchMatmul(gpu: GpuContext, tfw: TfWebgpu | undefined, sizes: number[], quick: boolean, log: (s: string) => void): Promise<MatmulRow[]> {
+export async function benchMatmul(gpu: GpuContext, target: Target, tfw: TfWebgpu | undefined, sizes: number[], quick: boolean, log: (s: string) => void): Promise<MatmulRow[]> {
   const rows: MatmulRow[] = [];
   for (const size of sizes) {
     const flops = 2 * size ** 3;
-    const runners = [await oursMatmul(gpu, size, size, size)];
+    const runners = [await oursMatmul(gpu, target, size, size, size)];
     if (tfw) runners.push(tfjsMatmul(tfw, size, size, size));
     const [ours, theirs] = await timeInterleaved(runners, timingFor(flops, quick));
     for (const r of runners) r.dispose();

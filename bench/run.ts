@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { createGpu } from '../runtime/device/device.ts';
+import { targetFor } from '../runtime/device/target.ts';
 import { parseArgs, renderMarkdown, type BenchResults, type TrainRow } from './format.ts';
 import { benchLora } from './lora-linear.ts';
 import { benchMatmul } from './matmul.ts';
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const gpu = await createGpu();
   log(`adapter: ${gpu.adapterName}`);
+  const target = targetFor(gpu, args.gemm ? { gemm: args.gemm } : {});
   let tfw: TfWebgpu | undefined;
   const notes: string[] = [];
   if (args.tfjs) {
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       adapter: gpu.adapterName,
       features: [...gpu.features].sort(),
+      target: `${target.kind}, gemm ${target.gemm}`,
       quick: args.quick,
       node: process.version,
       load: [loadavg()[0]!],
@@ -52,18 +55,18 @@ async function main(): Promise<void> {
 
   if (want('matmul')) {
     const sizes = args.matmulSizes ?? (args.quick ? [64, 128, 256] : [128, 256, 512, 1024, 2048]);
-    results.matmul = await benchMatmul(gpu, tfw, sizes, args.quick, log);
+    results.matmul = await benchMatmul(gpu, target, tfw, sizes, args.quick, log);
     const biggest = results.matmul[results.matmul.length - 1];
     if (biggest?.ratio !== undefined) results.ratios[`matmul_${biggest.m}_ours_over_tfjs`] = biggest.ratio;
   }
   if (want('lora')) {
     const ds = args.quick ? [256] : [256, 1024];
     const rows = FULL_MODEL.batch * FULL_MODEL.seq; // the full model's tokens per step, also in --quick
-    results.lora = await benchLora(gpu, ds, [4, 16], rows, args.quick, log);
+    results.lora = await benchLora(gpu, target, ds, [4, 16], rows, args.quick, log);
     for (const l of results.lora) results.ratios[`lora_d${l.d}_r${l.r}_unfused_over_fused`] = l.speedup;
   }
   if (want('train')) {
-    const rows = await benchTrain(gpu, tfw, cfg, args.quick);
+    const rows = await benchTrain(gpu, target, tfw, cfg, args.quick);
     for (const r of rows) log(`train ${r.name}: ${r.ms.toFixed(1)} ms, ${r.dispatches} dispatches, loss ${r.initialLoss?.toFixed(4)} -> ${r.loss?.toFixed(4)}`);
     results.train.push(...rows);
     const [lora, full, theirs] = rows as [TrainRow, TrainRow, TrainRow | undefined];

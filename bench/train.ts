@@ -1,11 +1,10 @@
 // Sections 3 and 4: one training step of the benchmark transformer (forward, backward, AdamW) —
 // ours with LoRA, ours with full fine-tuning, tfjs with the same LoRA — with peak memory, and our
 // dispatches and pipeline creations per step after warm-up (the target for pipelines is zero).
-import { differentiate } from '../compiler/autodiff/index.ts';
-import { appendAdamW, optimHyper } from '../compiler/optim/adamw.ts';
-import { pipeline } from '../compiler/passes/index.ts';
-import { planMemory } from '../compiler/plan/memory-plan.ts';
+import { autodiff, compileGraph, optimizer, passes } from '../compiler/compile.ts';
+import { optimHyper } from '../compiler/optim/adamw.ts';
 import type { Graph } from '../compiler/ir/types.ts';
+import type { Target } from '../compiler/target.ts';
 import type { GpuContext } from '../runtime/device/device.ts';
 import { pipelinesCreated } from '../runtime/device/pipeline-cache.ts';
 import { GpuProgram } from '../runtime/device/program.ts';
@@ -20,7 +19,7 @@ export const LR = 1e-4;
 
 export function trainGraph(cfg: ModelConfig, mode: Mode, fuse = true): Graph {
   const g = buildModelGraph(cfg, mode);
-  return pipeline(appendAdamW(differentiate(g, g.outputs['loss']!), ADAMW), { fuse });
+  return passes(optimizer(autodiff(g), ADAMW), { fuse });
 }
 
 export function trainTiming(quick: boolean): TimingOptions {
@@ -36,9 +35,9 @@ interface TrainRunner extends Variant {
 }
 
 /** Ours: compiled, parameters uploaded, one warm-up step run (its loss is the initial loss). */
-export async function oursTrainRunner(gpu: GpuContext, cfg: ModelConfig, mode: Mode, fuse = true): Promise<TrainRunner> {
+export async function oursTrainRunner(gpu: GpuContext, target: Target, cfg: ModelConfig, mode: Mode, fuse = true): Promise<TrainRunner> {
   const graph = trainGraph(cfg, mode, fuse);
-  const program = await GpuProgram.create(gpu, graph, planMemory(graph));
+  const program = await GpuProgram.create(gpu, compileGraph(graph, { target }));
   for (const s of paramSpecs(cfg, mode)) program.setParam(s.name, initParam(s));
   for (const [name, data] of Object.entries(batchInputs(cfg))) program.setInput(name, data);
   let t = 0;
@@ -122,8 +121,8 @@ export async function tfjsTrainRunner(tfw: TfWebgpu, cfg: ModelConfig, mode: Mod
 }
 
 /** Ours LoRA, ours full fine-tuning and (with tfw) tfjs LoRA, timed round-robin. */
-export async function benchTrain(gpu: GpuContext, tfw: TfWebgpu | undefined, cfg: ModelConfig, quick: boolean): Promise<TrainRow[]> {
-  const runners = [await oursTrainRunner(gpu, cfg, 'lora'), await oursTrainRunner(gpu, cfg, 'full')];
+export async function benchTrain(gpu: GpuContext, target: Target, tfw: TfWebgpu | undefined, cfg: ModelConfig, quick: boolean): Promise<TrainRow[]> {
+  const runners = [await oursTrainRunner(gpu, target, cfg, 'lora'), await oursTrainRunner(gpu, target, cfg, 'full')];
   if (tfw) runners.push(await tfjsTrainRunner(tfw, cfg, 'lora'));
   for (const r of runners) r.markWarm();
   const timings = await timeInterleaved(runners, trainTiming(quick));

@@ -1,3 +1,6 @@
+import { formatDiagnostics, type Diagnostic } from './language/diagnostics.ts';
+import type { Source } from './language/source.ts';
+
 /**
  * An error caused by the user's input (a bad file, a missing adapter, a wrong flag) rather than
  * by a bug. The CLI prints its message alone, without a stack trace, and exits with exitCode.
@@ -18,4 +21,18 @@ export class UserError extends Error {
  */
 export function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, ' ');
+}
+
+/**
+ * A spec that does not compile: its diagnostics, and a message that formats them as `rankfold check`
+ * does (file:line:col, the source line, a caret), so that the CLI prints it as is.
+ */
+export class CompileError extends UserError {
+  constructor(
+    readonly diagnostics: readonly Diagnostic[],
+    readonly source: Source,
+  ) {
+    super(formatDiagnostics(diagnostics, source).trimEnd());
+    this.name = 'CompileError';
+  }
 }

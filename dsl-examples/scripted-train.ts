@@ -12,10 +12,10 @@ import {
   ByteTokenizer,
   Generator,
   adapterWeights,
-  buildGraph,
+  compile,
   createExecutor,
+  executorTarget,
   createGpu,
-  getTask,
   initAdapterWeights,
   initBaseWeights,
   loadSpec,
@@ -27,6 +27,8 @@ import {
   EXAMPLES_DIR,
   type BackendName,
 } from 'rankfold';
+// The synthetic tasks belong to the demo app, not to the library.
+import { getTask } from '../apps/tasks/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -57,10 +59,13 @@ examples.forEach((ex, r) => {
 });
 const loader = new BatchLoader({ count: examples.length, seqLen: seq, ids, labels }, { batchSize: batch, seed });
 
-// 3. A compiled training step (forward, backward for the adapters, AdamW) with weights loaded.
-// The base here is a random init; pass real weights with readBaseWeights(model, readSafetensorsFile(f)).
+// 3. A compiled training step (forward, backward for the adapters, AdamW: compile's stages, with
+// kernels for this device's target) with weights loaded. The base here is a random init; pass real
+// weights with readBaseWeights(model, readSafetensorsFile(f)).
 const adamw = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 };
-const exec = await createExecutor(buildGraph(model, { mode: 'train', batch, seq, adamw }), { backend, gpu });
+const backendOptions = { backend, gpu };
+const program = compile(model, { mode: 'train', batch, seq, adamw, target: executorTarget(backendOptions) });
+const exec = await createExecutor(program, backendOptions);
 const base = initBaseWeights(model, seed);
 setWeights(exec, base);
 setWeights(exec, initAdapterWeights(model, base, seed + 1));

@@ -7,12 +7,29 @@
 export { loadSpec, readConfigJson, specForModelType, EXAMPLES_DIR, type LoadSpecOptions } from './model/load-spec.ts';
 export { checkSpec, formatSummary } from '../compiler/check/index.ts';
 export type { CheckedModel, LoraConfig, Weight } from '../compiler/check/model.ts';
-export { buildGraph, createExecutor, DEFAULT_ADAMW, type BuildOptions, type ExecutorOptions, type GraphMode } from './model/build.ts';
+export {
+  compile,
+  compileGraph,
+  STAGES,
+  DEFAULT_ADAMW,
+  type CompileOptions,
+  type CompiledProgram,
+  type Executable,
+  type GraphMode,
+  type GraphOptions,
+  type PartialProgram,
+  type SpecSource,
+  type Stage,
+} from '../compiler/compile.ts';
+export { makeTarget, DEFAULT_TARGET, type Target, type TargetKind, type GemmChoice } from '../compiler/target.ts';
 export { planMemory } from '../compiler/plan/memory-plan.ts';
+export { CompileError } from '../compiler/errors.ts';
 
 // Devices and execution.
 export { createGpu, listAdapters, type GpuContext } from './device/device.ts';
 export type { Executor, BackendName } from './exec/executor.ts';
+export { createExecutor, executorTarget, type ExecutorOptions } from './exec/create.ts';
+export { targetFor } from './device/target.ts';
 
 // Weights and adapters.
 export {
@@ -42,7 +59,6 @@ export { loadFolderTokenizer } from './data/node-files.ts';
 export { ChatTemplate, type ChatMessage } from './data/chat-template.ts';
 export { StreamDecoder } from './data/detokenize.ts';
 export { BatchLoader, evalBatches } from './data/loader.ts';
-export { getTask, generateBaseCorpus, TASKS } from '../apps/tasks/index.ts';
 export { trainLoop, feedBatch, NonFiniteLossError, type TrainLoopOptions, type StepInfo, type TrainCallbacks } from './train/trainer.ts';
 export { learningRate, type ScheduleOptions } from './train/schedule.ts';
 export { runTrainJob, type TrainJobOptions, type TrainJobResult, type TrainReporter } from './train/train-job.ts';

@@ -18,6 +18,8 @@ const PUBLIC_API: Record<string, readonly string[]> = {
   rankfold: [
     'loadSpec',
     'checkSpec',
+    'compile',
+    'targetFor',
     'specForModelType',
     'EXAMPLES_DIR',
     'createExecutor',
@@ -35,7 +37,7 @@ const PUBLIC_API: Record<string, readonly string[]> = {
     'verifyCase',
     'UserError',
   ],
-  'rankfold/compiler': ['checkSpec', 'formatDiagnostics', 'planMemory', 'emitWgsl', 'printGraph', 'interpret', 'UserError'],
+  'rankfold/compiler': ['checkSpec', 'formatDiagnostics', 'planMemory', 'emitWgsl', 'printGraph', 'interpret', 'UserError', 'compile', 'makeTarget', 'OPS'],
 };
 
 /** What may ship: the build, the launcher, the example specs the runtime loads, and the docs. */

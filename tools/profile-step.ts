@@ -4,10 +4,9 @@
 //   npx tsx tools/profile-step.ts dsl-examples/char-gpt.rf --lora     the spec's LoRA adapters only
 //   options: --batch N --seq N --reps N (per-kernel repetitions) --steps N (whole-step repetitions)
 //            --no-kernels (whole step only) --adapter TEXT
-import { loadSpec, buildGraph, createExecutor, createGpu, initBaseWeights, initAdapterWeights, setWeights, stripAdapters } from '../runtime/index.ts';
+import { loadSpec, compile, createExecutor, createGpu, targetFor, DEFAULT_ADAMW, initBaseWeights, initAdapterWeights, setWeights, stripAdapters } from '../runtime/index.ts';
 import { feedTokens } from '../runtime/model/feeds.ts';
 import { optimHyper, OPTIM_INPUT } from '../compiler/optim/adamw.ts';
-import { DEFAULT_ADAMW } from '../runtime/model/build.ts';
 import { GpuExecutor } from '../runtime/exec/gpu-executor.ts';
 import { profileKernels, timeWholeStep, formatProfile } from '../runtime/device/profile.ts';
 
@@ -29,9 +28,9 @@ const adapterIdx = process.argv.indexOf('--adapter');
 
 const loaded = loadSpec(spec);
 const model = lora ? loaded : stripAdapters(loaded);
-const graph = buildGraph(model, { mode: 'train', batch, seq, ...(lora ? {} : { fullFinetune: true }) });
 const gpu = await createGpu(adapterIdx > 0 ? { adapter: process.argv[adapterIdx + 1]! } : {});
-const exec = await createExecutor(graph, { backend: 'webgpu', gpu });
+const program = compile(model, { mode: 'train', batch, seq, ...(lora ? {} : { fullFinetune: true }), target: targetFor(gpu) });
+const exec = await createExecutor(program, { backend: 'webgpu', gpu });
 if (!(exec instanceof GpuExecutor)) throw new Error('expected the webgpu executor');
 const base = initBaseWeights(model, 0);
 setWeights(exec, base);

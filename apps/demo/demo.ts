@@ -10,14 +10,15 @@ import { demoTask, generateBaseCorpus } from '../tasks/index.ts';
 import { ByteTokenizer } from '../../runtime/data/tokenizer.ts';
 import type { Executor } from '../../runtime/exec/executor.ts';
 import { Generator } from '../../runtime/generate/generator.ts';
-import { scoreTask, type TaskScore } from '../../runtime/generate/evaluate-task.ts';
+import { scoreTask, type TaskScore } from '../tasks/score.ts';
 import type { GpuContext } from '../../runtime/device/device.ts';
 import { commitFiles, requireOwnable } from '../../runtime/io/atomic.ts';
 import { writeAdapterDir } from '../../runtime/io/node-fs.ts';
 import { OutputDir } from '../../runtime/io/output-dir.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME } from '../../runtime/io/peft.ts';
 import { serializeSafetensors } from '../../runtime/io/safetensors.ts';
-import { buildGraph, createExecutor, type ExecutorOptions } from '../../runtime/model/build.ts';
+import { compile } from '../../compiler/compile.ts';
+import { createExecutor, executorTarget, type ExecutorOptions } from '../../runtime/exec/create.ts';
 import { loadSpec, EXAMPLES_DIR } from '../../runtime/model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../../runtime/adapters/merge-model.ts';
 import { adapterWeights, initAdapterWeights, initBaseWeights, readAdapterFromExecutor, setWeights, weightTensors, type WeightMap } from '../../runtime/model/weights.ts';
@@ -86,6 +87,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
 async function demoInto(o: DemoOptions): Promise<DemoResult> {
   const exec: ExecutorOptions = { backend: o.backend, ...(o.gpu ? { gpu: o.gpu } : {}) };
+  const target = executorTarget(exec);
   const tok = new ByteTokenizer();
   const spec = join(EXAMPLES_DIR, 'char-gpt.rf');
   const adapted: CheckedModel = loadSpec(spec);
@@ -97,7 +99,7 @@ async function demoInto(o: DemoOptions): Promise<DemoResult> {
   const corpus = generateBaseCorpus({ seed: o.seed, minChars: 300_000 });
   const rows = packConcat([tokenizeExample(tok, { text: corpus }, { appendEos: false })], ctx);
   const batch = 16;
-  const pre = await createExecutor(buildGraph(base, { mode: 'train', batch, seq: ctx, fullFinetune: true, adamw: ADAMW }), exec);
+  const pre = await createExecutor(compile(base, { mode: 'train', batch, seq: ctx, fullFinetune: true, adamw: ADAMW, target }), exec);
   const baseInit = initBaseWeights(base, o.seed);
   setWeights(pre, baseInit);
   o.log(`\n1. pretraining the base model on ${(corpus.length / 1000).toFixed(0)}k characters of generated text`);
@@ -118,7 +120,7 @@ async function demoInto(o: DemoOptions): Promise<DemoResult> {
   // 3. Train only the LoRA adapter (the base stays frozen: no gradients or optimizer state for it).
   const seq = 32;
   const trainRows = packPadded(task.generate(2000, o.seed + 7).map((e) => tokenizeExample(tok, e, { appendEos: false })), seq);
-  const lora = await createExecutor(buildGraph(adapted, { mode: 'train', batch, seq, adamw: ADAMW }), exec);
+  const lora = await createExecutor(compile(adapted, { mode: 'train', batch, seq, adamw: ADAMW, target }), exec);
   setWeights(lora, baseWeights);
   setWeights(lora, initAdapterWeights(adapted, baseWeights, o.seed));
   o.log(`\n3. training a rank-${adapted.lora[0]?.config.rank} LoRA adapter (${adapted.counts.adapter.toLocaleString()} trainable parameters, base frozen)`);

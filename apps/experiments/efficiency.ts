@@ -13,7 +13,7 @@ import type { GpuContext } from '../../runtime/device/device.ts';
 import type { ProgramStats } from '../../runtime/device/program.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME } from '../../runtime/io/peft.ts';
 import { writeAdapterDir, writeSafetensorsFile } from '../../runtime/io/node-fs.ts';
-import { DEFAULT_ADAMW } from '../../runtime/model/build.ts';
+import { DEFAULT_ADAMW } from '../../compiler/compile.ts';
 import { baseWeights, readAdapterFromExecutor, setWeights, type WeightMap } from '../../runtime/model/weights.ts';
 import { feedBatch } from '../../runtime/train/trainer.ts';
 import { freshAdapter, loraModel, readParams, trainGraphExecutor } from './lab.ts';

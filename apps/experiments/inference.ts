@@ -10,7 +10,9 @@ import type { Task, TaskExample } from '../tasks/types.ts';
 import type { Executor } from '../../runtime/exec/executor.ts';
 import type { GpuContext } from '../../runtime/device/device.ts';
 import type { ProgramStats } from '../../runtime/device/program.ts';
-import { buildGraph, createExecutor } from '../../runtime/model/build.ts';
+import { compile } from '../../compiler/compile.ts';
+import { createExecutor } from '../../runtime/exec/create.ts';
+import { targetFor } from '../../runtime/device/target.ts';
 import { mergeAdapterWeights } from '../../runtime/adapters/merge-model.ts';
 import { setWeights, type WeightMap } from '../../runtime/model/weights.ts';
 import { feedBatch } from '../../runtime/train/trainer.ts';
@@ -18,7 +20,7 @@ import { evaluateTask } from './lab.ts';
 import type { InferenceResult } from './types.ts';
 
 async function forwardExecutor(gpu: GpuContext, model: CheckedModel, weights: WeightMap[], batch: number, seq: number): Promise<Executor> {
-  const exec = await createExecutor(buildGraph(model, { mode: 'eval', batch, seq }), { backend: 'webgpu', gpu });
+  const exec = await createExecutor(compile(model, { mode: 'eval', batch, seq, target: targetFor(gpu) }), { backend: 'webgpu', gpu });
   for (const w of weights) setWeights(exec, w);
   return exec;
 }

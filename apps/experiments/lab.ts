@@ -15,7 +15,9 @@ import { Generator } from '../../runtime/generate/generator.ts';
 import type { GpuContext } from '../../runtime/device/device.ts';
 import { makePeftConfig } from '../../runtime/io/peft.ts';
 import { applyPeftConfig } from '../../runtime/adapters/apply-peft.ts';
-import { buildGraph, createExecutor, DEFAULT_ADAMW } from '../../runtime/model/build.ts';
+import { compile, DEFAULT_ADAMW } from '../../compiler/compile.ts';
+import { createExecutor } from '../../runtime/exec/create.ts';
+import { targetFor } from '../../runtime/device/target.ts';
 import { loadSpec } from '../../runtime/model/load-spec.ts';
 import { stripAdapters } from '../../runtime/adapters/merge-model.ts';
 import { initAdapterWeights, setWeights, type WeightMap } from '../../runtime/model/weights.ts';
@@ -77,8 +79,7 @@ export interface TrainResult {
 }
 
 export async function trainGraphExecutor(gpu: GpuContext, model: CheckedModel, batch: number, seq: number, full: boolean): Promise<Executor> {
-  const graph = buildGraph(model, { mode: 'train', batch, seq, fullFinetune: full });
-  return createExecutor(graph, { backend: 'webgpu', gpu });
+  return createExecutor(compile(model, { mode: 'train', batch, seq, fullFinetune: full, target: targetFor(gpu) }), { backend: 'webgpu', gpu });
 }
 
 /** Fresh adapter weights for a LoRA model (PEFT's init: Kaiming-uniform A, zero B). */
@@ -206,7 +207,7 @@ export async function evaluateTask(gpu: GpuContext, model: CheckedModel, weights
   const common = { generated, samples, predictions, ...(partial ? { partial } : {}) };
   if (!task.labels) return { ...generated, ...common, scoredBy: 'generation', wallMs: performance.now() - t0 };
   const labels = task.labels;
-  const exec = await createExecutor(buildGraph(model, { mode: 'eval', batch: RANK_BATCH, seq }), { backend: 'webgpu', gpu });
+  const exec = await createExecutor(compile(model, { mode: 'eval', batch: RANK_BATCH, seq, target: targetFor(gpu) }), { backend: 'webgpu', gpu });
   try {
     for (const w of weights) setWeights(exec, w);
     const ranked = await rankCandidates(exec, tokenizer, examples.map((e) => e.prompt), labels.map((l) => l + END), RANK_BATCH, seq);

@@ -1,5 +1,5 @@
 // Reverse-mode autodiff over the IR. Appends the backward graph to the same graph, driven by the
-// per-op table in rules/, and fills graph.grads for every 'adapter' or 'trainable' parameter.
+// gradient rule of each op (rules/, reached through the op registry), and fills graph.grads for every 'adapter' or 'trainable' parameter.
 //
 // Pruning: a node "needs" a gradient when it depends on a trainable parameter (stop_gradient cuts
 // the dependence). Only inputs that need one are asked for, so frozen weights get no gradient nodes,
@@ -9,7 +9,7 @@ import { GraphBuilder, type Value } from '../ir/builder.ts';
 import type { OpAttrs, OpName } from '../ir/ops.ts';
 import { IrError, type Graph, type Node } from '../ir/types.ts';
 import type { GradRule } from './rule.ts';
-import { gradRules } from './rules/index.ts';
+import { OPS } from '../ops/registry.ts';
 
 export function isTrainableParam(node: Node): boolean {
   if (node.op !== 'param') return false;
@@ -22,7 +22,7 @@ export function gradientDependence(graph: Graph): boolean[] {
   const needs: boolean[] = [];
   for (const node of graph.nodes) {
     if (node.op === 'param') needs.push(isTrainableParam(node));
-    else if (node.op === 'stop_gradient' || gradRules[node.op] === null) needs.push(false);
+    else if (node.op === 'stop_gradient' || OPS[node.op].grad === null) needs.push(false);
     else needs.push(node.inputs.some((i) => needs[i]));
   }
   return needs;
@@ -48,7 +48,7 @@ export function differentiate(graph: Graph, lossNode: number): Graph {
     const dy = grads.get(id);
     const node = graph.nodes[id]!;
     if (dy === undefined || node.inputs.length === 0) continue;
-    const rule = gradRules[node.op] as GradRule<OpName> | null;
+    const rule = OPS[node.op].grad as GradRule<OpName> | null;
     if (rule === null) throw new IrError(`autodiff: no gradient rule for ${node.op} (%${id})`);
     const wants = node.inputs.map((i) => needs[i]!);
     const gs = rule({ b, node, y: id, dy, wants });

@@ -4,7 +4,6 @@
 import type { Call, Expr, Loc, ModelDecl, Stmt } from '../language/ast.ts';
 import { quote } from '../language/diagnostics.ts';
 import { Abort, MAX_OPS, didYouMean, type CheckContext } from './context.ts';
-import { applyFunction } from './layers.ts';
 import type { Dim, LoraConfig, Op, Role, TensorValue, ValueId, Weight } from './model.ts';
 import { binaryScalar, ERROR, typeName, unaryScalar, type Value } from './values.ts';
 
@@ -19,6 +18,12 @@ export interface ModuleDef {
 export function shapeText(shape: Dim[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/**
+ * Evaluates one call of a built-in function or layer (layers.ts's applyFunction). Passed in rather
+ * than imported, so that layers.ts can build on the Elaborator without an import cycle.
+ */
+export type CallEvaluator = (el: Elaborator, c: Call) => Value;
 
 export class Elaborator {
   readonly values: TensorValue[] = [];
@@ -38,6 +43,7 @@ export class Elaborator {
     readonly ctx: CheckContext,
     readonly model: ModelDecl,
     readonly params: Map<string, Value>,
+    private readonly evaluateCall: CallEvaluator,
   ) {
     for (const [k, v] of params) this.env.set(k, v);
     const d = model.body.find((s) => s.kind === 'Default');
@@ -218,7 +224,7 @@ export class Elaborator {
   }
 
   private call(c: Call): Value {
-    return applyFunction(this, c);
+    return this.evaluateCall(this, c);
   }
 
   /** Checks a dimension-like value: an int in [1, MAX_DIM]. */

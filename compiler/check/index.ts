@@ -1,12 +1,14 @@
-// The checker's entry point: parse, run the static rules over the AST, bind parameters, elaborate
-// the dataflow (unrolled, shaped), resolve LoRA targets and the train block. It returns a
-// CheckedModel only when there are no diagnostics, and never throws on user input.
+// The checker's entry points: parse, run the static rules over the AST (checkRules, the compile
+// stage 'check'), bind parameters, elaborate the dataflow (unrolled, shaped), resolve LoRA targets
+// and the train block (elaborateSpec, the stage 'elaborate'). checkSpec does all of it and returns a
+// CheckedModel only when there are no diagnostics; none of them throws on user input.
 import { parseSpec, MAX_DIAGNOSTICS } from '../language/index.ts';
 import { sortDiagnostics, type Diagnostic } from '../language/diagnostics.ts';
 import { Source } from '../language/source.ts';
-import type { Spec } from '../language/ast.ts';
+import type { ModelDecl, Spec } from '../language/ast.ts';
 import { CheckContext } from './context.ts';
 import { Elaborator } from './dataflow.ts';
+import { applyFunction } from './layers.ts';
 import type { CheckedModel, ParamCounts, Weight } from './model.ts';
 import { bindParams, type BindOptions } from './params.ts';
 import { checkDefinedBeforeUse } from './rules/defined-before-use.ts';
@@ -52,8 +54,11 @@ function finish(ctx: CheckContext): Diagnostic[] {
   return [...sorted.slice(0, MAX_DIAGNOSTICS), { code: 'E0299', message: `too many errors; ${sorted.length - MAX_DIAGNOSTICS} more not shown`, file: ctx.file, line: next.line, col: next.col }];
 }
 
-/** Checks a parsed spec (see checkSpec). */
-export function checkAst(spec: Spec, file: string, opts: CheckOptions = {}): { model?: CheckedModel; diagnostics: Diagnostic[] } {
+/**
+ * The static rules over the AST (one model, unique names, defined before use, known functions,
+ * modifiers): the model declaration when the spec passes them. The compile stage 'check'.
+ */
+export function checkRules(spec: Spec, file: string): { decl?: ModelDecl; diagnostics: Diagnostic[] } {
   const ctx = new CheckContext(file);
   const decl = checkStructure(ctx, spec);
   if (decl) {
@@ -63,9 +68,19 @@ export function checkAst(spec: Spec, file: string, opts: CheckOptions = {}): { m
     checkModifiers(ctx, decl);
   }
   if (!decl || ctx.failed) return { diagnostics: finish(ctx) };
+  return { decl, diagnostics: [] };
+}
+
+/**
+ * Elaboration of a spec that passed checkRules: binds the parameters (overrides, config.json,
+ * defaults), runs the model body (repeats unrolled, every tensor shaped), resolves the LoRA targets
+ * and the train block. The compile stage 'elaborate'.
+ */
+export function elaborateSpec(spec: Spec, decl: ModelDecl, file: string, opts: CheckOptions = {}): { model?: CheckedModel; diagnostics: Diagnostic[] } {
+  const ctx = new CheckContext(file);
   const params = bindParams(ctx, decl, opts);
   if (ctx.failed) return { diagnostics: finish(ctx) };
-  const el = new Elaborator(ctx, decl, params);
+  const el = new Elaborator(ctx, decl, params, applyFunction);
   el.run();
   const lora = ctx.failed ? [] : resolveLoraTargets(ctx, spec, el, params);
   const train = checkTrain(ctx, spec, params, ctx.failed ? undefined : el);
@@ -90,6 +105,19 @@ export function checkAst(spec: Spec, file: string, opts: CheckOptions = {}): { m
   return { model, diagnostics: [] };
 }
 
+/** Checks a parsed spec (see checkSpec): checkRules, then elaborateSpec. */
+export function checkAst(spec: Spec, file: string, opts: CheckOptions = {}): { model?: CheckedModel; diagnostics: Diagnostic[] } {
+  const checked = checkRules(spec, file);
+  if (!checked.decl) return checked;
+  return elaborateSpec(spec, checked.decl, file, opts);
+}
+
+/** A bug caught while checking user input, as a diagnostic: the CLI never prints a stack trace. */
+export function internalErrorDiagnostic(e: unknown, file: string): Diagnostic {
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return { code: 'E0901', message: `internal error (please report): ${msg.slice(0, 200)}`, file, line: 1, col: 1 };
+}
+
 /** Parses and checks a spec's text. `file` is used in diagnostics only. */
 export function checkSpec(source: string, file: string, opts: CheckOptions = {}): CheckResult {
   const src = new Source(source, file);
@@ -98,8 +126,6 @@ export function checkSpec(source: string, file: string, opts: CheckOptions = {})
     if (!parsed.spec) return { diagnostics: parsed.diagnostics, source: parsed.source };
     return { ...checkAst(parsed.spec, file, opts), source: parsed.source };
   } catch (e) {
-    // A bug, not a user error; still reported as a diagnostic so the CLI never prints a stack trace.
-    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { diagnostics: [{ code: 'E0901', message: `internal error (please report): ${msg.slice(0, 200)}`, file, line: 1, col: 1 }], source: src };
+    return { diagnostics: [internalErrorDiagnostic(e, file)], source: src };
   }
 }

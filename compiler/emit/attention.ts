@@ -14,7 +14,8 @@
 // those rows instead of recomputing them.
 import type { AttentionAttrs, OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, NEG_BIG } from './wgsl.ts';
-import type { Launch, Lowered, OpView, Target, Uniform } from './kernel.ts';
+import type { Launch, EmittedOp, OpView, Uniform } from './kernel.ts';
+import type { Target } from '../target.ts';
 
 /** Largest headDim of the register variant; larger ones use ':wide' (up to 4 * WIDE_VECS). */
 export const NARROW_DIM = 16;
@@ -154,7 +155,7 @@ const suffix = (masked: boolean, hasOffset: boolean, V: Vec) =>
   `${masked ? ':causal' : ''}${hasOffset ? ':offset' : ''}${V.wide ? ':wide' : ''}${V.rows !== GPU_ROWS ? `:rows${V.rows}` : ''}`;
 const vecFor = (a: AttentionAttrs, target: Target) => {
   const wide = a.headDim > NARROW_DIM;
-  return vec(wide, wide || target === 'cpu' ? SMALL_ROWS : GPU_ROWS);
+  return vec(wide, wide || target.kind === 'cpu' ? SMALL_ROWS : GPU_ROWS);
 };
 const queryBlocks = (v: OpView<AttentionAttrs>, V: Vec) => {
   const [B, T] = v.inputs[0]!.shape as number[];
@@ -168,7 +169,7 @@ function bindings(extra: Launch['bindings']): Launch['bindings'] {
 /** Query lengths up to this pack rows of different (b, h) into one workgroup (':flat'). */
 export const FLAT_MAX_T = 4;
 
-export function lowerAttention(v: OpView<OpAttrs['attention']>, target: Target = 'gpu'): Lowered {
+export function emitAttention(v: OpView<OpAttrs['attention']>, target: Target): EmittedOp {
   const hasOffset = v.inputs.length > 3;
   const masked = v.attrs.causal || hasOffset;
   const V = vecFor(v.attrs, target);
@@ -205,7 +206,7 @@ const dyRow = (V: Vec) => `${V.decl('dyv')}\n${V.each('dyv[#] = ld_dy(qo, # * 4u
  * rowDot is dO_i·O_i (FlashAttention-2): with the forward output y as the fifth input, the pass
  * over the keys only needs q·k for the logsumexp, and rowDot is one dot product per row.
  */
-export function lowerAttentionStats(v: OpView<OpAttrs['attention_stats']>, target: Target = 'gpu'): Lowered {
+export function emitAttentionStats(v: OpView<OpAttrs['attention_stats']>, target: Target): EmittedOp {
   const masked = v.attrs.causal;
   const V = vecFor(v.attrs, target);
   return {
@@ -226,7 +227,7 @@ if (t < u.t_len) {
   };
 }
 
-function lowerGradQ(v: OpView<OpAttrs['attention_grad']>, masked: boolean, target: Target): Lowered {
+function emitGradQ(v: OpView<OpAttrs['attention_grad']>, masked: boolean, target: Target): EmittedOp {
   const V = vecFor(v.attrs, target);
   return {
     scratch: [],
@@ -252,7 +253,7 @@ if (t < u.t_len) { ${V.each('st_y(qo, # * 4u, acc[#] * u.scale);')} }`,
 }
 
 /** dk / dv: one invocation per key row, looping over the query rows of its kv head's query heads. */
-function lowerGradKV(v: OpView<OpAttrs['attention_grad']>, masked: boolean, wrt: 'k' | 'v', target: Target): Lowered {
+function emitGradKV(v: OpView<OpAttrs['attention_grad']>, masked: boolean, wrt: 'k' | 'v', target: Target): EmittedOp {
   const [B, T] = v.inputs[0]!.shape as number[];
   const V = vecFor(v.attrs, target);
   const AW = V.rows;
@@ -298,8 +299,8 @@ if (j < u.t_len) { ${V.each(`st_y(ko, # * 4u, acc[#]${wrt === 'k' ? ' * u.scale'
   return { scratch: [], launches: [main] };
 }
 
-export function lowerAttentionGrad(v: OpView<OpAttrs['attention_grad']>, target: Target = 'gpu'): Lowered {
+export function emitAttentionGrad(v: OpView<OpAttrs['attention_grad']>, target: Target): EmittedOp {
   const masked = v.attrs.causal;
-  if (v.attrs.wrt === 'q') return lowerGradQ(v, masked, target);
-  return lowerGradKV(v, masked, v.attrs.wrt, target);
+  if (v.attrs.wrt === 'q') return emitGradQ(v, masked, target);
+  return emitGradKV(v, masked, v.attrs.wrt, target);
 }

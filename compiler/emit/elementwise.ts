@@ -5,10 +5,10 @@
 // so the right index is simply i % numel(b).
 import type { OpAttrs, UnaryFn } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv } from './wgsl.ts';
-import type { Launch, Lowered, OpView } from './kernel.ts';
+import type { Launch, EmittedOp, OpView } from './kernel.ts';
 
 export const EW = 256;
-const one = (l: Launch): Lowered => ({ launches: [l], scratch: [] });
+const one = (l: Launch): EmittedOp => ({ launches: [l], scratch: [] });
 const idx = `let i = wg * ${EW}u + lid;\nif (i >= u.n) { return; }`;
 const quads = (n: number) => n % 4 === 0;
 const vecIn = (name: string, index: number, v4: boolean) => inp(name, index, v4 ? 'vec4f' : 'f32');
@@ -61,7 +61,7 @@ function derivStmt(fn: UnaryFn): string {
   }
 }
 
-export function lowerUnary(v: OpView<OpAttrs['unary']>): Lowered {
+export function emitUnary(v: OpView<OpAttrs['unary']>): EmittedOp {
   const n = count(v.out.shape);
   const v4 = quads(n);
   const m = v4 ? n / 4 : n;
@@ -74,7 +74,7 @@ export function lowerUnary(v: OpView<OpAttrs['unary']>): Lowered {
   }));
 }
 
-export function lowerUnaryGrad(v: OpView<OpAttrs['unary_grad']>): Lowered {
+export function emitUnaryGrad(v: OpView<OpAttrs['unary_grad']>): EmittedOp {
   const n = count(v.out.shape);
   const v4 = quads(n);
   const m = v4 ? n / 4 : n;
@@ -89,7 +89,7 @@ export function lowerUnaryGrad(v: OpView<OpAttrs['unary_grad']>): Lowered {
 
 const BINARY = { add: '+', sub: '-', mul: '*', div: '/' } as const;
 
-export function lowerBinary(v: OpView): Lowered {
+export function emitBinary(v: OpView): EmittedOp {
   const n = count(v.out.shape);
   const nb = count(v.inputs[1]!.shape);
   const sym = BINARY[v.op as keyof typeof BINARY];
@@ -104,7 +104,7 @@ export function lowerBinary(v: OpView): Lowered {
 }
 
 /** scale, stop_gradient (a copy: the executor gives every node its own buffer). */
-export function lowerScale(v: OpView, c: number): Lowered {
+export function emitScale(v: OpView, c: number): EmittedOp {
   const n = count(v.out.shape);
   const v4 = quads(n);
   const m = v4 ? n / 4 : n;
@@ -114,7 +114,7 @@ export function lowerScale(v: OpView, c: number): Lowered {
   }));
 }
 
-export function lowerConst(v: OpView<OpAttrs['const']>): Lowered {
+export function emitConst(v: OpView<OpAttrs['const']>): EmittedOp {
   const n = Math.max(count(v.out.shape), 1);
   return one(kernel({
     key: 'const', bindings: [out()], uniforms: [['n', 'u32', n], ['value', 'f32', v.attrs.value]],
@@ -122,7 +122,7 @@ export function lowerConst(v: OpView<OpAttrs['const']>): Lowered {
   }));
 }
 
-export function lowerClipCoef(v: OpView<OpAttrs['clip_coef']>): Lowered {
+export function emitClipCoef(v: OpView<OpAttrs['clip_coef']>): EmittedOp {
   return one(kernel({
     key: 'clip_coef', bindings: [inp('t', 0), out()], uniforms: [['max_norm', 'f32', v.attrs.maxNorm]],
     workgroupSize: 1, workgroups: 1, body: 'y[0] = min(1.0, u.max_norm / (sqrt(t[0]) + 1e-6));',
@@ -135,7 +135,7 @@ function axisView(shape: readonly number[], axis: number): [number, number, numb
   return [count(shape.slice(0, a)), shape[a]!, count(shape.slice(a + 1))];
 }
 
-export function lowerSlice(v: OpView<OpAttrs['slice']>): Lowered {
+export function emitSlice(v: OpView<OpAttrs['slice']>): EmittedOp {
   const [, dim, inner] = axisView(v.inputs[0]!.shape, v.attrs.axis);
   const n = count(v.out.shape);
   return one(kernel({
@@ -150,7 +150,7 @@ y[i] = a[(o * u.dim + u.start) * u.inner + r];`,
 }
 
 /** One thread per output element of the 2-D transpose (a one-off per step, not a hot path). */
-export function lowerTranspose(v: OpView): Lowered {
+export function emitTranspose(v: OpView): EmittedOp {
   const [m, n] = v.inputs[0]!.shape as [number, number];
   return one(kernel({
     key: 'transpose', bindings: [inp('a', 0), out()],
@@ -163,7 +163,7 @@ y[i] = a[r * u.cols + j];`,
   }));
 }
 
-export function lowerSliceGrad(v: OpView<OpAttrs['slice_grad']>): Lowered {
+export function emitSliceGrad(v: OpView<OpAttrs['slice_grad']>): EmittedOp {
   const [, size, inner] = axisView(v.inputs[0]!.shape, v.attrs.axis);
   const n = count(v.out.shape);
   return one(kernel({
@@ -181,7 +181,7 @@ y[i] = val;`,
 }
 
 /** One thread per rotated pair (b, t, head, j < headDim/2). */
-export function lowerRope(v: OpView<OpAttrs['rope']>): Lowered {
+export function emitRope(v: OpView<OpAttrs['rope']>): EmittedOp {
   const [B, T] = v.inputs[0]!.shape as number[];
   const { heads, headDim, theta, inverse } = v.attrs;
   const half = headDim / 2;
@@ -211,7 +211,7 @@ y[base + u.half] = x2 * c + x1 * s;`,
   }));
 }
 
-export function lowerEmbedding(v: OpView): Lowered {
+export function emitEmbedding(v: OpView): EmittedOp {
   const [V, D] = v.inputs[0]!.shape as number[];
   const n = count(v.out.shape);
   return one(kernel({
@@ -229,7 +229,7 @@ y[i] = val;`,
 
 /** Writes x into cache[:, offset:offset+T, :] in place; the node's result aliases the cache. */
 /** acc = (reset ? 0 : acc) + g in place; reset is flag 1 of the optimizer input. */
-export function lowerGradAccumulate(v: OpView): Lowered {
+export function emitGradAccumulate(v: OpView): EmittedOp {
   const n = count(v.inputs[0]!.shape);
   const acc = { ...inp('acc', 0), access: 'read_write' as const };
   return {
@@ -246,7 +246,7 @@ acc[i] = select(acc[i], 0.0, (u32(hyper[3]) & 1u) != 0u) + g[i];`,
   };
 }
 
-export function lowerCacheUpdate(v: OpView): Lowered {
+export function emitCacheUpdate(v: OpView): EmittedOp {
   const [, S, D] = v.inputs[0]!.shape as number[];
   const [, T] = v.inputs[1]!.shape as number[];
   const n = count(v.inputs[1]!.shape);
@@ -269,7 +269,7 @@ if (slot < u.s_len) { cache[(b * u.s_len + slot) * u.d + c] = x[i]; }`,
 }
 
 /** PyTorch AdamW, in place on (param, m, v); grad is multiplied by gradScale[0] first. 4 elements per thread. */
-export function lowerAdamw(v: OpView<OpAttrs['adamw']>): Lowered {
+export function emitAdamw(v: OpView<OpAttrs['adamw']>): EmittedOp {
   const n = count(v.inputs[0]!.shape);
   const rw = (name: string, index: number) => ({ ...inp(name, index), access: 'read_write' as const });
   const { beta1, beta2, eps, weightDecay } = v.attrs;
@@ -303,7 +303,7 @@ ${[0, 1, 2, 3].map(one4).join('\n')}`,
  * Inverted dropout with the interpreter's PCG hash, bit for bit: keep iff
  * (pcg(pcg(pcg(seed) ^ step) ^ index) >> 8) >= ceil(p * 2^24), the threshold computed on the host.
  */
-export function lowerDropout(v: OpView<OpAttrs['dropout']>, hasStep: boolean): Lowered {
+export function emitDropout(v: OpView<OpAttrs['dropout']>, hasStep: boolean): EmittedOp {
   const n = count(v.out.shape);
   const { p, seed } = v.attrs;
   const step = { name: 'step', ref: { kind: 'named_input' as const, name: 'step' }, access: 'read' as const, elem: 'i32' as const };

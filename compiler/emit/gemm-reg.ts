@@ -5,8 +5,9 @@
 // where an operand is contiguous in K and 4-aligned, then a scalar tail. Loads use clamped
 // coordinates (always in bounds); out-of-range rows and columns are simply not stored.
 import { kernel, inp, out, ceilDiv } from './wgsl.ts';
-import type { Binding, Lowered, Uniform } from './kernel.ts';
-import type { GemmSpec } from './matmul.ts';
+import type { Binding, EmittedOp, Uniform } from './kernel.ts';
+import type { GemmSpec } from './gemm-spec.ts';
+import type { RegConfigName } from '../target.ts';
 
 export interface RegConfig {
   name: string;
@@ -18,7 +19,7 @@ export interface RegConfig {
   LX: number;
 }
 
-export const REG_CONFIGS: Record<string, RegConfig> = {
+export const REG_CONFIGS: Record<RegConfigName, RegConfig> = {
   r4c1: { name: 'r4c1', R: 4, C: 1, LX: 8 },
   r4c2: { name: 'r4c2', R: 4, C: 2, LX: 4 },
   r2c2: { name: 'r2c2', R: 2, C: 2, LX: 8 },
@@ -41,12 +42,12 @@ export function regConfigFor(M: number, N: number): RegConfig {
     const LX = 64 / pow2(Math.ceil(M / 4));
     return { name: `r4c1x${LX}`, R: 4, C: 1, LX };
   }
-  return REG_CONFIGS['r4c1']!;
+  return REG_CONFIGS.r4c1;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[], epilogue: string, cfg: RegConfig): Lowered {
+export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[], epilogue: string, cfg: RegConfig): EmittedOp {
   const { transA, transB, M, N, K, lowrank } = spec;
   const { R, C, LX } = cfg;
   const TM = (64 / LX) * R;

@@ -1,8 +1,10 @@
-// The shape of a lowered op: one or more kernel launches, each a WGSL module plus the buffers it
+// The shape of an emitted op: one or more kernel launches, each a WGSL module plus the buffers it
 // binds and the sizes it reads from a uniform. Shader text depends only on the op and on attrs that
 // change code (transposes, fn, hasBias), never on sizes, so `key` names a pipeline reusable across
 // graphs and shapes; sizes and numeric attrs (eps, scale, p) travel in the uniform.
-import type { DType, Shape } from '../ir/types.ts';
+import type { DType, Shape } from '../ir/tensor.ts';
+import type { Target } from '../target.ts';
+import type { OpName } from '../ir/op-attrs.ts';
 
 /** What a binding refers to, resolved by the executor to a GPU buffer. */
 export type BufferRef =
@@ -35,7 +37,7 @@ export interface Launch {
   workgroups: number | [number, number, number];
 }
 
-export interface Lowered {
+export interface EmittedOp {
   launches: Launch[];
   /** Bytes needed per scratch slot. */
   scratch: number[];
@@ -43,13 +45,23 @@ export interface Lowered {
   aliasInput?: number;
 }
 
-/** Everything a lowering needs to know about one node, independent of any graph. */
+/** Everything an emitter needs to know about one node, independent of any graph. */
 export interface OpView<A = unknown> {
-  op: string;
+  op: OpName;
   attrs: A;
   inputs: { dtype: DType; shape: Shape }[];
   out: { dtype: DType; shape: Shape };
 }
+
+/** What an emitter may depend on beyond the op itself. */
+export interface EmitContext {
+  target: Target;
+  /** Whether the graph has an i32 input named "step" (dropout reads it; without one, step 0). */
+  hasStep: boolean;
+}
+
+/** One op's WGSL emitter (compiler/ops/registry.ts holds one per op). */
+export type Emitter<A> = (v: OpView<A>, ctx: EmitContext) => EmittedOp;
 
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
@@ -60,11 +72,3 @@ export function foldWorkgroups(n: number, limit = MAX_WORKGROUPS_PER_DIM): [numb
   if (y > limit) throw new Error(`${n} workgroups exceed ${limit}² (2-D dispatch limit)`);
   return [Math.ceil(n / y), y, 1];
 }
-
-/**
- * What the kernels are tuned for. 'cpu' is a software Vulkan driver (lavapipe/llvmpipe,
- * SwiftShader): workgroup memory and barriers only cost there, and each workgroup is a thread-pool
- * task, so kernels that have both a tiled and a register form pick the register form. The shader
- * key names the form, so both can live in one pipeline cache.
- */
-export type Target = 'gpu' | 'cpu';

@@ -5,24 +5,16 @@
 // bounds-checked scalars otherwise, so any size works. lowrank_matmul is the same GEMM with r extra
 // k-steps: y = [x | scale·s] · [op(W) ; op(L)] (+ bias in the epilogue). r is small, so those steps
 // read s and L straight from storage into the same accumulators instead of staging them.
-// This tiled form is the 'gpu' target; on CPU drivers (target 'cpu') gemm-reg.ts is used instead.
+// This tiled form is what 'gpu' targets get; CPU drivers (kind 'cpu') get gemm-reg.ts (see Target.gemm).
 import type { OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv, last } from './wgsl.ts';
-import type { Binding, Lowered, OpView, Target, Uniform } from './kernel.ts';
+import type { Binding, EmittedOp, OpView, Uniform } from './kernel.ts';
+import { gemmForm, type Target } from '../target.ts';
 import { gemmReg, regConfigFor, REG_CONFIGS } from './gemm-reg.ts';
+import { biasEpilogue, type GemmSpec } from './gemm-spec.ts';
 
 export const TILE = 64;
 export const BK = 16;
-
-export interface GemmSpec {
-  transA: boolean;
-  transB: boolean;
-  M: number;
-  N: number;
-  K: number;
-  /** Low-rank term (r extra k-steps): rank, scale, transL, bias. */
-  lowrank?: { r: number; scale: number; transL: boolean; hasBias: boolean };
-}
 
 /** Loads 4 consecutive elements along the contiguous dim into the k-major tile `tile`. */
 function loadStmt(
@@ -52,7 +44,7 @@ function loadStmt(
   return lines.join('\n');
 }
 
-function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]): Lowered {
+function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]): EmittedOp {
   const { transA, transB, M, N, K, lowrank } = spec;
   // Contiguous dimension of each operand decides whether a vec4 load is aligned.
   const vecA = transA ? M % 4 === 0 : K % 4 === 0;
@@ -113,11 +105,6 @@ ${indent(indent(epilogue))}
   return { launches: [code], scratch: [] };
 }
 
-/** Bias added to `val` at (`row`, `col`) (lowrank_matmul with a bias only). */
-function biasEpilogue(spec: GemmSpec): string {
-  return spec.lowrank?.hasBias ? 'val += bias[col];' : '';
-}
-
 /**
  * The low-rank term of the tiled GEMM as r more k-steps into acc0..acc3 (rows ty*4+i, columns
  * tx*4..tx*4+3 of the tile): scale·s[row, q] times op(L) at (q, col), clamped loads (rows and
@@ -140,15 +127,14 @@ function lowrankSteps(spec: GemmSpec): string {
 `;
 }
 
-type GemmFn = (keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]) => Lowered;
+type GemmFn = (keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: Uniform[]) => EmittedOp;
 
-/** Env override for experiments: RANKFOLD_GEMM_REG=<config name>. */
-const regName = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.RANKFOLD_GEMM_REG;
-
+/** The tiled GEMM, or the register GEMM with the target's forced config or one chosen per shape. */
 function pickGemm(target: Target): GemmFn {
-  if (target === 'gpu') return gemm;
+  const choice = gemmForm(target);
+  if (choice.form === 'tiled') return gemm;
   return (keyBase, spec, extra, extraUniforms) => gemmReg(keyBase, spec, extra, extraUniforms, biasEpilogue(spec),
-    (regName ? REG_CONFIGS[regName] : undefined) ?? regConfigFor(spec.M, spec.N));
+    (choice.config ? REG_CONFIGS[choice.config] : undefined) ?? regConfigFor(spec.M, spec.N));
 }
 
 function indent(s: string): string {
@@ -160,13 +146,13 @@ function gemmDims(a: readonly number[], b: readonly number[], transA: boolean, t
   return { M: count(a) / last(a), K: last(a), N: transB ? b[0]! : b[1]! };
 }
 
-export function lowerMatmul(v: OpView<OpAttrs['matmul']>, target: Target = 'gpu'): Lowered {
+export function emitMatmul(v: OpView<OpAttrs['matmul']>, target: Target): EmittedOp {
   const { transA, transB } = v.attrs;
   const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, transA, transB);
   return pickGemm(target)('matmul', { transA, transB, ...dims }, [], []);
 }
 
-export function lowerLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>, target: Target = 'gpu'): Lowered {
+export function emitLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>, target: Target): EmittedOp {
   const { transW, transL, scale, hasBias } = v.attrs;
   const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, false, transW);
   const r = last(v.inputs[2]!.shape);

@@ -11,7 +11,7 @@
 // fixed summation orders make runs reproducible.
 import type { OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, scratch, count, ceilDiv, last, reduceDecls, NEG_BIG } from './wgsl.ts';
-import type { Launch, Lowered, OpView } from './kernel.ts';
+import type { Launch, EmittedOp, OpView } from './kernel.ts';
 
 export const RW = 64; // threads per row workgroup
 export const CHUNK = 64; // rows per column-sum partial
@@ -52,12 +52,12 @@ const rowSum = (name: string, expr: string) =>
 const rmsInv = `${rowSum('ss', 'x[i] * x[i]')}\nlet inv = 1.0 / sqrt(ss / f32(u.d) + u.eps);`;
 const lnStats = `${rowSum('sx', 'x[i]')}\nlet mu = sx / f32(u.d);\n${rowSum('sv', '(x[i] - mu) * (x[i] - mu)')}\nlet inv = 1.0 / sqrt(sv / f32(u.d) + u.eps);`;
 
-export function lowerRmsnorm(v: OpView<OpAttrs['rmsnorm']>): Lowered {
+export function emitRmsnorm(v: OpView<OpAttrs['rmsnorm']>): EmittedOp {
   return { scratch: [], launches: [rowKernel('rmsnorm', v, [inp('x', 0), inp('w', 1), out()], v.attrs.eps,
     `${rmsInv}\nfor (var c = lid; c < u.d; c += ${RW}u) { y[base + c] = x[base + c] * inv * w[c]; }`)] };
 }
 
-export function lowerRmsnormGrad(v: OpView<OpAttrs['rmsnorm_grad']>): Lowered {
+export function emitRmsnormGrad(v: OpView<OpAttrs['rmsnorm_grad']>): EmittedOp {
   return { scratch: [], launches: [rowKernel('rmsnorm_grad', v, [inp('x', 0), inp('w', 1), inp('dy', 2), out()], v.attrs.eps,
     `${rmsInv}
 ${rowSum('dot', 'dy[i] * w[c] * x[i]')}
@@ -65,12 +65,12 @@ let mdot = dot * inv / f32(u.d);
 for (var c = lid; c < u.d; c += ${RW}u) { let i = base + c; y[i] = inv * (dy[i] * w[c] - x[i] * inv * mdot); }`)] };
 }
 
-export function lowerLayernorm(v: OpView<OpAttrs['layernorm']>): Lowered {
+export function emitLayernorm(v: OpView<OpAttrs['layernorm']>): EmittedOp {
   return { scratch: [], launches: [rowKernel('layernorm', v, [inp('x', 0), inp('w', 1), inp('b', 2), out()], v.attrs.eps,
     `${lnStats}\nfor (var c = lid; c < u.d; c += ${RW}u) { y[base + c] = (x[base + c] - mu) * inv * w[c] + b[c]; }`)] };
 }
 
-export function lowerLayernormGrad(v: OpView<OpAttrs['layernorm_grad']>): Lowered {
+export function emitLayernormGrad(v: OpView<OpAttrs['layernorm_grad']>): EmittedOp {
   return { scratch: [], launches: [rowKernel('layernorm_grad', v, [inp('x', 0), inp('w', 1), inp('dy', 2), out()], v.attrs.eps,
     `${lnStats}
 ${rowSum('sg', 'dy[i] * w[c]')}
@@ -80,12 +80,12 @@ let mgx = sgx / f32(u.d);
 for (var c = lid; c < u.d; c += ${RW}u) { let i = base + c; y[i] = inv * (dy[i] * w[c] - mg - (x[i] - mu) * inv * mgx); }`)] };
 }
 
-export function lowerRowNorm(v: OpView): Lowered {
+export function emitRowNorm(v: OpView): EmittedOp {
   return { scratch: [], launches: [rowKernel('row_norm', v, [inp('x', 0), out()], undefined,
     `${rowSum('ss', 'x[i] * x[i]')}\nif (lid == 0u) { y[r] = sqrt(ss); }`)] };
 }
 
-export function lowerRowNormGrad(v: OpView): Lowered {
+export function emitRowNormGrad(v: OpView): EmittedOp {
   return { scratch: [], launches: [rowKernel('row_norm_grad', v, [inp('x', 0), inp('dy', 1), out()], undefined,
     `${rowSum('ss', 'x[i] * x[i]')}
 let nrm = sqrt(ss);
@@ -132,7 +132,7 @@ function statsKernel(kind: 'rms' | 'ln', v: OpView, eps: number): Launch {
     `${kind === 'rms' ? `${rmsInv}\nlet mu = 0.0;` : lnStats}\nif (lid == 0u) { stats[2u * r] = mu; stats[2u * r + 1u] = inv; }`);
 }
 
-function normGradW(kind: 'rms' | 'ln', v: OpView<{ eps: number }>): Lowered {
+function normGradW(kind: 'rms' | 'ln', v: OpView<{ eps: number }>): EmittedOp {
   const D = last(v.inputs[0]!.shape);
   const rows = rowsOf(v.inputs[0]!.shape);
   const expr = 'dy[i] * (x[i] - stats[2u * r]) * stats[2u * r + 1u]';
@@ -145,16 +145,16 @@ function normGradW(kind: 'rms' | 'ln', v: OpView<{ eps: number }>): Lowered {
   };
 }
 
-export const lowerRmsnormGradW = (v: OpView<OpAttrs['rmsnorm_grad_w']>): Lowered => normGradW('rms', v);
-export const lowerLayernormGradW = (v: OpView<OpAttrs['layernorm_grad_w']>): Lowered => normGradW('ln', v);
+export const emitRmsnormGradW = (v: OpView<OpAttrs['rmsnorm_grad_w']>): EmittedOp => normGradW('rms', v);
+export const emitLayernormGradW = (v: OpView<OpAttrs['layernorm_grad_w']>): EmittedOp => normGradW('ln', v);
 
-export function lowerSumTo(v: OpView<OpAttrs['sum_to']>): Lowered {
+export function emitSumTo(v: OpView<OpAttrs['sum_to']>): EmittedOp {
   const D = Math.max(count(v.attrs.shape), 1);
   const rows = count(v.inputs[0]!.shape) / D;
   return { scratch: [ceilDiv(rows, CHUNK) * D * 4], launches: columnSum('sum_to', rows, D, [inp('x', 0)], 'x[i]', 0) };
 }
 
-export function lowerSumsq(v: OpView): Lowered {
+export function emitSumsq(v: OpView): EmittedOp {
   const n = count(v.inputs[0]!.shape);
   const groups = Math.max(1, Math.min(FIN, ceilDiv(n, FIN * 4)));
   const partial = kernel({
@@ -187,7 +187,7 @@ let label = labels[r];
 // Out-of-range labels count as ignored (the interpreter rejects them; a kernel cannot throw).
 let valid = label != u.ignore && label >= 0 && u32(label) < u.d;`;
 
-export function lowerCrossEntropy(v: OpView<OpAttrs['cross_entropy']>): Lowered {
+export function emitCrossEntropy(v: OpView<OpAttrs['cross_entropy']>): EmittedOp {
   const V = last(v.inputs[0]!.shape);
   const rows = rowsOf(v.inputs[0]!.shape);
   const rowsK = rowLaunch('cross_entropy:rows', V, rows, {
@@ -214,7 +214,7 @@ if (lid == 0u) { y[0] = select(total / n, 0.0, n == 0.0); }`,
   return { scratch: [rows * 2 * 4], launches: [rowsK, final] };
 }
 
-export function lowerCrossEntropyGrad(v: OpView<OpAttrs['cross_entropy_grad']>): Lowered {
+export function emitCrossEntropyGrad(v: OpView<OpAttrs['cross_entropy_grad']>): EmittedOp {
   const V = last(v.inputs[0]!.shape);
   const rows = rowsOf(v.inputs[0]!.shape);
   const uniforms: [string, 'u32' | 'i32', number][] = [['rows', 'u32', rows], ['d', 'u32', V], ['ignore', 'i32', v.attrs.ignoreIndex]];
@@ -247,7 +247,7 @@ for (var c = lid; c < u.d; c += ${RW}u) {
  * atomics, and V·N id reads in total (the old workgroup per row also read every id once per
  * column stride and paid a workgroup each).
  */
-export function lowerEmbeddingGrad(v: OpView<OpAttrs['embedding_grad']>): Lowered {
+export function emitEmbeddingGrad(v: OpView<OpAttrs['embedding_grad']>): EmittedOp {
   const N = count(v.inputs[0]!.shape);
   const D = last(v.inputs[1]!.shape);
   return {

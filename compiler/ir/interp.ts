@@ -1,5 +1,6 @@
 // The CPU reference interpreter: the executable definition of every op and the oracle the WGSL
-// kernels are tested against. Nodes run in graph order; each op's kernel lives in interp/*.ts.
+// kernels are tested against. Nodes run in graph order; each op's kernel lives in interp/*.ts and is
+// reached through its op registry entry (compiler/ops/registry.ts).
 //
 // Precision: in 'f64' every result is stored in a Float64Array; in 'f32' every result is stored in
 // a Float32Array (so it is rounded to f32 after each op, as on the GPU), while sums inside one op
@@ -8,57 +9,11 @@
 import { IrError, numel, sameShape, shapeToString, type Graph, type Shape, type TensorType } from './types.ts';
 import { inferType, type OpAttrs, type OpName } from './ops.ts';
 import { makeCtx, type HostArg, type HostTensor, type Kernel, type Precision } from './interp/common.ts';
-import * as ew from './interp/elementwise.ts';
-import * as la from './interp/linalg.ts';
-import * as nm from './interp/norm.ts';
-import * as mi from './interp/misc.ts';
+import { isLeafOp, OPS } from '../ops/registry.ts';
 
 export type { HostArg, HostTensor, Precision } from './interp/common.ts';
 export { dropoutHash, dropoutKeep, dropoutThreshold, pcgHash, unaryDerivs, unaryFns } from './interp/elementwise.ts';
 export { erf, erfc } from './interp/erf.ts';
-
-type LeafOp = 'input' | 'param' | 'state';
-
-/** One kernel per non-leaf op; leaves are read from the feeds by `interpret`. */
-const kernels: { [K in Exclude<OpName, LeafOp>]: Kernel<OpAttrs[K]> } = {
-  const: ew.constant,
-  unary: ew.unary,
-  unary_grad: ew.unaryGrad,
-  add: ew.add,
-  sub: ew.sub,
-  mul: ew.mul,
-  div: ew.div,
-  scale: ew.scale,
-  stop_gradient: ew.identity,
-  dropout: ew.dropout,
-  matmul: la.matmul,
-  lowrank_matmul: la.lowrankMatmul,
-  rmsnorm: nm.rmsnorm,
-  rmsnorm_grad: nm.rmsnormGrad,
-  rmsnorm_grad_w: nm.rmsnormGradW,
-  layernorm: nm.layernorm,
-  layernorm_grad: nm.layernormGrad,
-  layernorm_grad_w: nm.layernormGradW,
-  sum_to: nm.sumTo,
-  row_norm: nm.rowNorm,
-  row_norm_grad: nm.rowNormGrad,
-  rope: la.rope,
-  attention: la.attention,
-  attention_stats: la.attentionStats,
-  attention_grad: la.attentionGrad,
-  cache_update: la.cacheUpdate,
-  slice: mi.slice,
-  slice_grad: mi.sliceGrad,
-  transpose: mi.transpose,
-  embedding: mi.embedding,
-  embedding_grad: mi.embeddingGrad,
-  cross_entropy: mi.crossEntropy,
-  cross_entropy_grad: mi.crossEntropyGrad,
-  sumsq: nm.sumsq,
-  clip_coef: nm.clipCoef,
-  grad_accumulate: mi.gradAccumulate,
-  adamw: mi.adamw,
-};
 
 export interface EvalOptions {
   precision?: Precision;
@@ -72,14 +27,14 @@ export interface EvalOptions {
  * updates inputs[0], [2] and [3] in place.
  */
 export function evalOp<K extends OpName>(op: K, attrs: OpAttrs[K], inputs: HostArg[], options: EvalOptions = {}): { data: HostTensor; type: TensorType } {
-  if (op === 'input' || op === 'param' || op === 'state') throw new IrError(`evalOp: ${op} is a leaf; feed its value instead`);
+  if (isLeafOp(op)) throw new IrError(`evalOp: ${op} is a leaf; feed its value instead`);
   const types = inputs.map((x): TensorType => ({ dtype: x.data instanceof Int32Array ? 'i32' : 'f32', shape: x.shape }));
   const type = inferType(op, types, attrs);
   inputs.forEach((x, i) => {
     if (x.data.length !== numel(x.shape)) throw new IrError(`evalOp ${op}: operand ${i} has ${x.data.length} values for shape ${shapeToString(x.shape)}`);
   });
   const ctx = makeCtx(options.precision ?? 'f64', options.step ?? 0);
-  const kernel = kernels[op as Exclude<OpName, LeafOp>] as Kernel<OpAttrs[K]>;
+  const kernel = OPS[op].interp as Kernel<OpAttrs[K]>;
   return { data: kernel(ctx, inputs, attrs, type), type };
 }
 
@@ -142,7 +97,8 @@ export function interpret(graph: Graph, feeds: Feeds, options: { precision?: Pre
           if (data === undefined) throw new IrError(`interpret: node %${node.id} reads %${id}, which is not computed before it`);
           return { data, shape: graph.nodes[id]!.type.shape };
         });
-        const kernel = kernels[node.op as Exclude<OpName, LeafOp>] as Kernel<unknown>;
+        const kernel = OPS[node.op].interp as Kernel<unknown> | null;
+        if (kernel === null) throw new IrError(`interpret: %${node.id} ${node.op} has no kernel`);
         out = kernel(ctx, args, node.attrs, node.type);
       }
     }

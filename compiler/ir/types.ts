@@ -1,18 +1,10 @@
 // Core types of Rankfold's IR: a graph of tensor operations with static shapes and dtypes.
 // Every node produces one tensor. Nodes are stored in topological order (inputs before users),
 // which the builder guarantees and the verifier checks.
-import type { OpAttrs, OpName } from './ops.ts';
+import type { OpAttrs, OpName } from './op-attrs.ts';
+import type { TensorType } from './tensor.ts';
 
-export type DType = 'f32' | 'i32';
-export type Shape = readonly number[];
-
-export interface TensorType {
-  dtype: DType;
-  shape: Shape;
-}
-
-/** What a parameter is, for the memory plan and for autodiff. */
-export type ParamRole = 'frozen' | 'adapter' | 'trainable';
+export * from './tensor.ts';
 
 export interface Node<K extends OpName = OpName> {
   id: number;
@@ -32,32 +24,4 @@ export interface Graph {
   grads: Record<string, number>;
   /** Nodes run for their side effects (in-place optimizer updates); never removed by DCE. */
   effects: number[];
-}
-
-export function numel(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function shapeToString(shape: Shape): string {
-  return `[${shape.join(', ')}]`;
-}
-
-export function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/** True when `suffix` equals the trailing dimensions of `shape` (numpy-style broadcast of a bias). */
-export function isSuffix(suffix: Shape, shape: Shape): boolean {
-  if (suffix.length > shape.length) return false;
-  const off = shape.length - suffix.length;
-  return suffix.every((d, i) => d === shape[off + i]);
-}
-
-export class IrError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IrError';
-  }
 }

@@ -25,6 +25,9 @@ export interface AdamWSettings {
   gradAccum?: number;
 }
 
+/** PyTorch's AdamW defaults without weight decay: what a compile without `adamw` settings gets. */
+export const DEFAULT_ADAMW: AdamWSettings = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+
 /** The flags entry of the "optim" input for micro-batch `micro` of `accum` (see ops.ts). */
 export function optimFlags(micro: number, accum: number): number {
   return (micro === 0 ? 1 : 0) | (micro < accum - 1 ? 2 : 0);

@@ -9,7 +9,9 @@
 //    (what training keeps alive across the step), 'scratch' for everything else. The forward part is
 //    what the graph outputs (loss, logits) depend on; the rest (gradients, optimizer) is backward;
 //  - adamw results are placeholders and get no buffer; in-place ops (cache_update, grad_accumulate)
-//    share the buffer of the tensor they write.
+//    share the buffer of the tensor they write;
+//  - memoryCategory decides every category, here only: the GPU program allocates by the plan;
+//  - with { reuse: false } nothing is pooled: one buffer per value (every value readable after a run).
 import { IN_PLACE_OPS } from '../ir/ops.ts';
 import type { OpAttrs } from '../ir/ops.ts';
 import { numel, type Graph, type Node } from '../ir/types.ts';
@@ -36,23 +38,42 @@ function bucketOf(size: number): number {
   return b;
 }
 
-function persistentCategory(node: Node, gradIds: Set<number>, outputIds: Set<number>): MemoryCategory | undefined {
+/** What a buffer's category depends on beyond its node, computed once per graph by planMemory. */
+export interface CategoryFacts {
+  /** Gradients the graph names (graph.grads): read after the step. */
+  grads: ReadonlySet<number>;
+  /** Graph outputs: read after the step. */
+  outputs: ReadonlySet<number>;
+  /** forwardPart(graph). */
+  forward: readonly boolean[];
+  /** Whether each node's last reader is in the forward part. */
+  lastReaderForward: readonly boolean[];
+}
+
+/**
+ * The memory category of the buffer that holds `node`'s result, and whether it persists across
+ * runs: the one place this is decided (the GPU program allocates every planned buffer under the
+ * plan's category). Persistent: parameters by role, state by kind (KV caches are activations kept
+ * between decoding runs, accumulators are gradients), inputs, named gradients and graph outputs.
+ * Otherwise 'activations' for forward results read by the backward part, 'scratch' for the rest.
+ */
+export function memoryCategory(node: Node, facts: CategoryFacts): { category: MemoryCategory; persistent: boolean } {
+  const persistent = (category: MemoryCategory) => ({ category, persistent: true });
   switch (node.op) {
     case 'param': {
       const role = (node.attrs as OpAttrs['param']).role;
-      return role === 'frozen' ? 'frozen_weights' : role === 'adapter' ? 'adapter_weights' : 'trainable_weights';
+      return persistent(role === 'frozen' ? 'frozen_weights' : role === 'adapter' ? 'adapter_weights' : 'trainable_weights');
     }
     case 'state': {
-      // KV caches are activations that persist between decoding runs.
       const kind = (node.attrs as OpAttrs['state']).kind ?? 'optimizer';
-      return kind === 'grad_accum' ? 'gradients' : kind === 'kv_cache' ? 'activations' : 'optimizer_state';
+      return persistent(kind === 'grad_accum' ? 'gradients' : kind === 'kv_cache' ? 'activations' : 'optimizer_state');
     }
     case 'input':
-      return 'inputs';
+      return persistent('inputs');
   }
-  if (gradIds.has(node.id)) return 'gradients';
-  if (outputIds.has(node.id)) return 'activations';
-  return undefined;
+  if (facts.grads.has(node.id)) return persistent('gradients');
+  if (facts.outputs.has(node.id)) return persistent('activations');
+  return { category: facts.forward[node.id] && !facts.lastReaderForward[node.id] ? 'activations' : 'scratch', persistent: false };
 }
 
 /** Nodes the graph outputs depend on: the forward part. */
@@ -63,11 +84,18 @@ export function forwardPart(graph: Graph): boolean[] {
   return fwd;
 }
 
-export function planMemory(graph: Graph): MemoryPlan {
+export interface PlanOptions {
+  /**
+   * Share buffers between values whose lifetimes do not overlap (default true). Off: one buffer
+   * per value, so that every value can be read after a run (kernel tests, debugging).
+   */
+  reuse?: boolean;
+}
+
+export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan {
+  const reuse = options.reuse ?? true;
   const nodes = graph.nodes;
   const schedule = nodes.map((n) => n.id);
-  const gradIds = new Set(Object.values(graph.grads));
-  const outputIds = new Set(Object.values(graph.outputs));
   const fwd = forwardPart(graph);
 
   // Liveness: the position of each node's last reader (its own position when nothing reads it).
@@ -85,6 +113,12 @@ export function planMemory(graph: Graph): MemoryPlan {
       }
     }
   }
+  const facts: CategoryFacts = {
+    grads: new Set(Object.values(graph.grads)),
+    outputs: new Set(Object.values(graph.outputs)),
+    forward: fwd,
+    lastReaderForward: lastReaderFwd,
+  };
 
   const buffers: PlannedBuffer[] = [];
   const assignment = new Map<number, number>();
@@ -104,11 +138,12 @@ export function planMemory(graph: Graph): MemoryPlan {
       if (target !== undefined) assignment.set(t, target);
     } else {
       const label = node.label ?? `%${t} ${node.op}`;
-      const persistent = persistentCategory(node, gradIds, outputIds);
-      if (persistent !== undefined) {
-        assignment.set(t, newBuffer(bytesOf(node), persistent, true, label));
+      const { category, persistent } = memoryCategory(node, facts);
+      if (persistent) {
+        assignment.set(t, newBuffer(bytesOf(node), category, true, label));
+      } else if (!reuse) {
+        assignment.set(t, newBuffer(bytesOf(node), category, false, label));
       } else {
-        const category: MemoryCategory = fwd[t] && !lastReaderFwd[t] ? 'activations' : 'scratch';
         const size = bucketOf(bytesOf(node));
         const key = `${category}:${size}`;
         const pool = free.get(key);

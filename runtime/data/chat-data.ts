@@ -13,7 +13,7 @@
 // The span covers the assistant's content and the template's end-of-turn text (<|im_end|>\n,
 // <|eot_id|>), so the model learns to stop; the role header comes from the generation prompt.
 import { UserError } from '../../compiler/errors.ts';
-import { IGNORE_INDEX, type TokenizedExample } from './dataset.ts';
+import { IGNORE_INDEX, type TokenizedExample } from './tokenized.ts';
 import type { ChatMessage, ChatTemplate } from './chat-template.ts';
 import type { Tokenizer } from './tokenizer.ts';
 

@@ -10,8 +10,9 @@ import { Rng, mixSeed } from './rng.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { checkMessages, type ChatMessage, type ChatTemplate } from './chat-template.ts';
 import { tokenizeChat, type ChatTokenizeOptions } from './chat-data.ts';
+import { IGNORE_INDEX, type TokenizedExample } from './tokenized.ts';
 
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX, type TokenizedExample } from './tokenized.ts';
 
 export type Example = { text: string } | { prompt: string; completion: string } | ChatExample;
 
@@ -124,11 +125,6 @@ export function parseText(text: string, split: 'document' | 'lines' | 'paragraph
   const clean = text.replace(/^\uFEFF/, '').replace(/\r\n/g, '\n');
   const parts = split === 'document' ? [clean] : split === 'lines' ? clean.split('\n') : clean.split(/\n\s*\n/);
   return parts.filter((p) => p.trim() !== '').map((p) => ({ text: p }));
-}
-
-export interface TokenizedExample {
-  ids: number[];
-  labels: number[];
 }
 
 /**

@@ -1,19 +1,25 @@
-// Runs an IR graph on the GPU. Everything that can be decided once is decided in `create`: kernels
-// are lowered, pipelines fetched from the per-device cache, buffers allocated (following the
-// MemoryPlan, or one buffer per node without one), uniforms written and bind groups built. `run`
-// then only records every dispatch into one compute pass of one command encoder and submits once;
+// Runs a compiled program (compiler/compile.ts's Executable: graph, memory plan, kernels, target) on
+// the GPU. It compiles nothing: everything that can be decided once is done in `create`, from the
+// program's emitted kernels and plan: pipelines fetched from the per-device cache, the plan's
+// buffers allocated under the plan's categories, uniforms written and bind groups built. `run` then
+// only records every dispatch into one compute pass of one command encoder and submits once;
 // nothing is read back unless `read` asks for it.
 import type { Graph, Node } from '../../compiler/ir/types.ts';
 import { numel } from '../../compiler/ir/types.ts';
-import type { OpAttrs } from '../../compiler/ir/ops.ts';
 import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
-import { LEAF_OPS, lowerNode, foldWorkgroups, type Launch, type Target } from '../../compiler/emit/index.ts';
+import { MEMORY_CATEGORIES } from '../../compiler/plan/memory-plan.ts';
+import { foldWorkgroups, type Launch, type NodeKernels } from '../../compiler/emit/index.ts';
+import type { Executable } from '../../compiler/compile.ts';
+import { LIMIT_NAMES, type Target } from '../../compiler/target.ts';
 import type { GpuContext } from './device.ts';
 import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
 
-/** Plan categories, plus what only the executor allocates: kernel temporaries, uniforms, staging. */
-export type ByteCategory = MemoryCategory | 'kernel_scratch' | 'uniforms' | 'readback';
+/** What only the executor allocates, beside the plan's buffers: kernel temporaries, uniforms, staging. */
+export const EXECUTOR_CATEGORIES = ['kernel_scratch', 'uniforms', 'readback'] as const;
+
+/** Plan categories (decided by the plan's memoryCategory), plus the executor's own. */
+export type ByteCategory = MemoryCategory | (typeof EXECUTOR_CATEGORIES)[number];
 
 export interface ProgramStats {
   /** Kernel dispatches recorded by one run. */
@@ -31,16 +37,6 @@ export interface ProgramStats {
   peakBytes: number;
 }
 
-export interface ProgramOptions {
-  /** Kernel tuning target; by default 'cpu' on software adapters (lavapipe, SwiftShader), else 'gpu'. */
-  target?: Target;
-}
-
-/** Software Vulkan/D3D adapters run compute shaders on CPU threads. */
-export function targetFor(gpu: Pick<GpuContext, 'adapterName'>): Target {
-  return /llvmpipe|lavapipe|swiftshader|warp|software/i.test(gpu.adapterName) ? 'cpu' : 'gpu';
-}
-
 interface Step {
   node: number;
   launch: Launch;
@@ -49,31 +45,29 @@ interface Step {
   grid: [number, number, number];
 }
 
+/**
+ * A program compiled for limits the device does not have would fail in validation (or silently, in
+ * a kernel): refuse it by name. Alignments must be multiples of the device's; maxima within its.
+ */
+function checkTargetFits(target: Target, gpu: GpuContext): void {
+  for (const name of LIMIT_NAMES) {
+    const want = target.limits[name];
+    const have = gpu.limits[name];
+    const fits = name === 'minUniformBufferOffsetAlignment' ? want % have === 0 : want <= have;
+    if (!fits) throw new Error(`program: compiled for ${name} ${want}, but ${gpu.adapterName} has ${have}; compile for targetFor(gpu)`);
+  }
+}
+
 // A function, not a constant: in Node the GPU* globals exist only once createGpu has loaded Dawn.
 const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
-const bytesOf = (node: Node) => align(Math.max(numel(node.type.shape), 1) * 4, 16);
-
-function categoryOf(node: Node, gradIds: Set<number>): MemoryCategory {
-  if (node.op === 'param') {
-    const role = (node.attrs as OpAttrs['param']).role;
-    return role === 'frozen' ? 'frozen_weights' : role === 'adapter' ? 'adapter_weights' : 'trainable_weights';
-  }
-  if (node.op === 'state') return 'optimizer_state';
-  if (node.op === 'input') return 'inputs';
-  if (gradIds.has(node.id)) return 'gradients';
-  return 'activations';
-}
-
 export class GpuProgram {
   private readonly buffers = new Map<number, GPUBuffer>(); // node id -> buffer
   private readonly owned: GPUBuffer[] = [];
   private readonly steps: Step[] = [];
   private readonly pool: BufferPool;
   private readonly byName = { input: new Map<string, Node>(), param: new Map<string, Node>(), state: new Map<string, Node>() };
-  private readonly bytes = Object.fromEntries(
-    ['frozen_weights', 'adapter_weights', 'trainable_weights', 'gradients', 'optimizer_state', 'activations', 'scratch', 'inputs', 'kernel_scratch', 'uniforms', 'readback'].map((k) => [k, 0]),
-  ) as Record<ByteCategory, number>;
+  private readonly bytes = Object.fromEntries([...MEMORY_CATEGORIES, ...EXECUTOR_CATEGORIES].map((k) => [k, 0])) as Record<ByteCategory, number>;
   private pipelinesAtCreate = 0;
   private pipelinesLastRun = 0;
   private runs = 0;
@@ -81,10 +75,16 @@ export class GpuProgram {
   /** Nodes whose planned buffer is shared with other tenants: their values do not survive a run. */
   private readonly transient = new Set<number>();
 
+  readonly graph: Graph;
+  readonly plan: MemoryPlan;
+  readonly kernels: NodeKernels;
   readonly target: Target;
 
-  private constructor(readonly gpu: GpuContext, readonly graph: Graph, readonly plan: MemoryPlan | undefined, options: ProgramOptions) {
-    this.target = options.target ?? targetFor(gpu);
+  private constructor(readonly gpu: GpuContext, program: Executable) {
+    ({ graph: this.graph, plan: this.plan, kernels: this.kernels, target: this.target } = program);
+    const graph = this.graph;
+    checkTargetFits(this.target, gpu);
+    if (this.kernels.length !== graph.nodes.length) throw new Error(`program: ${this.kernels.length} kernel entries for ${graph.nodes.length} nodes`);
     this.pool = new BufferPool(gpu.device);
     for (const node of graph.nodes) {
       if (node.op === 'input' || node.op === 'param' || node.op === 'state') {
@@ -93,8 +93,9 @@ export class GpuProgram {
     }
   }
 
-  static async create(gpu: GpuContext, graph: Graph, plan?: MemoryPlan, options: ProgramOptions = {}): Promise<GpuProgram> {
-    const p = new GpuProgram(gpu, graph, plan, options);
+  /** Builds everything a run needs from a compiled program (compile, or compileGraph for hand-built graphs). */
+  static async create(gpu: GpuContext, program: Executable): Promise<GpuProgram> {
+    const p = new GpuProgram(gpu, program);
     await p.build();
     return p;
   }
@@ -110,48 +111,43 @@ export class GpuProgram {
     const { device } = this.gpu;
     const graph = this.graph;
     const before = pipelinesCreated(device);
-    const lowered = graph.nodes.map((node) => (LEAF_OPS.has(node.op) ? undefined : lowerNode(graph, node, this.target)));
-    const order = this.plan?.schedule ?? graph.nodes.map((n) => n.id);
+    const kernels = this.kernels;
+    const plan = this.plan;
+    const order = plan.schedule;
 
-    // Node buffers: from the plan, or one per node. In-place ops (cache_update) alias their input.
-    if (this.plan) {
-      const planned = new Map<number, GPUBuffer>();
-      for (const b of this.plan.buffers) planned.set(b.id, this.allocate(Math.max(b.size, 16), b.category, b.label));
-      const tenants = new Map<number, number>();
-      for (const [node, id] of this.plan.assignment) {
-        this.buffers.set(node, planned.get(id)!);
-        tenants.set(id, (tenants.get(id) ?? 0) + 1);
-      }
-      for (const [node, id] of this.plan.assignment) {
-        if (!this.plan.buffers[id]!.persistent && tenants.get(id)! > 1) this.transient.add(node);
-      }
+    // Node buffers: the plan's, under the plan's categories. Buffers shared by several tenants hold
+    // values that do not survive a run. In-place kernels (cache_update) write their input's buffer,
+    // which the plan must have given them too.
+    const planned = plan.buffers.map((b) => this.allocate(Math.max(b.size, 16), b.category, b.label));
+    const tenants = new Map<number, number>();
+    for (const [node, id] of plan.assignment) {
+      this.buffers.set(node, planned[id]!);
+      tenants.set(id, (tenants.get(id) ?? 0) + 1);
     }
-    const gradIds = new Set(Object.values(graph.grads));
+    for (const [node, id] of plan.assignment) {
+      if (!plan.buffers[id]!.persistent && tenants.get(id)! > 1) this.transient.add(node);
+    }
     for (const node of graph.nodes) {
-      const alias = lowered[node.id]?.aliasInput;
-      if (alias !== undefined) {
-        this.buffers.set(node.id, this.buffers.get(node.inputs[alias]!)!);
-        continue;
+      const alias = kernels[node.id]?.aliasInput;
+      if (alias !== undefined && plan.assignment.get(node.id) !== plan.assignment.get(node.inputs[alias]!)) {
+        throw new Error(`program: %${node.id} ${node.op} writes its input ${alias} in place, but the plan gave it another buffer`);
       }
       // adamw's [] placeholder is never written or read: it gets no buffer.
-      if (!this.buffers.has(node.id) && node.op !== 'adamw') {
-        const label = node.label ?? `%${node.id} ${node.op}`;
-        this.buffers.set(node.id, this.allocate(bytesOf(node), categoryOf(node, gradIds), label));
-      }
+      if (!this.buffers.has(node.id) && node.op !== 'adamw') throw new Error(`program: the plan has no buffer for %${node.id} ${node.op}`);
     }
 
     // Scratch slots are shared by all nodes: dispatches run in order within the pass.
     const slotSizes: number[] = [];
-    for (const l of lowered) l?.scratch.forEach((s, i) => (slotSizes[i] = Math.max(slotSizes[i] ?? 16, align(s, 16))));
+    for (const l of kernels) l?.scratch.forEach((s, i) => (slotSizes[i] = Math.max(slotSizes[i] ?? 16, align(s, 16))));
     const scratch = slotSizes.map((s, i) => this.allocate(s, 'kernel_scratch', `kernel scratch ${i}`));
 
     // Uniforms: one buffer, one aligned slice per launch.
-    const uAlign = this.gpu.limits.minUniformBufferOffsetAlignment;
+    const uAlign = this.target.limits.minUniformBufferOffsetAlignment;
     const launches: { node: Node; launch: Launch; offset: number }[] = [];
     let uBytes = 0;
     for (const id of order) {
       const node = graph.nodes[id]!;
-      for (const launch of lowered[id]?.launches ?? []) {
+      for (const launch of kernels[id]?.launches ?? []) {
         launches.push({ node, launch, offset: uBytes });
         uBytes += align(Math.max(launch.uniforms.length * 4, 16), uAlign);
       }
@@ -172,7 +168,7 @@ export class GpuProgram {
 
     // Pipelines compile in parallel; bind groups are built once.
     const pipelines = await Promise.all(launches.map(({ launch }) => getPipeline(device, launch)));
-    const maxDim = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const maxDim = this.target.limits.maxComputeWorkgroupsPerDimension;
     launches.forEach(({ node, launch, offset }, i) => {
       const entries: GPUBindGroupEntry[] = launch.bindings.map((b, binding) => {
         let buffer: GPUBuffer | undefined;
@@ -249,7 +245,7 @@ export class GpuProgram {
 
   /**
    * Records only the dispatches `from..to-1` (run order) and submits them: for profiling one kernel
-   * at a time (runtime/gpu/profile.ts). Earlier dispatches must have run for the inputs to be valid.
+   * at a time (runtime/device/profile.ts). Earlier dispatches must have run for the inputs to be valid.
    */
   runSteps(from: number, to = from + 1): void {
     const encoder = this.gpu.device.createCommandEncoder({ label: 'rankfold steps' });

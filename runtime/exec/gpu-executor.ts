@@ -1,6 +1,6 @@
-// Executor over a compiled WebGPU program (runtime/gpu/program.ts).
+// Executor over a compiled program on the GPU (runtime/device/program.ts).
+import type { Executable } from '../../compiler/compile.ts';
 import type { Graph } from '../../compiler/ir/types.ts';
-import { planMemory } from '../../compiler/plan/memory-plan.ts';
 import type { GpuContext } from '../device/device.ts';
 import { GpuProgram, type ProgramStats } from '../device/program.ts';
 import { inputNames, type Executor } from './executor.ts';
@@ -13,9 +13,9 @@ export class GpuExecutor implements Executor {
     this.inputs = new Set(inputNames(program.graph));
   }
 
-  /** Buffers follow the memory plan: persistent tensors alone, the rest shared by liveness. */
-  static async create(gpu: GpuContext, graph: Graph): Promise<GpuExecutor> {
-    return new GpuExecutor(await GpuProgram.create(gpu, graph, planMemory(graph)));
+  /** Buffers follow the program's memory plan: persistent tensors alone, the rest shared by liveness. */
+  static async create(gpu: GpuContext, program: Executable): Promise<GpuExecutor> {
+    return new GpuExecutor(await GpuProgram.create(gpu, program));
   }
 
   get graph(): Graph {

@@ -9,7 +9,8 @@ import { OFFSET_INPUT, POSITIONS_INPUT } from '../../compiler/lower/lower-model.
 import { Rng } from '../data/rng.ts';
 import { UserError } from '../../compiler/errors.ts';
 import { stateNames, type Executor } from '../exec/executor.ts';
-import { buildGraph, createExecutor, type ExecutorOptions } from '../model/build.ts';
+import { compile, type CompiledProgram } from '../../compiler/compile.ts';
+import { createExecutor, executorTarget, type ExecutorOptions } from '../exec/create.ts';
 import { setWeights, type WeightMap } from '../model/weights.ts';
 import { checkSamplingOptions, sampleToken, type SamplingOptions } from './sampling.ts';
 import { firstNonFinite } from '../model/finite.ts';
@@ -55,9 +56,15 @@ export class Generator {
     return this.o.cacheLen;
   }
 
+  /** A decoding graph of `seq` positions per run over the KV cache (1: token by token; more: prefill). */
+  private static compileDecoder(model: CheckedModel, o: GeneratorOptions, seq: number): CompiledProgram {
+    return compile(model, { mode: 'decode', batch: o.batch, seq, cacheLen: o.cacheLen, target: executorTarget(o) });
+  }
+
   static async create(model: CheckedModel, weights: WeightMap[], o: GeneratorOptions): Promise<Generator> {
-    const graph = buildGraph(model, { mode: 'decode', batch: o.batch, seq: 1, cacheLen: o.cacheLen });
-    const exec = await createExecutor(graph, o);
+    const program = Generator.compileDecoder(model, o, 1);
+    const exec = await createExecutor(program, o);
+    const graph = program.graph;
     for (const w of weights) setWeights(exec, w);
     const logits = graph.nodes[graph.outputs['logits']!]!;
     return new Generator(model, exec, o, weights, logits.type.shape[logits.type.shape.length - 1]!);
@@ -73,7 +80,7 @@ export class Generator {
   private async prefillExecutor(len: number): Promise<Executor> {
     let e = this.prefills.get(len);
     if (!e) {
-      e = await createExecutor(buildGraph(this.model, { mode: 'decode', batch: this.batch, seq: len, cacheLen: this.cacheLen }), this.o);
+      e = await createExecutor(Generator.compileDecoder(this.model, this.o, len), this.o);
       setWeights(e, this.weights);
       this.prefills.set(len, e);
     }

@@ -1,12 +1,11 @@
-// Reading a spec file for the runtime: check it, and turn diagnostics into one UserError whose
-// message is the formatted diagnostics (file:line:col, excerpt, caret), never a stack trace.
+// Reading a spec file for the runtime: compile's front end (parse, check, elaborate), whose
+// CompileError is a UserError with the formatted diagnostics (file:line:col, excerpt, caret) as its
+// message, never a stack trace.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkSpec } from '../../compiler/check/index.ts';
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { formatDiagnostics } from '../../compiler/language/diagnostics.ts';
-import { Source } from '../../compiler/language/source.ts';
+import { compile } from '../../compiler/compile.ts';
 import { UserError, oneLine } from '../../compiler/errors.ts';
 import { readTextFile } from '../io/node-fs.ts';
 
@@ -59,9 +58,5 @@ export function readConfigJson(file: string): Record<string, unknown> {
 export function loadSpec(file: string, options: LoadSpecOptions = {}): CheckedModel {
   if (!existsSync(file)) throw new UserError(`${file}: no such file`);
   const text = readTextFile(file);
-  const { model, diagnostics } = checkSpec(text, file, options);
-  if (!model || diagnostics.length > 0) {
-    throw new UserError(formatDiagnostics(diagnostics, new Source(text, file)).trimEnd());
-  }
-  return model;
+  return compile({ text, file }, { ...options, stopAfter: 'elaborate' }).model;
 }

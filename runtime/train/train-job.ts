@@ -19,7 +19,8 @@ import { OPTIMIZER_NAME, TRAINER_STATE_FORMAT, TRAINER_STATE_NAME, type TrainerS
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, writeAdapter, type PeftConfig } from '../io/peft.ts';
 import { applyPeftConfig } from '../adapters/apply-peft.ts';
-import { buildGraph, createExecutor } from '../model/build.ts';
+import { compile } from '../../compiler/compile.ts';
+import { createExecutor, executorTarget } from '../exec/create.ts';
 import { loadSpec } from '../model/load-spec.ts';
 import { stripAdapters } from '../adapters/merge-model.ts';
 import { initAdapterWeights, peftConfigFor, readAdapterFromExecutor, requireAllSet, setWeights, type WeightMap } from '../model/weights.ts';
@@ -194,7 +195,8 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
   info(`run:      ${s.steps} steps, batch ${s.batch}${s.gradAccum > 1 ? ` x ${s.gradAccum} accumulated` : ''}, AdamW lr ${s.lr} (${s.schedule}, warm-up ${s.warmup}), clip ${s.maxGradNorm || 'off'}, seed ${s.seed}, backend ${o.backend}`);
 
   const adamw = { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, gradAccum: s.gradAccum, ...(s.maxGradNorm > 0 ? { maxGradNorm: s.maxGradNorm } : {}) };
-  const exec = await createExecutor(buildGraph(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed }), o);
+  const target = executorTarget(o);
+  const exec = await createExecutor(compile(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed, target }), o);
   let evalExec: Executor | undefined;
   try {
     const set = setWeights(exec, base.weights);
@@ -202,7 +204,7 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
     requireAllSet(exec, set);
     ck?.apply(exec);
     if (heldOut) {
-      evalExec = await createExecutor(buildGraph(model, { mode: 'eval', batch: s.batch, seq: s.seq }), o);
+      evalExec = await createExecutor(compile(model, { mode: 'eval', batch: s.batch, seq: s.seq, target }), o);
       setWeights(evalExec, base.weights);
     }
     const params = trainedParams(exec);

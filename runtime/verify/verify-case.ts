@@ -12,7 +12,8 @@ import { readAdapterDir, readSafetensorsFile } from '../io/node-fs.ts';
 import { parseLoraKey, type Adapter } from '../io/peft.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { applyPeftConfig } from '../adapters/apply-peft.ts';
-import { buildGraph, createExecutor } from '../model/build.ts';
+import { compile } from '../../compiler/compile.ts';
+import { createExecutor, executorTarget } from '../exec/create.ts';
 import { feedTokens } from '../model/feeds.ts';
 import { loadSpec, specForModelType } from '../model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../adapters/merge-model.ts';
@@ -63,7 +64,8 @@ export async function verifyCase(dir: string, o: VerifyOptions): Promise<CheckRe
     o.onCheck?.(r);
   };
   const adamw = { beta1: expected.adamw.betas[0], beta2: expected.adamw.betas[1], eps: expected.adamw.eps, weightDecay: expected.adamw.weight_decay };
-  const make = (m: CheckedModel, mode: 'train' | 'eval') => createExecutor(buildGraph(m, { mode, batch, seq, adamw }), o);
+  const target = executorTarget(o);
+  const make = (m: CheckedModel, mode: 'train' | 'eval') => createExecutor(compile(m, { mode, batch, seq, adamw, target }), o);
   const forward = async (exec: Executor, weights: WeightMap[]) => {
     for (const w of weights) setWeights(exec, w);
     feedTokens(exec, ids, batch, seq, ids);

@@ -1,5 +1,5 @@
 // Rankfold side of the PEFT round trip (see README.md): train briefly, save the adapter, dump logits.
-import { loadSpec, readConfigJson, buildGraph, createExecutor, setWeights, initAdapterWeights, readBaseWeights, readSafetensorsFile, writeSafetensorsFile, writeAdapterDir, readAdapterFromExecutor, BatchLoader, trainLoop, feedTokens } from '../../runtime/index.ts';
+import { loadSpec, readConfigJson, compile, createExecutor, setWeights, initAdapterWeights, readBaseWeights, readSafetensorsFile, writeSafetensorsFile, writeAdapterDir, readAdapterFromExecutor, BatchLoader, trainLoop, feedTokens } from '../../runtime/index.ts';
 import { Rng } from '../../runtime/data/rng.ts';
 const [caseDir, spec, out] = process.argv.slice(2) as [string, string, string];
 const config = readConfigJson(`${caseDir}/config.json`);
@@ -8,12 +8,12 @@ const base = readBaseWeights(model, readSafetensorsFile(`${caseDir}/model.safete
 const vocab = Number(model.params['vocab']);
 const rng = new Rng(1);
 const ids = Int32Array.from({ length: 32 * 12 }, () => rng.int(vocab));
-const exec = await createExecutor(buildGraph(model, { mode: 'train', batch: 4, seq: 12, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } }), { backend: 'interp' });
+const exec = await createExecutor(compile(model, { mode: 'train', batch: 4, seq: 12, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } }), { backend: 'interp' });
 setWeights(exec, base); setWeights(exec, initAdapterWeights(model, base, 3));
 await trainLoop(exec, new BatchLoader({ count: 32, seqLen: 12, ids, labels: ids.slice() }, { batchSize: 4, seed: 0 }), { steps: 20, schedule: { kind: 'constant', lr: 0.01, warmupSteps: 0, totalSteps: 20 }, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, logEvery: 20, evalEvery: 0 });
 const adapter = await readAdapterFromExecutor(exec, model);
 writeAdapterDir(`${out}/adapter`, adapter);
-const evalExec = await createExecutor(buildGraph(model, { mode: 'eval', batch: 2, seq: 12 }), { backend: 'interp' });
+const evalExec = await createExecutor(compile(model, { mode: 'eval', batch: 2, seq: 12 }), { backend: 'interp' });
 setWeights(evalExec, base);
 const lw = new Map<string, Float32Array>();
 for (const [m, t] of adapter.tensors) { lw.set(`${m}.lora_A.weight`, t.A.data); lw.set(`${m}.lora_B.weight`, t.B.data); }

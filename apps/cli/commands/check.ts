@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { UserError } from '../../../compiler/errors.ts';
 import { checkSpec, formatDiagnostics, formatSummary } from '../../../compiler/check/index.ts';
 

@@ -1,11 +1,13 @@
-import type { RegisterCommand } from './index.ts';
-import { emitWgsl, type Target } from '../../../compiler/emit/index.ts';
+import type { RegisterCommand } from './command.ts';
+import { compile, type CompileOptions, type GraphMode } from '../../../compiler/compile.ts';
+import type { CheckedModel } from '../../../compiler/check/model.ts';
+import { formatWgsl } from '../../../compiler/emit/index.ts';
 import { graphToDot } from '../../../compiler/ir/dot.ts';
 import { printGraph } from '../../../compiler/ir/print.ts';
-import { MEMORY_CATEGORIES, planMemory } from '../../../compiler/plan/memory-plan.ts';
-import type { Graph } from '../../../compiler/ir/types.ts';
+import { MEMORY_CATEGORIES } from '../../../compiler/plan/memory-plan.ts';
+import type { MemoryPlan } from '../../../compiler/plan/types.ts';
+import { makeTarget, TARGET_KINDS, type TargetKind } from '../../../compiler/target.ts';
 import { UserError } from '../../../compiler/errors.ts';
-import { buildGraph, type GraphMode } from '../../../runtime/model/build.ts';
 import { writeFileAtomic } from '../../../runtime/io/atomic.ts';
 import { intArg, loadSpecWith, setArg, type SetValues } from '../options.ts';
 import { maxPositions } from '../../../runtime/train/settings.ts';
@@ -26,24 +28,26 @@ interface CompileFlags {
 }
 
 /** The memory plan in bytes by category (exact numbers, for scripts), with KiB alongside for people. */
-export function formatPlanBytes(graph: Graph): string {
-  const plan = planMemory(graph);
+export function formatPlanBytes(plan: MemoryPlan): string {
   const row = (name: string, bytes: number) => `${name.padEnd(18)} ${String(bytes).padStart(14)} B ${`(${(bytes / 1024).toFixed(1)} KiB)`.padStart(16)}`;
   const lines = MEMORY_CATEGORIES.filter((c) => plan.totals[c] > 0).map((c) => row(c, plan.totals[c]));
   lines.push(row('total', plan.totalBytes) + `  ${plan.buffers.length} buffers for ${plan.schedule.length} nodes`);
   return lines.join('\n') + '\n';
 }
 
-export function emitGraph(graph: Graph, emit: Emit, name: string, target: Target = 'gpu'): string {
+/** What --emit prints, each from the compile stage that makes it: the IR after the passes, the plan, the kernels. */
+function emitText(model: CheckedModel, emit: Emit, o: CompileOptions): string {
   switch (emit) {
     case 'ir':
-      return printGraph(graph);
-    case 'wgsl':
-      return emitWgsl(graph, target);
-    case 'plan':
-      return formatPlanBytes(graph);
+      return printGraph(compile(model, { ...o, stopAfter: 'passes' }).graph);
     case 'dot':
-      return graphToDot(graph, { name });
+      return graphToDot(compile(model, { ...o, stopAfter: 'passes' }).graph, { name: model.name });
+    case 'plan':
+      return formatPlanBytes(compile(model, { ...o, stopAfter: 'plan' }).plan);
+    case 'wgsl': {
+      const program = compile(model, { ...o, stopAfter: 'emit' });
+      return formatWgsl(program.graph, program.kernels);
+    }
   }
 }
 
@@ -51,7 +55,7 @@ export function emitGraph(graph: Graph, emit: Emit, name: string, target: Target
 export const registerCompile: RegisterCommand = (program) => {
   program
     .command('compile')
-    .description('lower a spec and print its IR, WGSL kernels, memory plan or a Graphviz graph')
+    .description('compile a spec and print its IR, WGSL kernels, memory plan or a Graphviz graph')
     .argument('<spec>', 'the model spec (.rf)')
     .requiredOption('--emit <form>', `what to print: ${EMITS.join(', ')}`)
     .option('--config <config.json>', 'bind spec parameters from a Hugging Face config.json')
@@ -64,7 +68,7 @@ export const registerCompile: RegisterCommand = (program) => {
     .option('--out <file>', 'write to a file instead of stdout')
     .action((spec: string, flags: CompileFlags) => {
       if (!(EMITS as readonly string[]).includes(flags.emit)) throw new UserError(`--emit must be one of ${EMITS.join(', ')}, got "${flags.emit}"`);
-      if (flags.target !== 'gpu' && flags.target !== 'cpu') throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
+      if (!(TARGET_KINDS as readonly string[]).includes(flags.target)) throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
       if (!['train', 'eval', 'decode'].includes(flags.mode)) throw new UserError(`--mode must be train, eval or decode, got "${flags.mode}"`);
       const { model } = loadSpecWith(spec, flags);
       const batch = flags.batch ?? model.train?.batch ?? 1;
@@ -75,8 +79,8 @@ export const registerCompile: RegisterCommand = (program) => {
       const mode = flags.mode as GraphMode;
       if (mode === 'train' && model.lora.length === 0) throw new UserError(`${model.file}: nothing to train (no \`lora targets\`); use --mode eval`);
       // A decoding step processes one token against a cache of `seq` positions.
-      const graph = buildGraph(model, mode === 'decode' ? { mode, batch, seq: 1, cacheLen: seq, fuse: flags.fuse } : { mode, batch, seq, fuse: flags.fuse });
-      const text = emitGraph(graph, flags.emit as Emit, model.name, flags.target as Target);
+      const shape = mode === 'decode' ? { batch, seq: 1, cacheLen: seq } : { batch, seq };
+      const text = emitText(model, flags.emit as Emit, { mode, ...shape, fuse: flags.fuse, target: makeTarget(flags.target as TargetKind) });
       if (flags.out) writeFileAtomic(flags.out, text);
       else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     });

@@ -1,4 +1,4 @@
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { UserError } from '../../../compiler/errors.ts';
 import { openGpu } from '../options.ts';
 import { runDemo } from '../../demo/demo.ts';

@@ -1,4 +1,4 @@
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { openGpu } from '../options.ts';
 import { runSmokeKernel } from '../../../runtime/device/smoke.ts';
 

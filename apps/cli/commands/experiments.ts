@@ -1,4 +1,4 @@
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { rewriteReport, runExperiments } from '../../experiments/run.ts';
 
 /** `rankfold experiments [--quick] --out DIR`: the LoRA paper's claims, measured, as DIR/report.md. */

@@ -1,4 +1,4 @@
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { UserError } from '../../../compiler/errors.ts';
 import { generateTexts } from '../../../runtime/generate/generate-texts.ts';
 import { collect, floatArg, intArg, readConfigOption, setArg, withBackend, type SetValues } from '../options.ts';

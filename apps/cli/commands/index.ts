@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { RegisterCommand } from './command.ts';
 import { registerCheck } from './check.ts';
 import { registerCompile } from './compile.ts';
 import { registerDemo } from './demo.ts';
@@ -9,9 +9,6 @@ import { registerInspect } from './inspect.ts';
 import { registerMerge } from './merge.ts';
 import { registerTrain } from './train.ts';
 import { registerVerify } from './verify.ts';
-
-/** Registers one subcommand; setExitCode lets an action report failure without throwing. */
-export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
 // In the order `rankfold --help` lists them.
 export const commands: RegisterCommand[] = [

@@ -1,4 +1,4 @@
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { describePath } from '../../../runtime/report/inspect.ts';
 
 /** `rankfold inspect FILE`: the tensors of a safetensors file, or an adapter directory's config and modules. */

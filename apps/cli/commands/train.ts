@@ -1,4 +1,4 @@
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { TrainingProgress } from '../../../runtime/report/progress.ts';
 import { floatArg, intArg, readConfigOption, setArg, withBackend, type SetValues } from '../options.ts';
 import { runTrainJob, type TrainReporter } from '../../../runtime/train/train-job.ts';

@@ -1,10 +1,10 @@
-// WGSL generation without a GPU: every op lowers, shader text depends on code-changing attrs but not
+// WGSL generation without a GPU: every op emits, shader text depends on code-changing attrs but not
 // on sizes, emitWgsl deduplicates by key, and a representative set of kernels matches golden files
 // byte for byte (UPDATE_GOLDEN=1 rewrites them after an intended change; review the diff).
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { shapeRules, type OpName } from '../../../compiler/ir/ops.ts';
-import { emitWgsl, lowerNode, lowerOp, type OpView } from '../../../compiler/emit/index.ts';
+import { emitWgsl, emitNode, emitOp, type OpView } from '../../../compiler/emit/index.ts';
 import { opZoo } from './zoo.ts';
 
 const GOLDEN = new URL('./golden/', import.meta.url);
@@ -35,12 +35,12 @@ const goldens: [string, OpView][] = [
 ];
 
 describe('WGSL codegen', () => {
-  it('lowers every op of the IR (the zoo graph uses each one)', () => {
+  it('emits every op of the IR (the zoo graph uses each one)', () => {
     const graph = opZoo();
     const used = new Set(graph.nodes.map((n) => n.op));
     const missing = (Object.keys(shapeRules) as OpName[]).filter((op) => !used.has(op));
     expect(missing).toEqual([]);
-    for (const node of graph.nodes) expect(() => lowerNode(graph, node), `%${node.id} ${node.op}`).not.toThrow();
+    for (const node of graph.nodes) expect(() => emitNode(graph, node), `%${node.id} ${node.op}`).not.toThrow();
   });
 
   it('emitWgsl prints each kernel once with a header', () => {
@@ -53,17 +53,17 @@ describe('WGSL codegen', () => {
   });
 
   it('shader text depends on code-changing attrs, not on sizes or numeric attrs', () => {
-    const a = lowerOp({ op: 'rmsnorm', attrs: { eps: 1e-6 }, inputs: [t(7, 33), t(33)], out: t(7, 33) }).launches[0]!;
-    const b = lowerOp({ op: 'rmsnorm', attrs: { eps: 1e-5 }, inputs: [t(2, 9, 300), t(300)], out: t(2, 9, 300) }).launches[0]!;
+    const a = emitOp({ op: 'rmsnorm', attrs: { eps: 1e-6 }, inputs: [t(7, 33), t(33)], out: t(7, 33) }).launches[0]!;
+    const b = emitOp({ op: 'rmsnorm', attrs: { eps: 1e-5 }, inputs: [t(2, 9, 300), t(300)], out: t(2, 9, 300) }).launches[0]!;
     expect([a.key, a.code]).toEqual([b.key, b.code]);
     const att = (causal: boolean, T: number) =>
-      lowerOp({ op: 'attention', attrs: { heads: 2, kvHeads: 1, headDim: 8, scale: 1, causal }, inputs: [t(1, T, 16), t(1, T, 8), t(1, T, 8)], out: t(1, T, 16) }).launches[0]!;
+      emitOp({ op: 'attention', attrs: { heads: 2, kvHeads: 1, headDim: 8, scale: 1, causal }, inputs: [t(1, T, 16), t(1, T, 8), t(1, T, 8)], out: t(1, T, 16) }).launches[0]!;
     expect(att(true, 5).code).toBe(att(true, 77).code);
     expect(att(true, 5).key).not.toBe(att(false, 5).key);
     // Few query rows (decoding) pack rows of several (batch, head) pairs into a workgroup.
     expect(att(true, 1).key).toBe('attention:causal:flat');
     expect(att(true, 1).code).toBe(att(true, 3).code);
-    const un = (fn: 'silu' | 'relu') => lowerOp({ op: 'unary', attrs: { fn }, inputs: [t(3)], out: t(3) }).launches[0]!;
+    const un = (fn: 'silu' | 'relu') => emitOp({ op: 'unary', attrs: { fn }, inputs: [t(3)], out: t(3) }).launches[0]!;
     expect(un('silu').key).toBe('unary:silu');
     expect(un('silu').code).not.toBe(un('relu').code);
   });
@@ -71,8 +71,8 @@ describe('WGSL codegen', () => {
   it('matches the golden WGSL files', () => {
     const update = process.env.UPDATE_GOLDEN === '1';
     for (const [name, view] of goldens) {
-      const lowered = lowerOp(view, { hasStep: false });
-      const text = lowered.launches.map((l) => `// kernel ${l.key}\n${l.code}`).join('\n');
+      const emitted = emitOp(view, { hasStep: false });
+      const text = emitted.launches.map((l) => `// kernel ${l.key}\n${l.code}`).join('\n');
       const file = new URL(`${name}.wgsl`, GOLDEN);
       if (update || !existsSync(file)) writeFileSync(file, text);
       expect(text, `${name}.wgsl (UPDATE_GOLDEN=1 to rewrite)`).toBe(readFileSync(file, 'utf8'));

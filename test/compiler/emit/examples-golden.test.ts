@@ -4,8 +4,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { emitWgsl } from '../../../compiler/emit/index.ts';
-import { buildGraph } from '../../../runtime/model/build.ts';
+import { compile } from '../../../compiler/compile.ts';
+import { formatWgsl } from '../../../compiler/emit/index.ts';
+import { makeTarget } from '../../../compiler/target.ts';
 import { EXAMPLES_DIR, loadSpec, readConfigJson } from '../../../runtime/model/load-spec.ts';
 import { conformanceCase } from '../../helpers/conformance.ts';
 
@@ -21,8 +22,8 @@ describe('golden WGSL of the example specs', () => {
   for (const [name, load] of Object.entries(EXAMPLES)) {
     for (const target of ['gpu', 'cpu'] as const) {
       it(`${name}: LoRA training step (${target} kernels)`, () => {
-        const graph = buildGraph(load(), { mode: 'train', batch: 2, seq: 16 });
-        const wgsl = emitWgsl(graph, target);
+        const program = compile(load(), { mode: 'train', batch: 2, seq: 16, target: makeTarget(target) });
+        const wgsl = formatWgsl(program.graph, program.kernels);
         const file = join(DIR, `${name}.train.${target}.wgsl`);
         if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
           if (process.env.CI === 'true' && !existsSync(file)) throw new Error(`golden file ${file} is missing`);

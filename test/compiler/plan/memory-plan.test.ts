@@ -3,6 +3,7 @@ import { differentiate } from '../../../compiler/autodiff/differentiate.ts';
 import { appendAdamW } from '../../../compiler/optim/adamw.ts';
 import { pipeline } from '../../../compiler/passes/pipeline.ts';
 import { formatMemoryPlan, planMemory } from '../../../compiler/plan/memory-plan.ts';
+import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph } from '../../../compiler/ir/types.ts';
 import type { MemoryPlan } from '../../../compiler/plan/types.ts';
 import { tinyLlama } from '../autodiff/lora-graph.ts';
@@ -81,5 +82,27 @@ describe('planMemory', () => {
     // Inference only: nothing is kept for a backward pass.
     expect(plan.totals.activations).toBe(plan.buffers.filter((b) => b.persistent && b.category === 'activations').reduce((s, b) => s + b.size, 0));
     checkNoOverlap(g, plan);
+  });
+
+  it('with reuse off, every value has a buffer of its own under the same categories', () => {
+    const g = trainingGraph(true);
+    const shared = planMemory(g);
+    const own = planMemory(g, { reuse: false });
+    const ids = [...own.assignment.values()];
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [node, id] of own.assignment) expect(own.buffers[id]!.category, `%${node}`).toBe(shared.buffers[shared.assignment.get(node)!]!.category);
+    expect(own.totals.gradients).toBe(shared.totals.gradients);
+  });
+
+  it('state is categorized by kind: moments, gradient accumulators, KV caches', () => {
+    const b = new GraphBuilder();
+    const m = b.state('w.exp_avg', 'w', [4]);
+    const acc = b.state('w.grad_accum', 'w', [4], 'grad_accum');
+    const kv = b.state('cache.k', 'k', [1, 2, 4], 'kv_cache');
+    b.output('y', b.add(b.add(m, acc), b.constant(0, [4])));
+    b.output('kv', kv);
+    const plan = planMemory(b.graph);
+    const category = (id: number) => plan.buffers[plan.assignment.get(id)!]!.category;
+    expect([category(m), category(acc), category(kv)]).toEqual(['optimizer_state', 'gradients', 'activations']);
   });
 });

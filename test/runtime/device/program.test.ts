@@ -6,15 +6,17 @@
 // errors scaled by lr, so parameters are compared at atol 1e-6.
 import { describe, expect } from 'vitest';
 import { gpuTest } from '../../helpers/gpu.ts';
-import { expectClose, rand, randInt } from '../../compiler/emit/gpu/op-harness.ts';
+import { expectClose, gpuProgram, rand, randInt } from '../../compiler/emit/gpu/op-harness.ts';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph } from '../../../compiler/ir/types.ts';
 import { interpret } from '../../../compiler/ir/interp.ts';
 import { differentiate } from '../../../compiler/autodiff/index.ts';
 import { appendAdamW, optimHyper } from '../../../compiler/optim/adamw.ts';
-import { planMemory } from '../../../compiler/plan/memory-plan.ts';
-import { GpuProgram } from '../../../runtime/device/program.ts';
 import { BufferPool } from '../../../runtime/device/buffer-pool.ts';
+import { GpuProgram } from '../../../runtime/device/program.ts';
+import { targetFor } from '../../../runtime/device/target.ts';
+import { compileGraph } from '../../../compiler/compile.ts';
+import { makeTarget } from '../../../compiler/target.ts';
 import type { GpuContext } from '../../../runtime/device/device.ts';
 
 const B = 2, T = 7, V = 29, D = 32, H = 4, KVH = 2, HD = 8, R = 4;
@@ -60,7 +62,7 @@ function feedsFor(shapes: Record<string, number[]>) {
 }
 
 async function runStep(gpu: GpuContext, graph: Graph, plan: boolean, feeds: ReturnType<typeof feedsFor>) {
-  const program = await GpuProgram.create(gpu, graph, plan ? planMemory(graph) : undefined);
+  const program = await gpuProgram(gpu, graph, { reuseBuffers: plan });
   for (const [n, d] of Object.entries(feeds.params)) program.setParam(n, d);
   for (const [n, d] of Object.entries(feeds.inputs)) program.setInput(n, d);
   program.run();
@@ -115,7 +117,7 @@ describe('GpuProgram', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'f32', [rows, 2]);
     b.output('y', b.rmsnorm(x, b.constant(1, [2]), 1e-6));
-    const program = await GpuProgram.create(gpu, b.graph);
+    const program = await gpuProgram(gpu, b.graph);
     const data = rand(rows * 2, 3);
     program.setInput('x', data);
     program.run();
@@ -130,10 +132,20 @@ describe('GpuProgram', () => {
   gpuTest('reads are checked: unknown outputs and wrong dtypes throw', async (gpu) => {
     const b = new GraphBuilder();
     b.output('y', b.scale(b.input('x', 'f32', [3]), 2));
-    const program = await GpuProgram.create(gpu, b.graph);
+    const program = await gpuProgram(gpu, b.graph);
     expect(() => program.setInput('x', new Int32Array(3))).toThrow(/f32/);
     expect(() => program.setInput('x', new Float32Array(4))).toThrow(/3 values/);
     await expect(program.read('nope')).rejects.toThrow(/no output/);
+    program.destroy();
+  });
+
+  gpuTest('a program compiled for limits the device lacks is refused by name', async (gpu) => {
+    const b = new GraphBuilder();
+    b.output('y', b.scale(b.input('x', 'f32', [3]), 2));
+    const over = makeTarget('cpu', { limits: { maxComputeWorkgroupsPerDimension: gpu.limits.maxComputeWorkgroupsPerDimension + 1 } });
+    await expect(GpuProgram.create(gpu, compileGraph(b.graph, { target: over }))).rejects.toThrow(/compiled for maxComputeWorkgroupsPerDimension \d+, but .* has \d+/);
+    const program = await GpuProgram.create(gpu, compileGraph(b.graph, { target: targetFor(gpu) }));
+    expect(program.target.limits.maxBufferSize).toBe(gpu.limits.maxBufferSize);
     program.destroy();
   });
 
@@ -155,7 +167,7 @@ describe('GpuProgram', () => {
   gpuTest('repeated reads reuse one staging buffer', async (gpu) => {
     const b = new GraphBuilder();
     b.output('y', b.scale(b.input('x', 'f32', [100]), 2));
-    const program = await GpuProgram.create(gpu, b.graph);
+    const program = await gpuProgram(gpu, b.graph);
     program.setInput('x', rand(100, 1));
     program.run();
     for (let i = 0; i < 3; i++) await program.read('y');

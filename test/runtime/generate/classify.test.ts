@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ByteTokenizer } from '../../../runtime/data/tokenizer.ts';
 import { decisiveLengths, rankCandidates } from '../../../runtime/generate/classify.ts';
-import { buildGraph, createExecutor } from '../../../runtime/model/build.ts';
+import { compile } from '../../../compiler/compile.ts';
+import { createExecutor } from '../../../runtime/exec/create.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { EXAMPLES_DIR, loadSpec } from '../../../runtime/model/load-spec.ts';
 import { stripAdapters } from '../../../runtime/adapters/merge-model.ts';
@@ -16,7 +17,7 @@ const tok = new ByteTokenizer();
 
 async function executor(batch: number) {
   const model = stripAdapters(loadSpec(join(EXAMPLES_DIR, 'char-gpt.rf'), { overrides: { ctx: 64, d: 16, layers: 1, heads: 2 } }));
-  const exec = await createExecutor(buildGraph(model, { mode: 'eval', batch, seq: SEQ }), { backend: 'interp' });
+  const exec = await createExecutor(compile(model, { mode: 'eval', batch, seq: SEQ }), { backend: 'interp' });
   setWeights(exec, initBaseWeights(model, 7));
   return exec;
 }

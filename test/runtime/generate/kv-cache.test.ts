@@ -7,7 +7,9 @@ import { OFFSET_INPUT, POSITIONS_INPUT } from '../../../compiler/lower/lower-mod
 import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { stateNames, type Executor } from '../../../runtime/exec/executor.ts';
 import { Generator } from '../../../runtime/generate/generator.ts';
-import { buildGraph, createExecutor } from '../../../runtime/model/build.ts';
+import { compile } from '../../../compiler/compile.ts';
+import { createExecutor } from '../../../runtime/exec/create.ts';
+import { targetFor } from '../../../runtime/device/target.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { EXAMPLES_DIR, loadSpec, readConfigJson } from '../../../runtime/model/load-spec.ts';
 import { initAdapterWeights, initBaseWeights, setWeights } from '../../../runtime/model/weights.ts';
@@ -113,19 +115,19 @@ async function comparePrefill(make: (m: CheckedModel, mode: 'eval' | 'decode', s
 describe('KV-cache decoding', () => {
   it('prefills several positions in one run like a full forward pass (interpreter)', async () => {
     // Executor state crosses as f32 (getState/setState), so the copied cache rounds the f64 run.
-    await comparePrefill(async (m, mode, seq) => new InterpExecutor(buildGraph(m, { mode, batch: 1, seq, cacheLen: 16 }), 'f64'), 1e-6);
+    await comparePrefill(async (m, mode, seq) => new InterpExecutor(compile(m, { mode, batch: 1, seq, cacheLen: 16, stopAfter: 'passes' }).graph, 'f64'), 1e-6);
   });
 
   gpuTest('prefills several positions in one run like a full forward pass (WebGPU)', async (gpu) => {
-    await comparePrefill((m, mode, seq) => createExecutor(buildGraph(m, { mode, batch: 1, seq, cacheLen: 16 }), { backend: 'webgpu', gpu }), 1e-4);
+    await comparePrefill((m, mode, seq) => createExecutor(compile(m, { mode, batch: 1, seq, cacheLen: 16, target: targetFor(gpu) }), { backend: 'webgpu', gpu }), 1e-4);
   });
 
   it('matches the full forward pass at every position (interpreter)', async () => {
-    await compare(async (m, mode) => new InterpExecutor(buildGraph(m, { mode, batch: 1, seq: mode === 'eval' ? PROMPT.length : 1, cacheLen: 16 }), 'f64'), 1e-10);
+    await compare(async (m, mode) => new InterpExecutor(compile(m, { mode, batch: 1, seq: mode === 'eval' ? PROMPT.length : 1, cacheLen: 16, stopAfter: 'passes' }).graph, 'f64'), 1e-10);
   });
 
   gpuTest('matches the full forward pass at every position (WebGPU)', async (gpu) => {
-    await compare((m, mode) => createExecutor(buildGraph(m, { mode, batch: 1, seq: mode === 'eval' ? PROMPT.length : 1, cacheLen: 16 }), { backend: 'webgpu', gpu }), 1e-4);
+    await compare((m, mode) => createExecutor(compile(m, { mode, batch: 1, seq: mode === 'eval' ? PROMPT.length : 1, cacheLen: 16, target: targetFor(gpu) }), { backend: 'webgpu', gpu }), 1e-4);
   });
 
   it('generates batched prompts of different lengths like one prompt at a time', async () => {

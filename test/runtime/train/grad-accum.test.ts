@@ -7,7 +7,9 @@ import type { Executor } from '../../../runtime/exec/executor.ts';
 import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { BatchLoader } from '../../../runtime/data/loader.ts';
 import { Rng } from '../../../runtime/data/rng.ts';
-import { buildGraph, createExecutor } from '../../../runtime/model/build.ts';
+import { compile } from '../../../compiler/compile.ts';
+import { createExecutor } from '../../../runtime/exec/create.ts';
+import { targetFor } from '../../../runtime/device/target.ts';
 import { EXAMPLES_DIR, loadSpec } from '../../../runtime/model/load-spec.ts';
 import { initAdapterWeights, initBaseWeights, setWeights } from '../../../runtime/model/weights.ts';
 import { feedBatch, trainLoop } from '../../../runtime/train/trainer.ts';
@@ -60,7 +62,7 @@ async function compare(make: (batch: number, accum: number) => Promise<Executor>
 describe('gradient accumulation', () => {
   const interp = (batch: number, accum: number) => {
     const { model } = setup();
-    return Promise.resolve(new InterpExecutor(buildGraph(model, { mode: 'train', batch, seq: SEQ, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1, gradAccum: accum } }), 'f64'));
+    return Promise.resolve(new InterpExecutor(compile(model, { mode: 'train', batch, seq: SEQ, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1, gradAccum: accum }, stopAfter: 'passes' }).graph, 'f64'));
   };
 
   it('two micro-batches of 2 rows equal one batch of 4 (interpreter, f64)', async () => {
@@ -89,6 +91,6 @@ describe('gradient accumulation', () => {
 
   gpuTest('two micro-batches of 2 rows equal one batch of 4 (WebGPU)', async (gpu) => {
     const { model } = setup();
-    await compare((batch, accum) => createExecutor(buildGraph(model, { mode: 'train', batch, seq: SEQ, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1, gradAccum: accum } }), { backend: 'webgpu', gpu }), 2e-4);
+    await compare((batch, accum) => createExecutor(compile(model, { mode: 'train', batch, seq: SEQ, adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1, gradAccum: accum }, target: targetFor(gpu) }), { backend: 'webgpu', gpu }), 2e-4);
   });
 });

@@ -10,7 +10,9 @@ import type { Executor } from '../../../runtime/exec/executor.ts';
 import { readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
 import { makePeftConfig, type PeftConfig } from '../../../runtime/io/peft.ts';
 import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
-import { buildGraph, createExecutor } from '../../../runtime/model/build.ts';
+import { compile } from '../../../compiler/compile.ts';
+import { createExecutor } from '../../../runtime/exec/create.ts';
+import { targetFor } from '../../../runtime/device/target.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { loadSpec, readConfigJson, specForModelType } from '../../../runtime/model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../../../runtime/adapters/merge-model.ts';
@@ -100,19 +102,20 @@ describe('PEFT options', () => {
     it(`${name}: targets, and merged weights reproduce the adapter's logits`, async () => {
       const { c, model, ids, batch, seq, base, lora } = setup(name);
       c.expect(model);
-      const adapted = await forward(new InterpExecutor(buildGraph(model, { mode: 'eval', batch, seq }), 'f64'), [base, lora], ids, batch, seq);
+      const adapted = await forward(new InterpExecutor(compile(model, { mode: 'eval', batch, seq, stopAfter: 'passes' }).graph, 'f64'), [base, lora], ids, batch, seq);
       const plain = stripAdapters(model);
-      const merged = await forward(new InterpExecutor(buildGraph(plain, { mode: 'eval', batch, seq }), 'f64'), [mergeAdapterWeights(model, base, lora)], ids, batch, seq);
-      const unadapted = await forward(new InterpExecutor(buildGraph(plain, { mode: 'eval', batch, seq }), 'f64'), [base], ids, batch, seq);
+      const merged = await forward(new InterpExecutor(compile(plain, { mode: 'eval', batch, seq, stopAfter: 'passes' }).graph, 'f64'), [mergeAdapterWeights(model, base, lora)], ids, batch, seq);
+      const unadapted = await forward(new InterpExecutor(compile(plain, { mode: 'eval', batch, seq, stopAfter: 'passes' }).graph, 'f64'), [base], ids, batch, seq);
       expect(maxDiff(adapted.logits, unadapted.logits)).toBeGreaterThan(1e-3); // the adapter does something
       expect(maxDiff(adapted.logits, merged.logits)).toBeLessThan(1e-5);
     });
 
     gpuTest(`${name}: WebGPU matches the interpreter (logits, loss, gradients)`, async (gpu) => {
       const { model, ids, batch, seq, base, lora } = setup(name);
-      const graph = buildGraph(model, { mode: 'train', batch, seq });
+      const program = compile(model, { mode: 'train', batch, seq, target: targetFor(gpu) });
+      const graph = program.graph;
       const ref = new InterpExecutor(graph, 'f64');
-      const ours = await createExecutor(graph, { backend: 'webgpu', gpu });
+      const ours = await createExecutor(program, { backend: 'webgpu', gpu });
       const r = await forward(ref, [base, lora], ids, batch, seq);
       const o = await forward(ours, [base, lora], ids, batch, seq);
       expect(maxDiff(o.logits, r.logits)).toBeLessThan(1e-4);

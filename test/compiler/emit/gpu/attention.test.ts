@@ -5,12 +5,11 @@
 // gradients subtract row dots (dP − Σ P·dP), which costs about one more digit.
 import { describe } from 'vitest';
 import { gpuTest } from '../../../helpers/gpu.ts';
-import { checkOp, f, type Operand } from './op-harness.ts';
+import { checkOp, f, type HarnessOptions, type Operand } from './op-harness.ts';
 import { evalOp } from '../../../../compiler/ir/interp.ts';
 import type { AttentionAttrs } from '../../../../compiler/ir/ops.ts';
 import { FLAT_MAX_T, NARROW_DIM } from '../../../../compiler/emit/attention.ts';
 import type { GpuContext } from '../../../../runtime/device/device.ts';
-import type { ProgramOptions } from '../../../../runtime/device/program.ts';
 
 const CASES: { B: number; T: number; heads: number; kvHeads: number; headDim: number; causal: boolean }[] = [
   { B: 1, T: 1, heads: 1, kvHeads: 1, headDim: 1, causal: true },
@@ -38,7 +37,7 @@ function operands(c: (typeof CASES)[number], seed: number) {
  * attention_stats (fed the interpreter's forward output y: the kernel's rowDot is dO·y, the oracle's
  * Σ P·dP), then each gradient fed the interpreter's exact stats rows (the oracle ignores them).
  */
-async function checkBackward(gpu: GpuContext, c: (typeof CASES)[number], options: ProgramOptions = {}): Promise<void> {
+async function checkBackward(gpu: GpuContext, c: (typeof CASES)[number], options: HarnessOptions = {}): Promise<void> {
   const what = `${options.target ?? ''} ${JSON.stringify(c)}`;
   const ops = operands(c, 10);
   const y = evalOp('attention', attrsOf(c), ops.slice(0, 3).map(f64));

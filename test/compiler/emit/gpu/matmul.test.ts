@@ -5,7 +5,7 @@
 import { describe, expect } from 'vitest';
 import { gpuTest } from '../../../helpers/gpu.ts';
 import { checkOp, f } from './op-harness.ts';
-import { lowerOp } from '../../../../compiler/emit/index.ts';
+import { emitOp } from '../../../../compiler/emit/index.ts';
 
 const SIZES: [number, number, number][] = [
   [1, 1, 1], [7, 33, 65], [65, 7, 33], [33, 65, 7], [64, 64, 64], [68, 20, 72], [3, 8, 130],
@@ -59,7 +59,7 @@ describe('matmul kernels', () => {
 
   gpuTest('vec4 variants are chosen only when the contiguous dims are multiples of 4', () => {
     const view = (a: number[], b: number[], transB: boolean) =>
-      lowerOp({ op: 'matmul', attrs: { transA: false, transB }, inputs: [{ dtype: 'f32', shape: a }, { dtype: 'f32', shape: b }], out: { dtype: 'f32', shape: [] } });
+      emitOp({ op: 'matmul', attrs: { transA: false, transB }, inputs: [{ dtype: 'f32', shape: a }, { dtype: 'f32', shape: b }], out: { dtype: 'f32', shape: [] } });
     expect(view([8, 12], [12, 16], false).launches[0]!.key).toBe('matmul:vA:vB');
     expect(view([8, 12], [16, 12], true).launches[0]!.key).toBe('matmul:tB:vA:vB');
     expect(view([8, 7], [7, 16], false).launches[0]!.key).toBe('matmul:vB');

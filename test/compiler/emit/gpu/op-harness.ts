@@ -5,7 +5,11 @@ import type { OpAttrs, OpName } from '../../../../compiler/ir/ops.ts';
 import type { DType, Shape } from '../../../../compiler/ir/types.ts';
 import { evalOp } from '../../../../compiler/ir/interp.ts';
 import type { GpuContext } from '../../../../runtime/device/device.ts';
-import { GpuProgram, type ProgramOptions } from '../../../../runtime/device/program.ts';
+import { GpuProgram } from '../../../../runtime/device/program.ts';
+import { compileGraph } from '../../../../compiler/compile.ts';
+import type { Graph } from '../../../../compiler/ir/types.ts';
+import { targetFor } from '../../../../runtime/device/target.ts';
+import type { TargetKind } from '../../../../compiler/target.ts';
 
 /** Deterministic uniform [-1, 1) values (mulberry32). */
 export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -68,14 +72,28 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol
   return worst;
 }
 
+/** Kernels for the device's own target kind unless `target` names the other one. */
+export interface HarnessOptions {
+  target?: TargetKind;
+}
+
+/**
+ * A GPU program of a hand-built graph, compiled for the device's target (or the other kind), with
+ * one buffer per value unless `reuseBuffers` (the memory plan's sharing) is asked for.
+ */
+export function gpuProgram(gpu: GpuContext, graph: Graph, o: HarnessOptions & { reuseBuffers?: boolean } = {}): Promise<GpuProgram> {
+  const target = targetFor(gpu, o.target ? { kind: o.target } : {});
+  return GpuProgram.create(gpu, compileGraph(graph, { target, reuseBuffers: o.reuseBuffers ?? false }));
+}
+
 /** Builds a one-op graph (operands as inputs x0, x1, ...), runs it on the GPU and in f64, compares. */
 export async function checkOp<K extends OpName>(
-  gpu: GpuContext, op: K, attrs: OpAttrs[K], operands: Operand[], tol: Tol = {}, what = op as string, options: ProgramOptions = {},
+  gpu: GpuContext, op: K, attrs: OpAttrs[K], operands: Operand[], tol: Tol = {}, what = op as string, options: HarnessOptions = {},
 ): Promise<{ program: GpuProgram; gpuOut: Float32Array | Int32Array }> {
   const b = new GraphBuilder();
   const ins = operands.map((o, i) => b.input(`x${i}`, (o.data instanceof Int32Array ? 'i32' : 'f32') as DType, o.shape));
   b.output('y', b.emit(op, ins, attrs));
-  const program = await GpuProgram.create(gpu, b.graph, undefined, options);
+  const program = await gpuProgram(gpu, b.graph, options);
   operands.forEach((o, i) => program.setInput(`x${i}`, o.data));
   program.run();
   // adamw's result is a placeholder without a buffer; its effect is read from the operands below.

@@ -1,9 +1,9 @@
 // Scoring a model on a synthetic task by what it generates: greedy continuations of each prompt,
 // cut at the task's END newline, compared by the task's own metric.
-import type { Tokenizer } from '../data/tokenizer.ts';
-import type { EvalResult, Task, TaskExample } from '../../apps/tasks/types.ts';
-import { END } from '../../apps/tasks/types.ts';
-import type { Generator } from './generator.ts';
+import type { Tokenizer } from '../../runtime/data/tokenizer.ts';
+import type { EvalResult, Task, TaskExample } from './types.ts';
+import { END } from './types.ts';
+import type { Generator } from '../../runtime/generate/generator.ts';
 
 export interface TaskScore extends EvalResult {
   predictions: string[];

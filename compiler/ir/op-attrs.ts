@@ -1,0 +1,158 @@
+// The IR's op set: every op's name and attributes, with its semantics. Shape rules live in ops.ts,
+// gradients in compiler/autodiff/rules, interpreter kernels in interp/ and WGSL emitters in
+// compiler/emit; compiler/ops/registry.ts ties the four together per op. Activations are row-major;
+// "rows" means the product of all but the last dimension.
+import type { DType, ParamRole, Shape } from './tensor.ts';
+
+export type StateKind = 'optimizer' | 'grad_accum' | 'kv_cache';
+
+export type UnaryFn = 'silu' | 'gelu' | 'gelu_tanh' | 'relu' | 'neg' | 'exp' | 'sqrt' | 'recip';
+
+export interface AttentionAttrs {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** Multiplies q·k before the softmax (usually 1/sqrt(headDim)). */
+  scale: number;
+  causal: boolean;
+}
+
+export interface OpAttrs {
+  /** Runtime-provided tensor (token ids, labels, optimizer hyper-parameters). */
+  input: { name: string; dtype: DType; shape: Shape };
+  /** Persistent weight. Role decides gradients: only adapter/trainable parameters get them. */
+  param: { name: string; shape: Shape; role: ParamRole };
+  /**
+   * Persistent state that lives across runs: AdamW moments of the parameter `of` (kind 'optimizer',
+   * the default), a gradient accumulator ('grad_accum') or a KV cache ('kv_cache').
+   */
+  state: { name: string; of: string; shape: Shape; kind?: StateKind };
+  /** A tensor filled with one value. */
+  const: { value: number; shape: Shape };
+  /** Elementwise function of one input. */
+  unary: { fn: UnaryFn };
+  /** inputs (x, dy): dy * f'(x). */
+  unary_grad: { fn: UnaryFn };
+  /** a + b; b's shape must be a suffix of a's (broadcast over leading dims). */
+  add: Record<string, never>;
+  /** a - b, broadcast as add. */
+  sub: Record<string, never>;
+  /** a * b, broadcast as add. */
+  mul: Record<string, never>;
+  /** a / b, broadcast as add. */
+  div: Record<string, never>;
+  /** x * c. */
+  scale: { c: number };
+  /** Identity whose gradient is zero (PEFT's detached DoRA norm). */
+  stop_gradient: Record<string, never>;
+  /**
+   * Inverted dropout: x * keep / (1 - p), keep = hash(seed, step, index) >= p, with `step` read
+   * from the input named "step" at run time so masks change every step but forward and backward agree.
+   */
+  dropout: { p: number; seed: number };
+  /**
+   * Matrix product over 2-D views. Without transA: a is [...rows, K] and the result [...rows, N],
+   * with b [K, N] (transB false) or [N, K] (transB true). With transA: a is viewed [R, M] and b
+   * [R, N] (leading dims flattened, same R) and the result is aᵀ·b of shape [M, N] (transB false).
+   */
+  matmul: { transA: boolean; transB: boolean };
+  /**
+   * Fused low-rank linear: y = x·op(W) + scale·s·op(L) (+ bias). x [...rows, K], s [...rows, r],
+   * op(W) [K, N] (W is [N, K] when transW), op(L) [r, N] (L is [N, r] when transL).
+   * Forward LoRA: W = W0, s = x·Aᵀ, L = B. Backward: dx = dy·W0 + ds·A has the same form.
+   */
+  lowrank_matmul: { transW: boolean; transL: boolean; scale: number; hasBias: boolean };
+  /** inputs (x, w): x / sqrt(mean(x², last dim) + eps) * w. */
+  rmsnorm: { eps: number };
+  /** inputs (x, w, dy) -> dx. */
+  rmsnorm_grad: { eps: number };
+  /** inputs (x, dy) -> dw, summed over rows. */
+  rmsnorm_grad_w: { eps: number };
+  /** inputs (x, w, b): (x - mean) / sqrt(var + eps) * w + b, biased variance over the last dim. */
+  layernorm: { eps: number };
+  /** inputs (x, w, dy) -> dx. */
+  layernorm_grad: { eps: number };
+  /** inputs (x, dy) -> dw, summed over rows. */
+  layernorm_grad_w: { eps: number };
+  /** Sums x over leading dimensions down to `shape`, a suffix of x's shape (bias gradients). */
+  sum_to: { shape: Shape };
+  /** Euclidean norm of each row of a 2-D x [N, K] -> [N]. */
+  row_norm: Record<string, never>;
+  /**
+   * inputs (x [N, K], dy [N]) -> dx[n, k] = dy[n] · x[n, k] / ‖x[n]‖ (0 for a zero row): the gradient
+   * of row_norm, an op of its own because [N] does not broadcast against [N, K] (suffix rule).
+   */
+  row_norm_grad: Record<string, never>;
+  /**
+   * Rotary position embedding on x [B, T, heads*headDim], Hugging Face's rotate_half layout:
+   * for j < headDim/2, angle = pos * theta^(-2j/headDim), pairs (j, j + headDim/2) rotate by angle
+   * (by -angle when inverse, which is also the gradient). pos is t, or offset[0] + t when a second
+   * input offset (i32 [1], the KV-cache position during generation) is given.
+   */
+  rope: { heads: number; headDim: number; theta: number; inverse: boolean };
+  /**
+   * Softmax attention. q [B, T, heads*headDim], k and v [B, S, kvHeads*headDim]; query head h uses
+   * kv head floor(h / (heads/kvHeads)) (grouped-query). Result [B, T, heads*headDim]. Without a
+   * fourth input S = T and query t sees keys j <= t (causal). With a fourth input offset (i32 [1],
+   * generation with a KV cache of S slots) query t sits at position offset[0] + t and sees keys
+   * j <= offset[0] + t; later cache slots are ignored.
+   */
+  attention: AttentionAttrs;
+  /**
+   * inputs (q, k, v, dy, y) -> f32 [B, heads, T, 2]: per query row, the softmax's logsumexp (of
+   * scale·q·kᵀ over the visible keys) and rowDot = Σ_j P_ij·(dy_i·v_j), which equals dy_i·y_i for
+   * y = attention(q, k, v), the forward output (same shape as q). Kernels compute rowDot as dy·y;
+   * the interpreter computes Σ P·dP from q, k, v, dy (equal up to rounding when y is the forward
+   * output). Training shapes only (no offset, S = T). The statistics every attention_grad of one
+   * attention shares.
+   */
+  attention_stats: AttentionAttrs;
+  /**
+   * inputs (q, k, v, dy, stats) -> the gradient for q, k or v (recomputing the softmax). stats is
+   * attention_stats(q, k, v, dy, y): the kernels read it instead of recomputing it; the interpreter
+   * recomputes and ignores it, so the definition does not depend on it.
+   */
+  attention_grad: AttentionAttrs & { wrt: 'q' | 'k' | 'v' };
+  /**
+   * KV-cache write: inputs (cache [B, S, D], x [B, T, D], offset i32 [1]); copies x into
+   * cache[:, offset:offset+T, :] IN PLACE and returns the cache (its result aliases input 0's buffer,
+   * so readers of the result see the write).
+   */
+  cache_update: Record<string, never>;
+  /** The transpose of a 2-D x [M, N] -> [N, M] (its gradient is the transpose of dy). */
+  transpose: Record<string, never>;
+  /** x[..., start:start+size, ...] along `axis`. */
+  slice: { axis: number; start: number; size: number };
+  /** Places dy into zeros of size `full` along `axis` at `start` (the gradient of slice). */
+  slice_grad: { axis: number; start: number; full: number };
+  /** inputs (table [V, D], ids [...]) -> [..., D]. */
+  embedding: Record<string, never>;
+  /** inputs (ids [...], dy [..., D]) -> [vocab, D], rows summed per id. */
+  embedding_grad: { vocab: number };
+  /**
+   * inputs (logits [..., V], labels [...] i32) -> [] mean cross-entropy over labels != ignoreIndex.
+   * Labels are already shifted (label t is the target of position t).
+   */
+  cross_entropy: { ignoreIndex: number };
+  /** inputs (logits, labels, dloss []) -> dlogits. */
+  cross_entropy_grad: { ignoreIndex: number };
+  /** Sum of squares of all elements -> []. */
+  sumsq: Record<string, never>;
+  /** input total sum of squares [] -> min(1, maxNorm / (sqrt(total) + 1e-6)) (gradient clipping). */
+  clip_coef: { maxNorm: number };
+  /**
+   * Gradient accumulation: inputs (acc, g, hyper f32[4]); acc = (flags & 1 ? 0 : acc) + g IN PLACE,
+   * flags = hyper[3]; the result aliases acc's buffer (like cache_update).
+   */
+  grad_accumulate: Record<string, never>;
+  /**
+   * In-place AdamW (PyTorch's, decoupled weight decay). inputs (param, grad, m, v, hyper, gradScale):
+   * hyper is f32[4] = [lr, 1 - beta1^t, 1 - beta2^t, flags], gradScale [] multiplies grad first.
+   * flags & 2 skips the update (a micro-step of gradient accumulation that only accumulates).
+   * p -= lr*wd*p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²;
+   * p -= lr * (m / bc1) / (sqrt(v / bc2) + eps). Produces a [] placeholder; listed in graph.effects.
+   */
+  adamw: { beta1: number; beta2: number; eps: number; weightDecay: number };
+}
+
+export type OpName = keyof OpAttrs;
