@@ -3,7 +3,7 @@
 // back the trained weights, and evaluation by greedy batched generation with the task's scorer
 // (and, for classification tasks, by the most likely label).
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { loraParamNames } from '../../compiler/lower/lower-model.ts';
+import { loraParamNames } from '../../compiler/lora/keys.ts';
 import { packConcat, packPadded, tokenizeExample, type Rows } from '../../runtime/data/dataset.ts';
 import { BatchLoader } from '../../runtime/data/loader.ts';
 import { END, type EvalResult, type Task, type TaskExample } from '../tasks/types.ts';

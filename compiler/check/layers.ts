@@ -5,7 +5,7 @@ import { quote } from '../language/diagnostics.ts';
 import { didYouMean } from './context.ts';
 import { shapeText, type Elaborator } from './dataflow.ts';
 import { ACTIVATION_NAMES, bindArgs, FUNCTIONS, type ArgKind } from './functions.ts';
-import { evalLoraSettings } from '../lora/lora-config.ts';
+import { evalLoraSettings } from './lora-settings.ts';
 import { expandModuleName } from './module-names.ts';
 import type { Layout, Role, ValueId } from './model.ts';
 import { ERROR, isNumber, show, typeName, type Value } from './values.ts';

@@ -4,6 +4,10 @@
 // storage layout, and every linear layer carries its LoRA settings or none. Lowering to the IR is
 // a walk over `ops` in order. spec/language.md documents each field.
 
+import type { LoraConfig } from '../lora/lora-config.ts';
+
+export type { LoraConfig };
+
 export type Dim = number | 'B' | 'T';
 export type ValueId = number;
 
@@ -35,18 +39,6 @@ export interface Weight {
   numel: number;
   /** Set when this weight shares storage with another (a tied LM head): counted once, loaded from either name. */
   tiedTo?: string;
-}
-
-export interface LoraConfig {
-  rank: number;
-  alpha: number;
-  dropout: number;
-  /** PEFT init_lora_weights: 'default' (Kaiming A, zero B), 'gaussian', or 'random' (PEFT `false`: random B too). */
-  init: 'default' | 'gaussian' | 'random';
-  rslora: boolean;
-  dora: boolean;
-  /** alpha / rank, or alpha / sqrt(rank) with rslora. */
-  scaling: number;
 }
 
 export type Activation = 'gelu' | 'gelu_tanh' | 'silu' | 'relu';

@@ -5,6 +5,7 @@
 import { GraphBuilder, type Value } from '../ir/builder.ts';
 import type { Graph, ParamRole } from '../ir/types.ts';
 import type { CheckedModel, LoraConfig, Op, Weight } from '../check/model.ts';
+import { loraParamNames } from '../lora/keys.ts';
 
 export interface LowerOptions {
   batch: number;
@@ -31,10 +32,6 @@ export interface LowerOptions {
 export const LABELS_INPUT = 'labels';
 export const POSITIONS_INPUT = 'positions';
 export const OFFSET_INPUT = 'offset';
-
-export function loraParamNames(module: string): { a: string; b: string; magnitude: string } {
-  return { a: `${module}.lora_A.weight`, b: `${module}.lora_B.weight`, magnitude: `${module}.lora_magnitude_vector` };
-}
 
 export function cacheStateNames(layer: number): { k: string; v: string } {
   return { k: `kv_cache.${layer}.k`, v: `kv_cache.${layer}.v` };

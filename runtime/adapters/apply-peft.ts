@@ -2,25 +2,10 @@
 // target_modules (list by suffix, regex by full match, 'all-linear' without the output head),
 // rank_pattern / alpha_pattern, use_rslora, use_dora, lora_dropout. The spec's own `lora`
 // statements are replaced, so one llama.rf serves any PEFT adapter.
-import type { CheckedModel, LoraConfig, Op, Weight } from '../../compiler/check/model.ts';
+import type { CheckedModel, Op, Weight } from '../../compiler/check/model.ts';
 import { countParams } from '../../compiler/check/index.ts';
-import { loraParamNames } from '../../compiler/lower/lower-model.ts';
 import { UserError } from '../../compiler/errors.ts';
-import { isTargetModule, loraScaling, resolveRankAlpha, type PeftConfig } from '../io/peft.ts';
-
-export function loraConfigFromPeft(module: string, config: PeftConfig): LoraConfig {
-  const { r, alpha } = resolveRankAlpha(module, config);
-  const init = config.init_lora_weights;
-  return {
-    rank: r,
-    alpha,
-    dropout: config.lora_dropout ?? 0,
-    init: init === false ? 'random' : init === 'gaussian' ? 'gaussian' : 'default',
-    rslora: !!config.use_rslora,
-    dora: !!config.use_dora,
-    scaling: loraScaling(alpha, r, !!config.use_rslora),
-  };
-}
+import { adapterTensors, isTargetModule, loraConfigFor, type PeftConfig } from '../../compiler/lora/index.ts';
 
 export function applyPeftConfig(model: CheckedModel, config: PeftConfig, source = 'adapter_config.json'): CheckedModel {
   const ops: Op[] = model.ops.map((op) => {
@@ -29,7 +14,7 @@ export function applyPeftConfig(model: CheckedModel, config: PeftConfig, source 
     if (!isTargetModule(op.module, config, { isOutputHead: op.head, isLinear: true })) return rest;
     // Conv1D layers need fan_in_fan_out in PEFT (it warns and sets it); our lowering reads the
     // layout from the spec, so the flag does not change the math here.
-    return { ...rest, lora: loraConfigFromPeft(op.module, config) };
+    return { ...rest, lora: loraConfigFor(op.module, config) };
   });
   const linear = ops.filter((o): o is Extract<Op, { op: 'linear' }> => o.op === 'linear');
   const targets = linear.filter((o) => o.lora);
@@ -37,11 +22,9 @@ export function applyPeftConfig(model: CheckedModel, config: PeftConfig, source 
   const base = model.weights.filter((w) => w.role !== 'adapter');
   const adapters: Weight[] = [];
   for (const o of targets) {
-    const names = loraParamNames(o.module);
-    const r = o.lora!.rank;
-    adapters.push({ name: names.a, module: o.module, shape: [r, o.inFeatures], layout: 'linear', role: 'adapter', numel: r * o.inFeatures });
-    adapters.push({ name: names.b, module: o.module, shape: [o.outFeatures, r], layout: 'linear', role: 'adapter', numel: o.outFeatures * r });
-    if (o.lora!.dora) adapters.push({ name: names.magnitude, module: o.module, shape: [o.outFeatures], layout: 'vector', role: 'adapter', numel: o.outFeatures });
+    for (const t of adapterTensors(o.module, 'linear', o.inFeatures, o.outFeatures, o.lora!)) {
+      adapters.push({ name: t.name, module: o.module, shape: t.shape, layout: t.shape.length === 1 ? 'vector' : 'linear', role: 'adapter', numel: t.shape.reduce((a, b) => a * b, 1) });
+    }
   }
   // PEFT freezes every non-adapter weight, except biases with bias="all" (every bias) or
   // bias="lora_only" (the biases of adapted layers), which then train alongside the adapters.

@@ -2,8 +2,8 @@
 // weight becomes W0 + scaling·B·A (DoRA: rescaled to its magnitude); the rest is unchanged.
 import type { CheckedModel, Op } from '../../compiler/check/model.ts';
 import { countParams } from '../../compiler/check/index.ts';
-import { loraParamNames } from '../../compiler/lower/lower-model.ts';
-import { mergeLora, unmergeLora, type LoraFactors } from './merge.ts';
+import { loraParamNames } from '../../compiler/lora/keys.ts';
+import { mergeLora, unmergeLora, type LoraFactors } from '../../compiler/lora/merge-math.ts';
 import type { WeightMap } from '../model/weights.ts';
 
 type LinearOp = Extract<Op, { op: 'linear' }>;

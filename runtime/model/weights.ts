@@ -2,14 +2,14 @@
 // (by name, tied pairs from either name), fresh initializations (GPT-2 style for a base model,
 // PEFT's for adapters), and adapters to and from PEFT's in-memory form.
 import type { CheckedModel, LoraConfig, Weight } from '../../compiler/check/model.ts';
-import { loraParamNames } from '../../compiler/lower/lower-model.ts';
+import { loraParamNames } from '../../compiler/lora/keys.ts';
 import { Rng } from '../data/rng.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { Executor } from '../exec/executor.ts';
 import { paramNames } from '../exec/executor.ts';
-import { loraKey, makePeftConfig, PEFT_KEY_PREFIX, type Adapter, type LoraModuleWeights, type PeftConfig } from '../io/peft.ts';
+import { initToPeft, loraKey, makePeftConfig, pyEscape, PEFT_KEY_PREFIX, type Adapter, type LoraModuleWeights, type PeftConfig } from '../io/peft.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
-import { deltaWeight } from '../adapters/merge.ts';
+import { doraInitialMagnitude } from '../../compiler/lora/merge-math.ts';
 import { requireFinite } from './finite.ts';
 
 export type WeightMap = Map<string, Float32Array>;
@@ -84,16 +84,7 @@ export function initAdapterWeights(model: CheckedModel, base: WeightMap, seed: n
     if (op.lora.dora) {
       const w0 = base.get(op.weight);
       if (!w0) throw new Error(`initAdapterWeights: base weight ${op.weight} is not loaded`);
-      const delta = deltaWeight({ a, b, rank, inFeatures: op.inFeatures, outFeatures: op.outFeatures, scaling: op.lora.scaling, fanInFanOut: op.layout === 'conv1d' });
-      const mag = new Float32Array(op.outFeatures);
-      for (let o = 0; o < op.outFeatures; o++) {
-        let ss = 0;
-        for (let i = 0; i < op.inFeatures; i++) {
-          const idx = op.layout === 'conv1d' ? i * op.outFeatures + o : o * op.inFeatures + i;
-          ss += (w0[idx]! + delta[idx]!) ** 2;
-        }
-        mag[o] = Math.sqrt(ss);
-      }
+      const mag = doraInitialMagnitude(w0, { a, b, rank, inFeatures: op.inFeatures, outFeatures: op.outFeatures, scaling: op.lora.scaling, fanInFanOut: op.layout === 'conv1d' });
       out.set(names.magnitude, mag);
     }
   }
@@ -152,8 +143,8 @@ export function adapterWeights(model: CheckedModel, adapter: Adapter, source: st
     out.set(names.a, t.A.data);
     out.set(names.b, t.B.data);
     if (op.lora.dora) {
-      if (!t.magnitude) throw new UserError(`${source}: DoRA adapter has no lora_magnitude_vector for "${op.module}"`);
-      expect('lora_magnitude_vector', t.magnitude.shape, [op.outFeatures]);
+      if (!t.magnitude) throw new UserError(`${source}: DoRA adapter has no magnitude vector for "${op.module}"`);
+      expect('DoRA magnitude', t.magnitude.shape, [op.outFeatures]);
       requireFinite(t.magnitude.data, source, loraKey(op.module, 'magnitude'), t.magnitude.shape);
       out.set(names.magnitude, t.magnitude.data);
     }
@@ -170,8 +161,8 @@ export function peftConfigFor(model: CheckedModel, extra: Partial<PeftConfig> = 
   const alphaPattern: Record<string, number> = {};
   for (const t of targets) {
     // Per-module overrides as PEFT patterns keyed by the full module name (matched with ^(.*\.)?KEY$).
-    if (t.config.rank !== first.rank) rankPattern[escapeRegex(t.module)] = t.config.rank;
-    if (t.config.alpha !== first.alpha) alphaPattern[escapeRegex(t.module)] = t.config.alpha;
+    if (t.config.rank !== first.rank) rankPattern[pyEscape(t.module)] = t.config.rank;
+    if (t.config.alpha !== first.alpha) alphaPattern[pyEscape(t.module)] = t.config.alpha;
   }
   const lastPart = (module: string) => module.slice(module.lastIndexOf('.') + 1);
   const suffixes = [...new Set(targets.map((t) => lastPart(t.module)))];
@@ -184,7 +175,7 @@ export function peftConfigFor(model: CheckedModel, extra: Partial<PeftConfig> = 
     lora_dropout: first.dropout,
     use_rslora: first.rslora,
     use_dora: first.dora,
-    init_lora_weights: first.init === 'default' ? true : first.init === 'gaussian' ? 'gaussian' : false,
+    init_lora_weights: initToPeft(first.init),
     // Suffix names when they pick exactly our modules; otherwise the explicit list of module names.
     target_modules: suffixesPickExactly ? suffixes : targets.map((t) => t.module),
     fan_in_fan_out: model.ops.some((o) => o.op === 'linear' && o.lora !== undefined && o.layout === 'conv1d'),
@@ -192,10 +183,6 @@ export function peftConfigFor(model: CheckedModel, extra: Partial<PeftConfig> = 
     alpha_pattern: alphaPattern,
     ...extra,
   } as Partial<PeftConfig>);
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Reads the adapter's parameters back from an executor into PEFT's form. */

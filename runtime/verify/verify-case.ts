@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { loraParamNames } from '../../compiler/lower/lower-model.ts';
+import { loraParamNames } from '../../compiler/lora/keys.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { BackendName, Executor } from '../exec/executor.ts';
 import type { GpuContext } from '../device/device.ts';

@@ -1,25 +1,31 @@
-// Rule: resolves `lora targets` blocks over the unrolled module names with PEFT's semantics and
-// attaches each linear's LoRA settings. A list item matches a module equal to it or ending in
-// "." + item; `regex` must match the whole name; `all-linear` is every linear except the output
-// head. An override pattern P applies where `(.*\.)?(P)` matches the whole name (PEFT's
-// rank_pattern). Errors: a pattern that matches nothing, a match that is not linear, a module
-// configured twice.
+// Rule: resolves `lora targets` blocks over the unrolled module names with PEFT's semantics
+// (compiler/lora/targets.ts) and attaches each linear's LoRA settings. A list item matches a module
+// equal to it or ending in "." + item; `regex` must match the whole name (Python's re.fullmatch);
+// `all-linear` is every linear except the output head. An override pattern P applies where
+// `(.*\.)?(P)$` matches (PEFT's rank_pattern). Errors: a pattern that matches nothing, a match that
+// is not linear, a module configured twice, a bad regular expression.
 import type { Loc, Spec } from '../../language/ast.ts';
 import { quote } from '../../language/diagnostics.ts';
 import { didYouMean, type CheckContext } from '../context.ts';
 import type { Elaborator } from '../dataflow.ts';
-import { evalLoraSettings, OVERRIDE_ARGS } from '../../lora/lora-config.ts';
+import { evalLoraSettings, OVERRIDE_ARGS } from '../lora-settings.ts';
+import { adapterTensors } from '../../lora/keys.ts';
+import { compilePyRegex, PyRegexError } from '../../lora/pyregex.ts';
+import { matchesListEntry, patternKeyMatches } from '../../lora/targets.ts';
 import type { LoraConfig, LoraTarget, Op } from '../model.ts';
 import { ERROR, type Value } from '../values.ts';
 
 type LinearOp = Extract<Op, { op: 'linear' }>;
 
-function compile(ctx: CheckContext, source: string, loc: Loc, wrap: (p: string) => string): RegExp | undefined {
+/** Compiles `pattern` spliced into PEFT's template; reports E0605 naming the user's pattern. */
+function compiles(ctx: CheckContext, source: string, loc: Loc, template: (p: string) => string): boolean {
   try {
-    return new RegExp(wrap(source), 'u');
+    compilePyRegex(template(source));
+    return true;
   } catch (e) {
-    ctx.error('E0605', `bad regular expression ${quote(source)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`, loc);
-    return undefined;
+    if (!(e instanceof PyRegexError)) throw e;
+    ctx.error('E0605', `bad regular expression ${quote(source)}: ${e.message}`, loc);
+    return false;
   }
 }
 
@@ -45,20 +51,20 @@ export function resolveLoraTargets(ctx: CheckContext, spec: Spec, el: Elaborator
     };
     const t = decl.target;
     if (t.kind === 'List') {
-      for (const item of t.items) take([...el.modules.keys()].filter((m) => m === item.value || m.endsWith('.' + item.value)), quote(item.value), item.loc);
+      for (const item of t.items) take([...el.modules.keys()].filter((m) => matchesListEntry(m, item.value)), quote(item.value), item.loc);
     } else if (t.kind === 'Regex') {
-      const re = compile(ctx, t.pattern.value, t.pattern.loc, (p) => `^(?:${p})$`);
-      if (re) take([...el.modules.keys()].filter((m) => re.test(m)), `regex ${quote(t.pattern.value)}`, t.pattern.loc);
+      const p = t.pattern.value;
+      if (compiles(ctx, p, t.pattern.loc, (x) => x)) take([...el.modules.keys()].filter((m) => compilePyRegex(p).fullmatch(m)), `regex ${quote(p)}`, t.pattern.loc);
     } else {
       take([...linears.values()].filter((op) => !op.head).map((op) => op.module), 'all-linear', t.loc);
     }
     if (!base) continue;
     const configs = new Map<string, LoraConfig>(matched.map((m) => [m, base]));
     for (const o of decl.overrides) {
-      const re = compile(ctx, o.pattern.value, o.pattern.loc, (p) => `^(?:.*\\.)?(?:${p})$`);
+      const ok = compiles(ctx, o.pattern.value, o.pattern.loc, (p) => `(.*\\.)?(${p})$`);
       const cfg = evalLoraSettings(ctx, o.args, o.loc, lookup, base, OVERRIDE_ARGS);
-      if (!re) continue;
-      const hits = matched.filter((m) => re.test(m));
+      if (!ok) continue;
+      const hits = matched.filter((m) => patternKeyMatches(o.pattern.value, m));
       if (hits.length === 0) ctx.error('E0602', `override ${quote(o.pattern.value)} matches none of this block's ${matched.length} targets`, o.pattern.loc);
       if (cfg) for (const m of hits) configs.set(m, cfg);
     }
@@ -78,12 +84,9 @@ export function resolveLoraTargets(ctx: CheckContext, spec: Spec, el: Elaborator
     if (!a) continue;
     op.lora = a.config;
     targets.push({ module: op.module, inFeatures: op.inFeatures, outFeatures: op.outFeatures, config: a.config });
-    const r = a.config.rank;
-    const add = (suffix: string, shape: number[]) =>
-      el.addWeight({ name: `${op.module}.${suffix}`, module: op.module, shape, layout: suffix.startsWith('lora_magnitude') ? 'vector' : 'linear', role: 'adapter' }, el.modules.get(op.module)!.loc);
-    add('lora_A.weight', [r, op.inFeatures]);
-    add('lora_B.weight', [op.outFeatures, r]);
-    if (a.config.dora) add('lora_magnitude_vector.weight', [op.outFeatures]);
+    for (const w of adapterTensors(op.module, 'linear', op.inFeatures, op.outFeatures, a.config)) {
+      el.addWeight({ name: w.name, module: op.module, shape: w.shape, layout: w.shape.length === 1 ? 'vector' : 'linear', role: 'adapter' }, el.modules.get(op.module)!.loc);
+    }
   }
   return targets;
 }

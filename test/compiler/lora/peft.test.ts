@@ -155,7 +155,7 @@ describe('adapter files', () => {
     const wrongRank = { config: serializePeftConfig({ ...config, r: 8 }), weights: good.weights };
     expect(() => readAdapter(wrongRank, 'ad')).toThrow(new RegExp(`ad/adapter_model.safetensors: module "${Q0.replace(/\./g, '\\.')}": rank 4 .* rank 8`));
     const dora = { config: serializePeftConfig({ ...config, use_dora: true }), weights: good.weights };
-    expect(() => readAdapter(dora)).toThrow(/use_dora=true but there is no lora_magnitude_vector/);
+    expect(() => readAdapter(dora)).toThrow(/use_dora=true but there is no DoRA magnitude \(base_model\.model\..*\.lora_magnitude_vector\)/);
     expect(() => writeAdapter({ config, tensors: new Map([[Q0, lora(2, 8, 8)]]), others: new Map() })).toThrow(UserError);
   });
 
