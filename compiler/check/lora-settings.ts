@@ -3,7 +3,7 @@
 import type { Arg, Loc } from '../language/ast.ts';
 import type { CheckContext } from './context.ts';
 import { bindArgs, type ArgSpec } from './functions.ts';
-import { LORA_DEFAULTS, MAX_RANK, withScaling, type LoraConfig } from '../lora/lora-config.ts';
+import { initFromPeft, LORA_DEFAULTS, MAX_RANK, withScaling, type BiasMode, type LoraConfig } from '../lora/lora-config.ts';
 import { ERROR, evalScalar, isNumber, show, type Value } from './values.ts';
 
 export const LORA_ARGS: ArgSpec[] = [
@@ -13,12 +13,19 @@ export const LORA_ARGS: ArgSpec[] = [
   { name: 'init', kind: 'string', required: false },
   { name: 'rslora', kind: 'bool', required: false },
   { name: 'dora', kind: 'bool', required: false },
+  { name: 'lora_bias', kind: 'bool', required: false },
+  { name: 'bias', kind: 'string', required: false },
 ];
 
 /** PEFT's rank_pattern / alpha_pattern can change only these two. */
 export const OVERRIDE_ARGS: ArgSpec[] = LORA_ARGS.slice(0, 2);
 
-const INITS: Record<string, LoraConfig['init']> = { default: 'default', gaussian: 'gaussian', random: 'random' };
+const BIAS_MODES: BiasMode[] = ['none', 'all', 'lora_only'];
+
+/** The LoRA settings of a spec: the per-module config, and PEFT's `bias` when given. */
+export interface LoraSettings extends LoraConfig {
+  biasMode?: { mode: BiasMode; loc: Loc };
+}
 
 /**
  * Applies `args` on top of `base`. Reports through ctx and returns undefined when a setting is
@@ -31,11 +38,11 @@ export function evalLoraSettings(
   lookup: (name: string, loc: Loc) => Value,
   base: LoraConfig = LORA_DEFAULTS,
   specs: ArgSpec[] = LORA_ARGS,
-): LoraConfig | undefined {
+): LoraSettings | undefined {
   const bound = bindArgs({ args }, specs, specs === OVERRIDE_ARGS ? 'override' : 'lora');
   for (const p of bound.problems) ctx.error('E0305', p.message, p.arg?.loc ?? where);
   if (bound.problems.length) return undefined;
-  const c: LoraConfig = { ...base };
+  const c: LoraSettings = { ...base };
   let ok = true;
   const bad = (msg: string, loc: Loc) => {
     ctx.error('E0604', msg, loc);
@@ -61,19 +68,31 @@ export function evalLoraSettings(
         if (!isNumber(v) || v.v < 0 || v.v >= 1) bad(`LoRA dropout must be in [0, 1), not ${show(v)}`, loc);
         else c.dropout = v.v;
         break;
-      case 'init':
-        // PEFT's init_lora_weights: true is the default init, false gives random B (for tests).
-        if (v.t === 'bool') c.init = v.v ? 'default' : 'random';
-        else if (v.t === 'string' && INITS[v.v]) c.init = INITS[v.v]!;
-        else bad(`LoRA init must be "default", "gaussian", "random", true or false, not ${show(v)}`, loc);
+      case 'init': {
+        // PEFT's init_lora_weights ("default" = true, "random" = false), checked as for training.
+        const init = v.t === 'bool' ? initFromPeft(v.v, true) : v.t === 'string' ? (v.v === 'default' ? 'default' : v.v === 'random' ? 'random' : initFromPeft(v.v, true)) : undefined;
+        if (typeof init === 'string') c.init = init;
+        else bad(`LoRA init must be "default", "gaussian", "random", "pissa", "pissa_niter_K", "olora", true or false, not ${show(v)}${init ? `: ${init.error}` : ''}`, loc);
         break;
+      }
       case 'rslora':
       case 'dora':
         if (v.t !== 'bool') bad(`LoRA ${name} must be true or false, not ${show(v)}`, loc);
         else c[name] = v.v;
         break;
+      case 'lora_bias':
+        if (v.t !== 'bool') bad(`LoRA lora_bias must be true or false, not ${show(v)}`, loc);
+        else c.loraBias = v.v;
+        break;
+      case 'bias':
+        if (v.t !== 'string' || !(BIAS_MODES as string[]).includes(v.v)) bad(`LoRA bias must be "none", "all" or "lora_only", not ${show(v)}`, loc);
+        else c.biasMode = { mode: v.v as BiasMode, loc };
+        break;
     }
   }
+  if (c.loraBias && c.dora) bad('LoRA lora_bias is not supported with DoRA (as in PEFT)', where);
+  if (c.loraBias && c.init !== 'default' && c.init !== 'random') bad(`LoRA lora_bias needs init true or false, not "${c.init}" (as in PEFT)`, where);
   if (!ok) return undefined;
-  return withScaling(c);
+  const { biasMode, ...config } = c;
+  return { ...withScaling(config), ...(biasMode ? { biasMode } : {}) };
 }

@@ -8,3 +8,4 @@ export * from './targets.ts';
 export * from './keys.ts';
 export { compilePyRegex, pyEscape, PyRegex, PyRegexError, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE } from './pyregex.ts';
 export * from './merge-math.ts';
+export * from './peft-fields.ts';

@@ -151,3 +151,18 @@ export function adapterTensors(
   for (const t of out) t.name = loraParamName(module, t.part, adapterName);
   return out;
 }
+
+/**
+ * Rankfold's parameter name for any PEFT key: a LoRA tensor in the file or the in-memory form
+ * (`lora_A.default.weight`), a trained base tensor (`<module>.base_layer.bias`), or a
+ * modules_to_save copy in memory (`<module>.modules_to_save.default.weight`). Undefined for keys
+ * PEFT's loader never uses (`original_module`) and keys without the prefix.
+ */
+export function paramNameForKey(key: string): string | undefined {
+  const lora = parseLoraKey(key);
+  if (lora) return loraParamName(lora.module, lora.part);
+  if (!key.startsWith(PEFT_KEY_PREFIX)) return undefined;
+  const body = key.slice(PEFT_KEY_PREFIX.length).replace(/\.modules_to_save\.[^.]+\.(?=[^.]+$)/, '.');
+  const k = parseBaseKey(PEFT_KEY_PREFIX + body);
+  return k?.kind === 'weight' ? k.name : undefined;
+}

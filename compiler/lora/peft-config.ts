@@ -3,6 +3,8 @@
 // config selects is targets.ts. Pure: no Node APIs.
 import { UserError } from '../errors.ts';
 import { compilePyRegex, PyRegexError } from './pyregex.ts';
+import { fieldRefusal, PEFT_FIELDS, TASK_TYPES } from './peft-fields.ts';
+import { initFromPeft, MAX_RANK } from './lora-config.ts';
 
 export type TargetModules = string[] | string | null;
 
@@ -105,7 +107,7 @@ export function parsePeftConfig(text: string, source = 'adapter_config.json'): P
   }
   if (!isObj(json)) throw new UserError(`${source}: expected a JSON object`);
   if (json.peft_type !== 'LORA') {
-    throw new UserError(`${source}: peft_type is ${JSON.stringify(json.peft_type)}; Rankfold reads LoRA adapters ("LORA") only`);
+    throw new UserError(`${source}: "peft_type" is ${JSON.stringify(json.peft_type)}; Rankfold reads LoRA adapters ("LORA") only`);
   }
   // Fields missing from older files take the defaults, except task_type: absent means none was set.
   const config = { ...defaultPeftConfig(), task_type: null, ...json } as PeftConfig;
@@ -116,7 +118,15 @@ function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
   const bad = (field: string, want: string): never => {
     throw new UserError(`${source}: "${field}" is ${JSON.stringify(c[field])}, expected ${want}`);
   };
-  if (!Number.isInteger(c.r) || c.r <= 0) bad('r', 'a positive integer');
+  if (!Number.isInteger(c.r) || c.r <= 0) bad('r', 'a positive integer (PEFT: "`r` should be a positive integer value")');
+  if (c.r > MAX_RANK) bad('r', `at most ${MAX_RANK}`);
+  if (!(c.task_type === null || (TASK_TYPES as readonly unknown[]).includes(c.task_type))) bad('task_type', `null or one of ${TASK_TYPES.join(', ')} (PEFT: "Invalid task type")`);
+  for (const field of Object.keys(PEFT_FIELDS)) {
+    const why = fieldRefusal(field, c[field], false);
+    if (why) throw new UserError(`${source}: ${why}`);
+  }
+  const init = initFromPeft(c.init_lora_weights, false);
+  if (typeof init !== 'string') throw new UserError(`${source}: "init_lora_weights" ${init.error}`);
   if (typeof c.lora_alpha !== 'number' || !Number.isFinite(c.lora_alpha)) bad('lora_alpha', 'a number');
   if (typeof c.lora_dropout !== 'number' || c.lora_dropout < 0 || c.lora_dropout >= 1) bad('lora_dropout', 'a number in [0, 1)');
   if (!(c.target_modules === null || typeof c.target_modules === 'string' || isStrList(c.target_modules))) {
@@ -135,7 +145,7 @@ function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
     for (const key of Object.keys(p)) checkPattern(`(.*\\.)?(${key})$`, `${source}: ${f} key "${key}"`);
   }
   for (const [k, v] of Object.entries(c.rank_pattern)) {
-    if (!Number.isInteger(v) || v <= 0) throw new UserError(`${source}: rank_pattern["${k}"] = ${v} is not a positive integer`);
+    if (!Number.isInteger(v) || v <= 0 || v > MAX_RANK) throw new UserError(`${source}: rank_pattern["${k}"] = ${v} is not an integer from 1 to ${MAX_RANK}`);
   }
   if (!(c.modules_to_save === null || isStrList(c.modules_to_save))) bad('modules_to_save', 'a list of names or null');
   const l = c.layers_to_transform;
@@ -145,6 +155,16 @@ function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
   if (!(c.layers_pattern === null || typeof c.layers_pattern === 'string' || isStrList(c.layers_pattern))) {
     bad('layers_pattern', 'a string, a list of strings or null');
   }
+  // LoraConfig.__post_init__'s refusals, with PEFT's messages.
+  const peftSays = (msg: string): never => {
+    throw new UserError(`${source}: ${msg} (PEFT refuses this config)`);
+  };
+  if (typeof c.target_modules === 'string' && c.layers_to_transform !== null) peftSays('`layers_to_transform` cannot be used when `target_modules` is a str.');
+  if (typeof c.target_modules === 'string' && c.layers_pattern !== null) peftSays('`layers_pattern` cannot be used when `target_modules` is a str.');
+  if (c.layers_pattern !== null && c.layers_pattern.length > 0 && c.layers_to_transform === null) peftSays('When `layers_pattern` is specified, `layers_to_transform` must also be specified.');
+  if (c.use_dora && c.megatron_config !== null && c.megatron_config !== undefined) peftSays('DoRA does not support megatron_core, please set `use_dora=False`.');
+  if (c.lora_bias && typeof c.init_lora_weights !== 'boolean') peftSays(`The argument lora_bias=True is only supported with init_lora_weights=True or False, got init_lora_weights=${JSON.stringify(c.init_lora_weights)} instead.`);
+  if (c.lora_bias && c.use_dora) peftSays('The argument lora_bias=True is not supported for DoRA, please pass use_dora=False');
   if (typeof c.target_modules === 'string' && !isAllLinear(c.target_modules)) checkPattern(c.target_modules, `${source}: target_modules`);
   if (typeof c.exclude_modules === 'string') checkPattern(c.exclude_modules, `${source}: exclude_modules`);
   for (const m of c.modules_to_save ?? []) checkPattern(`(^|.*\\.)${m}($|\\..*)`, `${source}: modules_to_save entry "${m}"`);
@@ -187,6 +207,19 @@ function pythonJson(v: unknown, indent: string, key: string | null): string {
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length === 0) return '{}';
   return `{\n${entries.map(([k, x]) => `${inner}${pythonJson(k, inner, null)}: ${pythonJson(x, inner, k)}`).join(',\n')}\n${indent}}`;
+}
+
+/**
+ * Refuses what a config cannot be trained with here, naming the field: inits that need data or
+ * quantization, and fields whose training math differs from plain LoRA (velora, monteclora).
+ */
+export function checkTrainable(c: PeftConfig, source: string): void {
+  for (const field of Object.keys(PEFT_FIELDS)) {
+    const why = fieldRefusal(field, c[field], true);
+    if (why) throw new UserError(`${source}: ${why}`);
+  }
+  const init = initFromPeft(c.init_lora_weights, true);
+  if (typeof init !== 'string') throw new UserError(`${source}: "init_lora_weights" ${init.error}`);
 }
 
 /** "all-linear" in any case: PEFT's shorthand for every Linear / Conv1D layer but the output head. */

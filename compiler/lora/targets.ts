@@ -3,6 +3,7 @@
 // (get_pattern_key) line by line, with Python's `re` semantics (pyregex.ts, bounded time), because
 // an adapter that Rankfold trains must load into PEFT with the same modules, ranks and scaling, and
 // vice versa. The spec checker's `lora targets` uses the same list and regex rules. Pure.
+import { UserError } from '../errors.ts';
 import { compilePyRegex } from './pyregex.ts';
 import { isAllLinear, type PeftConfig, type TargetModules } from './peft-config.ts';
 import { initFromPeft, withScaling, type LoraConfig, type LoraInit } from './lora-config.ts';
@@ -127,4 +128,91 @@ export function loraConfigFor(moduleName: string, config: PeftConfig, init?: Lor
     i = typeof parsed === 'string' ? parsed : 'default';
   }
   return withScaling({ rank: r, alpha, dropout: config.lora_dropout, init: i, rslora: config.use_rslora, dora: config.use_dora, loraBias: config.lora_bias });
+}
+
+/** A module of the base model as PEFT sees it in named_modules(). */
+export interface ModuleInfo {
+  name: string;
+  /** 'linear' (Linear and Conv1D), 'embedding', 'other' (norms, ...), 'container' (a parent of other modules). */
+  kind: 'linear' | 'embedding' | 'other' | 'container';
+  /** What it is, for messages (e.g. "rmsnorm"). */
+  type: string;
+  /** The output head, which "all-linear" leaves out. */
+  isOutputHead?: boolean;
+}
+
+export interface ModuleSelection {
+  /** The modules that get LoRA, in model order, with their kind. */
+  targets: Map<string, 'linear' | 'embedding'>;
+  /** Leaf modules trained in full and saved with the adapter (modules_to_save and their submodules). */
+  modulesToSave: string[];
+  /** PEFT's warnings (e.g. exclude_modules that excluded nothing). */
+  warnings: string[];
+}
+
+/** Every proper dotted prefix of the leaf names: the containers PEFT's named_modules() also lists. */
+export function withContainers(leaves: ModuleInfo[]): ModuleInfo[] {
+  const names = new Set(leaves.map((m) => m.name));
+  const out: ModuleInfo[] = [];
+  const seen = new Set<string>();
+  for (const m of leaves) {
+    const parts = m.name.split('.');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('.');
+      if (names.has(prefix) || seen.has(prefix)) continue;
+      seen.add(prefix);
+      out.push({ name: prefix, kind: 'container', type: 'container' });
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+/** The modules PEFT's effective modules_to_save (config plus task additions) wraps: a plain suffix match, no dot boundary. */
+export function modulesToSaveLeaves(modules: ModuleInfo[], entries: readonly string[]): string[] {
+  if (entries.length === 0) return [];
+  const roots = modules.filter((m) => entries.some((e) => m.name.endsWith(e))).map((m) => m.name);
+  return modules.filter((m) => m.kind !== 'container' && roots.some((r) => m.name === r || m.name.startsWith(r + '.'))).map((m) => m.name);
+}
+
+/**
+ * PEFT's inject_adapter over a model's modules (leaves; containers are derived): which modules
+ * get LoRA, with PEFT's refusals and messages (a target that is not Linear / Conv1D / Embedding,
+ * nothing targeted, everything excluded), and which are trained in full.
+ */
+export function selectModules(leaves: ModuleInfo[], config: PeftConfig, modulesToSave: readonly string[], source: string): ModuleSelection {
+  const modules = withContainers(leaves);
+  const targets = new Map<string, 'linear' | 'embedding'>();
+  const cfg = { ...config, modules_to_save: [...modulesToSave] };
+  let excluded = 0;
+  let unmatched = 0;
+  for (const m of modules) {
+    const verdict = targetVerdict(m.name, cfg, { isOutputHead: m.isOutputHead === true, isLinear: m.kind === 'linear' });
+    if (verdict === 'excluded') excluded++;
+    else if (verdict === 'no') unmatched++;
+    else if (m.kind === 'linear' || m.kind === 'embedding') targets.set(m.name, m.kind);
+    else {
+      const what = m.kind === 'container' ? 'a container of other modules' : `a ${m.type} layer`;
+      throw new UserError(`${source}: target_modules ${JSON.stringify(config.target_modules)} selects "${m.name}", ${what}; LoRA applies to Linear, Conv1D and Embedding layers (PEFT: "Target module ... is not supported")`);
+    }
+  }
+  if (targets.size === 0) {
+    const t = JSON.stringify(config.target_modules);
+    if (excluded > 0 && unmatched === 0) throw new UserError(`${source}: all modules were excluded (PEFT: "This is likely unintended. Check your \`target_modules\`, \`exclude_modules\` and \`modules_to_save\` configuration.")`);
+    if (excluded === 0) {
+      const notes = [config.layers_to_transform !== null ? ` with layers_to_transform ${JSON.stringify(config.layers_to_transform)}` : '', config.layers_pattern !== null ? ` and layers_pattern ${JSON.stringify(config.layers_pattern)}` : ''].join('');
+      throw new UserError(`${source}: target_modules ${t}${notes} match no module of the base model (PEFT: "Target modules ... not found in the base model")`);
+    }
+    throw new UserError(`${source}: no module was targeted: target_modules ${t} match only modules excluded by exclude_modules or modules_to_save`);
+  }
+  const warnings: string[] = [];
+  if (config.exclude_modules !== null && config.exclude_modules.length > 0 && !modules.some((m) => excludedByConfig(m.name, config.exclude_modules))) {
+    warnings.push(`${source}: exclude_modules ${JSON.stringify(config.exclude_modules)} excluded no module`);
+  }
+  const saved = modulesToSaveLeaves(modules, modulesToSave);
+  const both = saved.find((m) => targets.has(m));
+  if (both !== undefined) {
+    throw new UserError(`${source}: "${both}" is both a LoRA target and in modules_to_save (PEFT's suffix match of ${JSON.stringify(modulesToSave)} wraps it, its dot-bounded guard does not exclude it); Rankfold does not train a LoRA layer inside a full copy`);
+  }
+  return { targets, modulesToSave: saved, warnings };
 }

@@ -84,16 +84,20 @@ export function readAdapter(files: AdapterFiles, source = 'adapter'): Adapter {
     if (r !== want) throw new UserError(`${where}: rank ${r} in the weights but the config gives rank ${want} (r / rank_pattern)`);
     const out = B.shape[0]!;
     const w: LoraModuleWeights = { A, B, kind: embedding ? 'embedding' : 'linear' };
+    if (embedding && (p.A || p.B)) throw new UserError(`${where} has both lora_A/B and lora_embedding_A/B`);
     if (p.magnitude) {
       if (!config.use_dora) throw new UserError(`${where} has a DoRA magnitude but the config has use_dora=false`);
       if (p.magnitude.data.length !== out) throw new UserError(`${where}: DoRA magnitude has ${p.magnitude.data.length} elements, expected ${out}`);
       w.magnitude = p.magnitude;
-    } else if (config.use_dora && !embedding) {
+    } else if (config.use_dora) {
       throw new UserError(`${where}: config has use_dora=true but there is no DoRA magnitude (${loraKey(module, 'magnitude')})`);
     }
     if (p.biasB) {
+      if (embedding || !config.lora_bias) throw new UserError(`${where} has a lora_B bias but ${embedding ? 'PEFT has no lora_bias on embeddings' : 'the config has lora_bias=false'}`);
       if (p.biasB.data.length !== out) throw new UserError(`${where}: lora_B bias has ${p.biasB.data.length} elements, expected ${out}`);
       w.biasB = p.biasB;
+    } else if (config.lora_bias && !embedding) {
+      throw new UserError(`${where}: config has lora_bias=true but there is no ${loraKey(module, 'biasB')}`);
     }
     tensors.set(module, w);
   }
@@ -110,7 +114,8 @@ export function writeAdapter(adapter: Adapter): AdapterFiles {
     if (w.A.shape[0] !== r || w.B.shape[1] !== r) {
       throw new UserError(`${where}: lora_A [${w.A.shape}] / lora_B [${w.B.shape}] do not have the config's rank ${r}`);
     }
-    if (config.use_dora && w.kind === 'linear' && !w.magnitude) throw new UserError(`${where}: use_dora=true needs a magnitude vector`);
+    if (config.use_dora && !w.magnitude) throw new UserError(`${where}: use_dora=true needs a magnitude vector`);
+    if (config.lora_bias && w.kind === 'linear' && !w.biasB) throw new UserError(`${where}: lora_bias=true needs lora_B's bias`);
     if (!config.use_dora && w.magnitude) throw new UserError(`${where} has a DoRA magnitude but the config has use_dora=false`);
     const emb = w.kind === 'embedding';
     out.set(loraKey(module, emb ? 'embA' : 'A'), w.A);

@@ -68,8 +68,9 @@ describe('PEFT target matching', () => {
     expect(isTargetModule('transformer.h.1.attn.c_attn', makePeftConfig({ target_modules: ['c_attn'], layers_to_transform: [1] }))).toBe(true);
     // PEFT applies layers_to_transform only to suffix matches, not to exact names.
     expect(isTargetModule(V0, makePeftConfig({ target_modules: [V0], layers_to_transform: [1] }))).toBe(true);
-    // nor to regex targets
-    expect(isTargetModule(V0, makePeftConfig({ target_modules: '.*v_proj', layers_to_transform: [1] }))).toBe(true);
+    // and PEFT refuses it with a regex (or all-linear) target
+    expect(() => makePeftConfig({ target_modules: '.*v_proj', layers_to_transform: [1] })).toThrow(/`layers_to_transform` cannot be used when `target_modules` is a str/);
+    expect(() => makePeftConfig({ target_modules: 'all-linear', layers_to_transform: [1] })).toThrow(/`layers_to_transform` cannot be used/);
   });
 });
 
