@@ -39,6 +39,9 @@ export { applyPeftConfig, type ApplyPeftOptions } from './adapters/apply-peft.ts
 export { mergeAdapter, unmergeAdapter, mergeAdapterWeights, unmergeAdapterWeights, stripAdapters, type MergeResult } from './adapters/merge-model.ts';
 // Spec + base weights file + adapter folder in, merged (or unmerged) safetensors file out (`rankfold merge`, `unmerge`).
 export { mergeAdapterIntoBase, unmergeAdapterFromBase, type MergeFilesOptions, type MergeFilesResult } from './adapters/merge-files.ts';
+export { combineAdapters, type CombineInput, type CombineMethod, type CombineOptions } from './adapters/combine.ts';
+export { AdapterSet } from './adapters/adapter-set.ts';
+export { readAdapter, writeAdapter, makePeftConfig, parsePeftConfig, serializePeftConfig, type Adapter, type PeftConfig } from './io/peft.ts';
 export { readSafetensorsFile, writeSafetensorsFile, readAdapterDir, writeAdapterDir } from './io/node-fs.ts';
 export { ModelFolder, readTokenizerFiles, type FolderTensor } from './io/model-folder.ts';
 export { writeModelFolder, type TensorSource, type WriteModelFolderOptions, type WrittenFolder } from './io/model-folder-write.ts';
