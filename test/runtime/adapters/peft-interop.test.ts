@@ -236,6 +236,13 @@ describe('target selection as PEFT injects', () => {
     // modules_to_save (and what is under it) never gets LoRA: PEFT's dot-bounded guard
     expect(pick({ target_modules: 'all-linear', modules_to_save: ['mlp'] })).toHaveLength(8);
   });
+  it('a tied weight (GPT-2 lm_head = wte) cannot be a trained copy; ensure_weight_tying on a tied pair is refused', () => {
+    const gpt2 = base('gpt2_cattn_r4').spec;
+    const c = (extra: Record<string, unknown>) => readAdapter({ config: JSON.stringify({ peft_type: 'LORA', r: 2, ...extra }), weights: serializeSafetensors(new Map(), {}) }, 'ad').config;
+    expect(() => applyPeftConfig(gpt2, c({ target_modules: ['c_attn'], modules_to_save: ['lm_head'] }))).toThrow(/modules_to_save includes "lm_head", whose weight is tied/);
+    expect(() => applyPeftConfig(gpt2, c({ target_modules: ['wte', 'c_attn'], ensure_weight_tying: true }))).toThrow(/"ensure_weight_tying" is true and the tied pair/);
+    expect(applyPeftConfig(gpt2, c({ target_modules: ['c_attn'], ensure_weight_tying: true })).lora).toHaveLength(2);
+  });
   it('SEQ_CLS adds "classifier" and "score" to modules_to_save, as PeftModelForSequenceClassification', () => {
     const m = applyPeftConfig(spec, config({ target_modules: ['q_proj'], task_type: 'SEQ_CLS' }));
     expect(m.adapterOptions!.modulesToSave).toEqual(['classifier', 'score']);
