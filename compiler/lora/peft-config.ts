@@ -4,7 +4,7 @@
 import { UserError } from '../errors.ts';
 import { compilePyRegex, PyRegexError } from './pyregex.ts';
 import { fieldRefusal, PEFT_FIELDS, TASK_TYPES } from './peft-fields.ts';
-import { initFromPeft, MAX_RANK } from './lora-config.ts';
+import { initFromPeft } from './lora-config.ts';
 
 export type TargetModules = string[] | string | null;
 
@@ -119,7 +119,6 @@ function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
     throw new UserError(`${source}: "${field}" is ${JSON.stringify(c[field])}, expected ${want}`);
   };
   if (!Number.isInteger(c.r) || c.r <= 0) bad('r', 'a positive integer (PEFT: "`r` should be a positive integer value")');
-  if (c.r > MAX_RANK) bad('r', `at most ${MAX_RANK}`);
   if (!(c.task_type === null || (TASK_TYPES as readonly unknown[]).includes(c.task_type))) bad('task_type', `null or one of ${TASK_TYPES.join(', ')} (PEFT: "Invalid task type")`);
   for (const field of Object.keys(PEFT_FIELDS)) {
     const why = fieldRefusal(field, c[field], false);
@@ -145,7 +144,7 @@ function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
     for (const key of Object.keys(p)) checkPattern(`(.*\\.)?(${key})$`, `${source}: ${f} key "${key}"`);
   }
   for (const [k, v] of Object.entries(c.rank_pattern)) {
-    if (!Number.isInteger(v) || v <= 0 || v > MAX_RANK) throw new UserError(`${source}: rank_pattern["${k}"] = ${v} is not an integer from 1 to ${MAX_RANK}`);
+    if (!Number.isInteger(v) || v <= 0) throw new UserError(`${source}: rank_pattern["${k}"] = ${v} is not a positive integer`);
   }
   if (!(c.modules_to_save === null || isStrList(c.modules_to_save))) bad('modules_to_save', 'a list of names or null');
   const l = c.layers_to_transform;

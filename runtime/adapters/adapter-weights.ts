@@ -23,7 +23,8 @@ import type { Adapter, FloatTensor, LoraModuleWeights } from '../io/peft.ts';
 import { sameShape, type WeightMap } from '../model/weights.ts';
 import { adaptedShape, isAdaptable, moduleInfos, type AdaptableOp } from './apply-peft.ts';
 import { residualBase } from './init.ts';
-import { loraParamNames } from '../../compiler/lora/keys.ts';
+import { loraKey, loraParamNames, type LoraPart } from '../../compiler/lora/keys.ts';
+import { requireFinite } from '../model/finite.ts';
 
 /** Base weights trained besides the LoRA factors (bias "all" / "lora_only", modules_to_save). */
 export function trainableBaseWeights(model: CheckedModel): Weight[] {
@@ -83,17 +84,19 @@ export function loraTensorsOf(op: AdaptableOp, cfg: LoraConfig, t: LoraModuleWei
   const { kind, inFeatures, outFeatures } = adaptedShape(op);
   const names = loraParamNames(op.module, kind, adapterName);
   const out: WeightMap = new Map();
-  const expect = (what: string, got: FloatTensor | undefined, want: number[]) => {
+  const expect = (what: string, part: LoraPart, got: FloatTensor | undefined, want: number[]) => {
     if (!got) throw new UserError(`${source}: "${op.module}" has no ${what}`);
     if (!sameShape(got.shape, want)) throw new UserError(`${source}: ${op.module} ${what} has shape [${got.shape.join(', ')}], expected [${want.join(', ')}]`);
+    requireFinite(got.data, source, loraKey(op.module, part), got.shape);
     return got.data;
   };
   if (t.kind !== kind) throw new UserError(`${source}: "${op.module}" is ${kind === 'embedding' ? 'an embedding' : 'a linear layer'} but the adapter holds ${t.kind === 'embedding' ? 'lora_embedding_A/B' : 'lora_A/B'} for it`);
-  out.set(names.a, expect('lora_A', t.A, [cfg.rank, inFeatures]));
-  out.set(names.b, expect('lora_B', t.B, [outFeatures, cfg.rank]));
-  if (cfg.loraBias) out.set(names.biasB, expect('lora_B bias (lora_bias)', t.biasB, [outFeatures]));
+  const emb = kind === 'embedding';
+  out.set(names.a, expect('lora_A', emb ? 'embA' : 'A', t.A, [cfg.rank, inFeatures]));
+  out.set(names.b, expect('lora_B', emb ? 'embB' : 'B', t.B, [outFeatures, cfg.rank]));
+  if (cfg.loraBias) out.set(names.biasB, expect('lora_B bias (lora_bias)', 'biasB', t.biasB, [outFeatures]));
   else if (t.biasB) throw new UserError(`${source}: "${op.module}" has a lora_B bias but the config has lora_bias=false`);
-  if (cfg.dora) out.set(names.magnitude, expect('DoRA magnitude', t.magnitude, [outFeatures]));
+  if (cfg.dora) out.set(names.magnitude, expect('DoRA magnitude', 'magnitude', t.magnitude, [outFeatures]));
   return out;
 }
 
@@ -115,6 +118,7 @@ export function baseOverrides(model: CheckedModel, adapter: Adapter, source: str
     if (!w) throw new UserError(`${source}: tensor "${key}" matches no weight of ${model.file}`);
     if (k.baseLayer && !adapted.has(w.module)) throw new UserError(`${source}: tensor "${key}" belongs to a LoRA-adapted "${w.module}", but this config does not adapt it`);
     if (!sameShape(t.shape, w.shape)) throw new UserError(`${source}: tensor "${key}" has shape [${t.shape.join(', ')}], but ${model.file} has [${w.shape.join(', ')}]`);
+    requireFinite(t.data, source, key, t.shape);
     out.set(w.tiedTo ?? w.name, t.data);
   }
   for (const m of savedModules(model)) {

@@ -34,6 +34,7 @@ import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requi
 import { loadTrainData, tokenizerFor, type TrainData } from '../data/job-data.ts';
 import { resolveTrainSettings, resumeMismatches, type TrainOverrides, type TrainSettings } from './settings.ts';
 import { loadBase, modelFileBytes } from '../model/base-weights.ts';
+import { baseModelNameOrPath } from '../io/hf-config.ts';
 
 export interface TrainJobOptions extends TrainOverrides {
   spec: string;
@@ -89,9 +90,9 @@ const CSV_COLUMNS = ['step', 'loss', 'eval_loss', 'lr'];
 
 /** What PEFT records as the base model: config.json's `_name_or_path`, else the folder of the base weights. */
 function baseModelName(o: TrainJobOptions): string | null {
+  if (o.weights !== undefined) return baseModelNameOrPath(o.config ?? {}, path.dirname(o.weights));
   const fromConfig = o.config?.['_name_or_path'];
-  if (typeof fromConfig === 'string' && fromConfig !== '') return fromConfig;
-  return o.weights !== undefined ? path.dirname(o.weights) : null;
+  return typeof fromConfig === 'string' && fromConfig.trim() !== '' ? fromConfig : null;
 }
 
 /** The model the run trains: the spec's adapters re-targeted by --rank/--alpha/--init/--modules-to-save, or no adapters for --full. */

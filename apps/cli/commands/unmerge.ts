@@ -1,11 +1,6 @@
 import type { RegisterCommand } from './index.ts';
-import type { CheckedModel } from '../../../compiler/check/model.ts';
-import { readAdapterDir, readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
-import type { SafetensorsFile } from '../../../runtime/io/safetensors.ts';
-import { unmergeAdapter } from '../../../runtime/adapters/merge-model.ts';
-import { readBaseWeights } from '../../../runtime/model/weights.ts';
-import { writeModelFile } from '../../../runtime/model/base-weights.ts';
-import { loadSpecWith, setArg, type SetValues } from '../options.ts';
+import { unmergeAdapterFromBase } from '../../../runtime/adapters/merge-files.ts';
+import { readConfigOption, setArg, type SetValues } from '../options.ts';
 
 interface UnmergeFlags {
   weights: string;
@@ -16,23 +11,9 @@ interface UnmergeFlags {
 }
 
 /**
- * The model and weights file to work on. Today a spec (+ --config) and --weights; a model folder
- * (`--model DIR`, config.json + safetensors) plugs in here once its loader exists.
+ * `rankfold unmerge SPEC --weights MERGED --adapter DIR --out BASE`: PEFT's unmerge_adapter, on
+ * files. A model folder (`--model DIR`) plugs into runtime/adapters/merge-files.ts's modelInput.
  */
-function modelInput(spec: string, flags: UnmergeFlags): { model: CheckedModel; file: SafetensorsFile } {
-  return { model: loadSpecWith(spec, flags).model, file: readSafetensorsFile(flags.weights) };
-}
-
-/** Takes a merged adapter out of merged weights: the base back, within float tolerance. */
-export function unmergeFiles(spec: string, flags: UnmergeFlags): { layers: number } {
-  const { model, file } = modelInput(spec, flags);
-  const adapter = readAdapterDir(flags.adapter);
-  const r = unmergeAdapter(model, readBaseWeights(model, file), adapter, flags.adapter);
-  writeModelFile(flags.out, r.plain, r.weights, file);
-  return { layers: r.adapted.lora.length };
-}
-
-/** `rankfold unmerge SPEC --weights MERGED --adapter DIR --out BASE`. */
 export const registerUnmerge: RegisterCommand = (program) => {
   program
     .command('unmerge')
@@ -44,7 +25,8 @@ export const registerUnmerge: RegisterCommand = (program) => {
     .option('--config <config.json>', 'bind spec parameters from a Hugging Face config.json')
     .option('--set <name=value>', 'set a spec parameter (repeatable)', setArg)
     .action((spec: string, flags: UnmergeFlags) => {
-      const r = unmergeFiles(spec, flags);
-      console.log(`took ${flags.adapter} out of ${r.layers} layers of ${flags.weights}; wrote ${flags.out}`);
+      const { weights, adapter, out } = flags;
+      const r = unmergeAdapterFromBase({ spec, config: readConfigOption(flags.config), set: flags.set, weights, adapter, out });
+      console.log(`took ${adapter} out of ${r.mergedLayers} layers of ${weights}; wrote ${out}`);
     });
 };

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CheckedModel } from '../../../compiler/check/model.ts';
-import { mergeFiles } from '../../../apps/cli/commands/merge.ts';
+import { mergeAdapterIntoBase } from '../../../runtime/adapters/merge-files.ts';
 import { adapterWeights } from '../../../runtime/adapters/adapter-weights.ts';
 import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
 import { stripAdapters } from '../../../runtime/adapters/merge-model.ts';
@@ -54,7 +54,7 @@ async function trainAndMerge(lora: string, extra: Record<string, unknown> = {}) 
   const model = applyPeftConfig(specModel, adapter.config);
   const adapted = await logits(model, [base, adapterWeights(model, adapter, out, { base })]);
   const mergedFile = path.join(dir, 'merged.safetensors');
-  mergeFiles(spec, { weights, adapter: out, out: mergedFile, set: TINY_SET });
+  mergeAdapterIntoBase({ spec, weights, adapter: out, out: mergedFile, set: TINY_SET });
   const merged = await logits(stripAdapters(specModel), [readBaseWeights(specModel, readSafetensorsFile(mergedFile))]);
   expect(maxDiff(adapted, merged)).toBeLessThan(1e-4);
   expect(maxDiff(adapted, await logits(stripAdapters(specModel), [base]))).toBeGreaterThan(1e-3);
