@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { UserError } from '../../../compiler/errors.ts';
 import { combineAdapters, type CombineMethod } from '../../../runtime/adapters/combine.ts';
 import { readAdapterDir, writeAdapterDir } from '../../../runtime/io/node-fs.ts';

@@ -1,4 +1,4 @@
-import type { RegisterCommand } from './index.ts';
+import type { RegisterCommand } from './command.ts';
 import { unmergeAdapterFromBase } from '../../../runtime/adapters/merge-files.ts';
 import { readConfigOption, setArg, type SetValues } from '../options.ts';
 

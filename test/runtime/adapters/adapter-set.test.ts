@@ -13,7 +13,7 @@ import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { Generator } from '../../../runtime/generate/generator.ts';
 import { readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
 import { makePeftConfig, readAdapter, writeAdapter, type Adapter, type LoraModuleWeights } from '../../../runtime/io/peft.ts';
-import { buildGraph } from '../../../runtime/model/build.ts';
+import { compile } from '../../../compiler/compile.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { loadSpec, readConfigJson, specForModelType } from '../../../runtime/model/load-spec.ts';
 import { readBaseWeights, setWeights, type WeightMap } from '../../../runtime/model/weights.ts';
@@ -53,7 +53,7 @@ function setup() {
 }
 
 async function logits(model: CheckedModel, weights: WeightMap[], ids: Int32Array): Promise<Float32Array> {
-  const exec = new InterpExecutor(buildGraph(model, { mode: 'eval', batch: 2, seq: 12 }), 'f64');
+  const exec = new InterpExecutor(compile(model, { mode: 'eval', batch: 2, seq: 12, stopAfter: 'passes' }).graph, 'f64');
   for (const w of weights) setWeights(exec, w);
   feedTokens(exec, ids, 2, 12, ids);
   exec.run();

@@ -12,7 +12,7 @@ import { svd } from '../../../runtime/analysis/svd.ts';
 import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
 import { makePeftConfig, readAdapter, writeAdapter, type PeftConfig } from '../../../runtime/io/peft.ts';
-import { buildGraph } from '../../../runtime/model/build.ts';
+import { compile } from '../../../compiler/compile.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { loadSpec, readConfigJson, specForModelType } from '../../../runtime/model/load-spec.ts';
 import { readBaseWeights, setWeights, type WeightMap } from '../../../runtime/model/weights.ts';
@@ -29,7 +29,7 @@ function setup(name: ConformanceCase, config: Partial<PeftConfig>) {
 }
 
 async function logits(model: CheckedModel, weights: WeightMap[], ids: Int32Array): Promise<Float32Array> {
-  const exec = new InterpExecutor(buildGraph(model, { mode: 'eval', batch: 2, seq: 12 }), 'f64');
+  const exec = new InterpExecutor(compile(model, { mode: 'eval', batch: 2, seq: 12, stopAfter: 'passes' }).graph, 'f64');
   for (const w of weights) setWeights(exec, w);
   feedTokens(exec, ids, 2, 12, ids);
   exec.run();
@@ -77,7 +77,7 @@ describe('PiSSA and OLoRA', () => {
     const trained = new Map(init);
     const bName = 'model.layers.1.self_attn.v_proj.lora_B.weight';
     trained.set(bName, init.get(bName)!.map((x, i) => x + 0.01 * Math.sin(i)));
-    const exec = new InterpExecutor(buildGraph(model, { mode: 'eval', batch: 1, seq: 4 }), 'f32');
+    const exec = new InterpExecutor(compile(model, { mode: 'eval', batch: 1, seq: 4, stopAfter: 'passes' }).graph, 'f32');
     setWeights(exec, base);
     setWeights(exec, trained);
     const adapter = readAdapter(writeAdapter(await readAdapterFromExecutor(exec, model, makePeftConfig({ r: 2, lora_alpha: 4, target_modules: ['v_proj'], init_lora_weights: 'pissa' }))), 'pissa');

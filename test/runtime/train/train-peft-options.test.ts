@@ -12,7 +12,7 @@ import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
 import { stripAdapters } from '../../../runtime/adapters/merge-model.ts';
 import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { readAdapterDir, readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
-import { buildGraph } from '../../../runtime/model/build.ts';
+import { compile } from '../../../compiler/compile.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { loadSpec } from '../../../runtime/model/load-spec.ts';
 import { readBaseWeights, setWeights, type WeightMap } from '../../../runtime/model/weights.ts';
@@ -28,7 +28,7 @@ function specWith(dir: string, lora: string): string {
 
 async function logits(model: CheckedModel, weights: WeightMap[]): Promise<Float32Array> {
   const ids = Int32Array.from({ length: 16 }, (_, i) => (i * 37 + 5) % 256);
-  const exec = new InterpExecutor(buildGraph(model, { mode: 'eval', batch: 1, seq: 16 }), 'f64');
+  const exec = new InterpExecutor(compile(model, { mode: 'eval', batch: 1, seq: 16, stopAfter: 'passes' }).graph, 'f64');
   for (const w of weights) setWeights(exec, w);
   feedTokens(exec, ids, 1, 16, ids);
   exec.run();
