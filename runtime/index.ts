@@ -32,20 +32,16 @@ export { createExecutor, executorTarget, type ExecutorOptions } from './exec/cre
 export { targetFor } from './device/target.ts';
 
 // Weights and adapters.
-export {
-  readBaseWeights,
-  initBaseWeights,
-  initAdapterWeights,
-  adapterWeights,
-  setWeights,
-  readAdapterFromExecutor,
-  peftConfigFor,
-  type WeightMap,
-} from './model/weights.ts';
-export { applyPeftConfig } from './adapters/apply-peft.ts';
-export { mergeAdapterWeights, unmergeAdapterWeights, stripAdapters } from './adapters/merge-model.ts';
-// Spec + base weights file + adapter folder in, merged safetensors file out (`rankfold merge`).
-export { mergeAdapterIntoBase, type MergeFilesOptions, type MergeFilesResult } from './adapters/merge-files.ts';
+export { readBaseWeights, initBaseWeights, setWeights, type WeightMap } from './model/weights.ts';
+export { initAdapterWeights, residualBase } from './adapters/init.ts';
+export { adapterWeights, readAdapterFromExecutor, peftConfigFor, type AdapterWeightsOptions } from './adapters/adapter-weights.ts';
+export { applyPeftConfig, type ApplyPeftOptions } from './adapters/apply-peft.ts';
+export { mergeAdapter, unmergeAdapter, mergeAdapterWeights, unmergeAdapterWeights, stripAdapters, type MergeResult } from './adapters/merge-model.ts';
+// Spec + base weights file + adapter folder in, merged (or unmerged) safetensors file out (`rankfold merge`, `unmerge`).
+export { mergeAdapterIntoBase, unmergeAdapterFromBase, type MergeFilesOptions, type MergeFilesResult } from './adapters/merge-files.ts';
+export { combineAdapters, type CombineInput, type CombineMethod, type CombineOptions } from './adapters/combine.ts';
+export { AdapterSet } from './adapters/adapter-set.ts';
+export { readAdapter, writeAdapter, makePeftConfig, parsePeftConfig, serializePeftConfig, type Adapter, type PeftConfig } from './io/peft.ts';
 export { readSafetensorsFile, writeSafetensorsFile, readAdapterDir, writeAdapterDir } from './io/node-fs.ts';
 export { ModelFolder, readTokenizerFiles, type FolderTensor } from './io/model-folder.ts';
 export { writeModelFolder, type TensorSource, type WriteModelFolderOptions, type WrittenFolder } from './io/model-folder-write.ts';

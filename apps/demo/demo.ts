@@ -21,7 +21,9 @@ import { compile } from '../../compiler/compile.ts';
 import { createExecutor, executorTarget, type ExecutorOptions } from '../../runtime/exec/create.ts';
 import { loadSpec, EXAMPLES_DIR } from '../../runtime/model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../../runtime/adapters/merge-model.ts';
-import { adapterWeights, initAdapterWeights, initBaseWeights, readAdapterFromExecutor, setWeights, weightTensors, type WeightMap } from '../../runtime/model/weights.ts';
+import { initBaseWeights, setWeights, weightTensors, type WeightMap } from '../../runtime/model/weights.ts';
+import { adapterWeights, readAdapterFromExecutor } from '../../runtime/adapters/adapter-weights.ts';
+import { initAdapterWeights } from '../../runtime/adapters/init.ts';
 import { TrainingProgress } from '../../runtime/report/progress.ts';
 import { linePlotSvg } from '../../runtime/report/svg.ts';
 import { trainLoop, type StepInfo } from '../../runtime/train/trainer.ts';
@@ -126,7 +128,7 @@ async function demoInto(o: DemoOptions): Promise<DemoResult> {
   o.log(`\n3. training a rank-${adapted.lora[0]?.config.rank} LoRA adapter (${adapted.counts.adapter.toLocaleString()} trainable parameters, base frozen)`);
   const loraLog = await train(lora, new BatchLoader(trainRows, { batchSize: batch, seed: o.seed }), o.loraSteps, 1e-2, 'lora');
   const adapter = await readAdapterFromExecutor(lora, adapted);
-  const loraWeights = adapterWeights(adapted, adapter, 'the trained adapter');
+  const loraWeights = adapterWeights(adapted, adapter, 'the trained adapter', { base: baseWeights });
   lora.destroy();
 
   gen.setWeights(loraWeights);

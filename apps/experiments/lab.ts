@@ -3,7 +3,7 @@
 // back the trained weights, and evaluation by greedy batched generation with the task's scorer
 // (and, for classification tasks, by the most likely label).
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { loraParamNames } from '../../compiler/lower/lower-model.ts';
+import { loraParamNames } from '../../compiler/lora/keys.ts';
 import { packConcat, packPadded, tokenizeExample, type Rows } from '../../runtime/data/dataset.ts';
 import { BatchLoader } from '../../runtime/data/loader.ts';
 import { END, type EvalResult, type Task, type TaskExample } from '../tasks/types.ts';
@@ -20,7 +20,8 @@ import { createExecutor } from '../../runtime/exec/create.ts';
 import { targetFor } from '../../runtime/device/target.ts';
 import { loadSpec } from '../../runtime/model/load-spec.ts';
 import { stripAdapters } from '../../runtime/adapters/merge-model.ts';
-import { initAdapterWeights, setWeights, type WeightMap } from '../../runtime/model/weights.ts';
+import { setWeights, type WeightMap } from '../../runtime/model/weights.ts';
+import { initAdapterWeights } from '../../runtime/adapters/init.ts';
 import { UserError } from '../../compiler/errors.ts';
 import { TRAINER_STATE_FORMAT, type TrainerState } from '../../runtime/io/checkpoint.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../../runtime/train/checkpoints.ts';

@@ -4,7 +4,7 @@
 import type { Call, Expr, Loc, ModelDecl, Stmt } from '../language/ast.ts';
 import { quote } from '../language/diagnostics.ts';
 import { Abort, MAX_OPS, didYouMean, type CheckContext } from './context.ts';
-import type { Dim, LoraConfig, Op, Role, TensorValue, ValueId, Weight } from './model.ts';
+import type { BiasMode, Dim, LoraConfig, Op, Role, TensorValue, ValueId, Weight } from './model.ts';
 import { binaryScalar, ERROR, typeName, unaryScalar, type Value } from './values.ts';
 
 export interface ModuleDef {
@@ -31,8 +31,8 @@ export class Elaborator {
   readonly weights: Weight[] = [];
   readonly weightByName = new Map<string, Weight>();
   readonly modules = new Map<string, ModuleDef>();
-  /** Inline `lora(...)` settings, by linear module name. */
-  readonly inlineLora = new Map<string, { config: LoraConfig; loc: Loc }>();
+  /** Inline `lora(...)` settings, by module name (with PEFT's `bias` when the modifier gives it). */
+  readonly inlineLora = new Map<string, { config: LoraConfig; loc: Loc; biasMode?: { mode: BiasMode; loc: Loc } }>();
   readonly inputs: { name: string; value: ValueId; kind: 'tokens' | 'features' }[] = [];
   readonly outputs: { name: string; value: ValueId }[] = [];
   readonly env = new Map<string, Value>();

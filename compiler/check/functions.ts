@@ -16,6 +16,8 @@ export interface FunctionSpec {
   hasWeights: boolean;
   /** A linear map, so it accepts `lora` and `tied`. */
   linear: boolean;
+  /** Accepts `lora` (linear maps and embedding tables, as PEFT's LoRA layers). */
+  lora?: boolean;
   summary: string;
 }
 
@@ -25,10 +27,10 @@ const opt = (name: string, kind: ArgKind): ArgSpec => ({ name, kind, required: f
 const ACTIVATION: FunctionSpec = { args: [req('x', 'tensor')], hasWeights: false, linear: false, summary: 'activation' };
 
 export const FUNCTIONS: Record<string, FunctionSpec> = {
-  embedding: { args: [req('ids', 'tensor'), req('num', 'int'), req('dim', 'int')], hasWeights: true, linear: false, summary: 'token embedding [num, dim]' },
-  positions: { args: [req('ids', 'tensor'), req('num', 'int'), req('dim', 'int')], hasWeights: true, linear: false, summary: 'learned position embedding [num, dim]' },
-  linear: { args: [req('x', 'tensor'), req('dims', 'dims'), opt('bias', 'bool')], hasWeights: true, linear: true, summary: 'linear map, weight [out, in]' },
-  conv1d: { args: [req('x', 'tensor'), req('dims', 'dims'), opt('bias', 'bool')], hasWeights: true, linear: true, summary: "GPT-2 Conv1D: a linear map stored [in, out]" },
+  embedding: { args: [req('ids', 'tensor'), req('num', 'int'), req('dim', 'int')], hasWeights: true, linear: false, lora: true, summary: 'token embedding [num, dim]' },
+  positions: { args: [req('ids', 'tensor'), req('num', 'int'), req('dim', 'int')], hasWeights: true, linear: false, lora: true, summary: 'learned position embedding [num, dim]' },
+  linear: { args: [req('x', 'tensor'), req('dims', 'dims'), opt('bias', 'bool')], hasWeights: true, linear: true, lora: true, summary: 'linear map, weight [out, in]' },
+  conv1d: { args: [req('x', 'tensor'), req('dims', 'dims'), opt('bias', 'bool')], hasWeights: true, linear: true, lora: true, summary: "GPT-2 Conv1D: a linear map stored [in, out]" },
   rmsnorm: { args: [req('x', 'tensor'), opt('eps', 'float')], hasWeights: true, linear: false, summary: 'RMSNorm, weight [d]' },
   layernorm: { args: [req('x', 'tensor'), opt('eps', 'float'), opt('bias', 'bool')], hasWeights: true, linear: false, summary: 'LayerNorm, weight and bias [d]' },
   attention: {

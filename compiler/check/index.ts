@@ -82,7 +82,7 @@ export function elaborateSpec(spec: Spec, decl: ModelDecl, file: string, opts: C
   if (ctx.failed) return { diagnostics: finish(ctx) };
   const el = new Elaborator(ctx, decl, params, applyFunction);
   el.run();
-  const lora = ctx.failed ? [] : resolveLoraTargets(ctx, spec, el, params);
+  const { targets: lora, options: adapterOptions } = ctx.failed ? { targets: [] } : resolveLoraTargets(ctx, spec, el, params);
   const train = checkTrain(ctx, spec, params, ctx.failed ? undefined : el);
   if (ctx.failed) return { diagnostics: finish(ctx) };
   const bound: Record<string, number | boolean | string> = {};
@@ -99,6 +99,7 @@ export function elaborateSpec(spec: Spec, decl: ModelDecl, file: string, opts: C
     ops: el.ops,
     weights,
     lora,
+    ...(adapterOptions ? { adapterOptions } : {}),
     counts: countParams(weights),
   };
   if (train) model.train = train;

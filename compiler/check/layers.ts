@@ -5,7 +5,7 @@ import { quote } from '../language/diagnostics.ts';
 import { didYouMean } from './context.ts';
 import { shapeText, type Elaborator } from './dataflow.ts';
 import { ACTIVATION_NAMES, bindArgs, FUNCTIONS, type ArgKind } from './functions.ts';
-import { evalLoraSettings } from '../lora/lora-config.ts';
+import { evalLoraSettings } from './lora-settings.ts';
 import { expandModuleName } from './module-names.ts';
 import type { Layout, Role, ValueId } from './model.ts';
 import { ERROR, isNumber, show, typeName, type Value } from './values.ts';
@@ -31,6 +31,17 @@ function features(el: Elaborator, id: ValueId, what: string, loc: Loc): number |
     return undefined;
   }
   return t.shape[2] as number;
+}
+
+/** An inline `lora(...)` modifier: its settings, by module name, for the lora-targets rule. */
+function inlineLora(el: Elaborator, c: Call, module: string): void {
+  for (const mod of c.modifiers) {
+    if (mod.kind !== 'Lora') continue;
+    const s = evalLoraSettings(el.ctx, mod.args, mod.loc, (n) => el.lookup(n) ?? ERROR);
+    if (!s) continue;
+    const { biasMode, ...config } = s;
+    el.inlineLora.set(module, { config, loc: mod.loc, ...(biasMode ? { biasMode } : {}) });
+  }
 }
 
 export function applyFunction(el: Elaborator, c: Call): Value {
@@ -100,6 +111,7 @@ export function applyFunction(el: Elaborator, c: Call): Value {
       if (n === undefined || d === undefined) return ERROR;
       const w = weight('weight', [n, d], 'embedding');
       if (!w) return ERROR;
+      inlineLora(el, c, module);
       const out = el.newValue(['B', 'T', d], 'f32', module);
       el.ops.push({ op: fname === 'embedding' ? 'embedding' : 'position_embedding', out, ids: ids.id, module, weight: w.name, num: n, dim: d });
       return { t: 'tensor', id: out };
@@ -119,13 +131,8 @@ export function applyFunction(el: Elaborator, c: Call): Value {
       const w = weight('weight', layout === 'conv1d' ? [inF, outF] : [outF, inF], layout);
       const b = bool('bias', true) ? weight('bias', [outF], 'vector') : undefined;
       if (!w) return ERROR;
-      for (const mod of c.modifiers) {
-        if (mod.kind === 'Tied') tie(el, mod, w.name, [outF, inF]);
-        if (mod.kind === 'Lora') {
-          const cfg = evalLoraSettings(el.ctx, mod.args, mod.loc, (n) => el.lookup(n) ?? ERROR);
-          if (cfg) el.inlineLora.set(module, { config: cfg, loc: mod.loc });
-        }
-      }
+      for (const mod of c.modifiers) if (mod.kind === 'Tied') tie(el, mod, w.name, [outF, inF]);
+      inlineLora(el, c, module);
       const out = el.newValue(['B', 'T', outF], 'f32', module);
       el.ops.push({ op: 'linear', out, x, module, weight: w.name, ...(b ? { bias: b.name } : {}), inFeatures: inF, outFeatures: outF, layout, head: false });
       return { t: 'tensor', id: out };

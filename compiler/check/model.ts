@@ -4,6 +4,16 @@
 // storage layout, and every linear layer carries its LoRA settings or none. Lowering to the IR is
 // a walk over `ops` in order. spec/language.md documents each field.
 
+import type { BiasMode, LoraConfig } from '../lora/lora-config.ts';
+
+export type { BiasMode, LoraConfig };
+
+/** One of several named adapters on a module (a many-adapter model: runtime/adapters/adapter-set.ts). */
+export interface NamedLora {
+  name: string;
+  config: LoraConfig;
+}
+
 export type Dim = number | 'B' | 'T';
 export type ValueId = number;
 
@@ -37,23 +47,21 @@ export interface Weight {
   tiedTo?: string;
 }
 
-export interface LoraConfig {
-  rank: number;
-  alpha: number;
-  dropout: number;
-  /** PEFT init_lora_weights: 'default' (Kaiming A, zero B), 'gaussian', or 'random' (PEFT `false`: random B too). */
-  init: 'default' | 'gaussian' | 'random';
-  rslora: boolean;
-  dora: boolean;
-  /** alpha / rank, or alpha / sqrt(rank) with rslora. */
-  scaling: number;
-}
-
 export type Activation = 'gelu' | 'gelu_tanh' | 'silu' | 'relu';
 
 export type Op =
-  | { op: 'embedding'; out: ValueId; ids: ValueId; module: string; weight: string; num: number; dim: number }
-  | { op: 'position_embedding'; out: ValueId; ids: ValueId; module: string; weight: string; num: number; dim: number }
+  | {
+      op: 'embedding' | 'position_embedding';
+      out: ValueId;
+      ids: ValueId;
+      module: string;
+      weight: string;
+      num: number;
+      dim: number;
+      /** LoRA on the embedding (lora_embedding_A [r, num], lora_embedding_B [dim, r]). */
+      lora?: LoraConfig;
+      adapters?: NamedLora[];
+    }
   | {
       op: 'linear';
       out: ValueId;
@@ -65,6 +73,8 @@ export type Op =
       outFeatures: number;
       layout: 'linear' | 'conv1d';
       lora?: LoraConfig;
+      /** Several named adapters, each gated (a many-adapter model); never together with `lora`. */
+      adapters?: NamedLora[];
       /** The output head (its result is a model output); `all-linear` skips it, as PEFT does. */
       head: boolean;
     }
@@ -90,9 +100,21 @@ export type Op =
 
 export interface LoraTarget {
   module: string;
+  /** 'embedding': inFeatures is the number of rows (vocabulary), outFeatures the embedding size. */
+  kind: 'linear' | 'embedding';
   inFeatures: number;
   outFeatures: number;
   config: LoraConfig;
+  /** The adapter's name in a many-adapter model; absent for the one (PEFT "default") adapter. */
+  adapter?: string;
+}
+
+/** PEFT settings that are not per module. */
+export interface AdapterOptions {
+  /** Which base biases train with the adapters (PEFT's `bias`). */
+  bias: BiasMode;
+  /** PEFT's modules_to_save entries (as written); the trained leaves have role 'trainable'. */
+  modulesToSave: string[];
 }
 
 export interface OptimizerConfig {
@@ -153,6 +175,8 @@ export interface CheckedModel {
   /** Base weights in order of first use, then adapter weights (role 'adapter'). */
   weights: Weight[];
   lora: LoraTarget[];
+  /** Present when the model has adapters: the settings that are not per module. */
+  adapterOptions?: AdapterOptions;
   counts: ParamCounts;
   train?: TrainConfig;
 }

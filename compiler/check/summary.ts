@@ -33,9 +33,13 @@ export function formatSummary(m: CheckedModel): string {
     lines.push(`  ${pad('module', mw)}  ${lpad('in', 6)}  ${lpad('out', 6)}  ${lpad('rank', 4)}  ${lpad('alpha', 6)}  ${lpad('scaling', 8)}  extra`);
     for (const t of m.lora) {
       const k = t.config;
-      const extra = [k.dropout ? `dropout=${fmt(k.dropout)}` : '', k.init !== 'default' ? `init=${k.init}` : '', k.rslora ? 'rslora' : '', k.dora ? 'dora' : ''].filter(Boolean).join(' ');
+      const extra = [t.kind === 'embedding' ? 'embedding' : '', k.dropout ? `dropout=${fmt(k.dropout)}` : '', k.init !== 'default' ? `init=${k.init}` : '', k.rslora ? 'rslora' : '', k.dora ? 'dora' : '', k.loraBias ? 'lora_bias' : ''].filter(Boolean).join(' ');
       lines.push(`  ${pad(t.module, mw)}  ${lpad(String(t.inFeatures), 6)}  ${lpad(String(t.outFeatures), 6)}  ${lpad(String(k.rank), 4)}  ${lpad(fmt(k.alpha), 6)}  ${lpad(fmt(k.scaling), 8)}  ${extra}`.trimEnd());
     }
+  }
+  const opts = m.adapterOptions;
+  if (opts && (opts.bias !== 'none' || opts.modulesToSave.length > 0)) {
+    lines.push(`trained in full with the adapters: ${[opts.modulesToSave.length ? `modules ${opts.modulesToSave.join(', ')}` : '', opts.bias !== 'none' ? `biases (bias="${opts.bias}")` : ''].filter(Boolean).join(', ')}`);
   }
   if (m.train) {
     const t = m.train;

@@ -15,7 +15,7 @@ export interface Spec {
   loc: Loc;
 }
 
-export type TopDecl = ModelDecl | LoraDecl | TrainDecl;
+export type TopDecl = ModelDecl | LoraDecl | LoraTrainableDecl | TrainDecl;
 
 export type ParamType = 'int' | 'float' | 'bool' | 'string';
 
@@ -183,6 +183,13 @@ export interface LoraDecl {
   target: LoraTarget;
   args: Arg[];
   overrides: LoraOverride[];
+  loc: Loc;
+}
+
+/** `lora trainable ["lm_head"]`: modules trained in full with the adapters (PEFT's modules_to_save). */
+export interface LoraTrainableDecl {
+  kind: 'LoraTrainable';
+  items: StringLit[];
   loc: Loc;
 }
 

@@ -256,7 +256,8 @@ class AstBuilder extends BaseVisitor {
     return a;
   }
 
-  loraDecl(ctx: Ctx, n: CstNode): A.LoraDecl {
+  loraDecl(ctx: Ctx, n: CstNode): A.LoraDecl | A.LoraTrainableDecl {
+    if (tok(ctx, 'Trainable')) return { kind: 'LoraTrainable', items: toks(ctx, 'StringLiteral').map((t) => this.string(t)), loc: nodeLoc(n) };
     let target: A.LoraTarget;
     const all = tok(ctx, 'AllLinear');
     const re = tok(ctx, 'Regex');

@@ -23,10 +23,10 @@ function labels(types: TokenType[]): string {
 const errorMessageProvider: IParserErrorMessageProvider = {
   buildMismatchTokenMessage: ({ expected, actual }) =>
     expected === EOF
-      ? `unexpected ${describeToken(actual)}; expected 'model', 'lora targets' or 'train' at the top level`
+      ? `unexpected ${describeToken(actual)}; expected 'model', 'lora targets', 'lora trainable' or 'train' at the top level`
       : `expected ${labels([expected])} but found ${describeToken(actual)}`,
   buildNotAllInputParsedMessage: ({ firstRedundant }) =>
-    `unexpected ${describeToken(firstRedundant)}; expected 'model', 'lora targets' or 'train' at the top level`,
+    `unexpected ${describeToken(firstRedundant)}; expected 'model', 'lora targets', 'lora trainable' or 'train' at the top level`,
   buildNoViableAltMessage: ({ expectedPathsPerAlt, actual, ruleName }) => {
     if (EXPRESSION_RULES.has(ruleName)) return `expected an expression but found ${describeToken(actual[0])}`;
     const firsts = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => path[0]).filter((t): t is TokenType => !!t));
@@ -312,37 +312,60 @@ class SpecParser extends CstParser {
 
   loraDecl = this.RULE('loraDecl', () => {
     this.CONSUME(T.Lora);
-    this.CONSUME(T.Targets);
-    this.OR([
+    this.OR4([
       {
         ALT: () => {
-          this.CONSUME(T.LBracket);
-          this.CONSUME(T.StringLiteral);
-          this.MANY({
-            GATE: () => this.LA(2).tokenType !== T.RBracket,
-            DEF: () => {
-              this.CONSUME(T.Comma);
-              this.CONSUME2(T.StringLiteral);
+          this.CONSUME(T.Targets);
+          this.OR([
+            {
+              ALT: () => {
+                this.CONSUME(T.LBracket);
+                this.CONSUME(T.StringLiteral);
+                this.MANY({
+                  GATE: () => this.LA(2).tokenType !== T.RBracket,
+                  DEF: () => {
+                    this.CONSUME(T.Comma);
+                    this.CONSUME2(T.StringLiteral);
+                  },
+                });
+                this.OPTION(() => this.CONSUME2(T.Comma));
+                this.CONSUME(T.RBracket);
+              },
             },
+            { ALT: () => this.CONSUME(T.AllLinear) },
+            {
+              ALT: () => {
+                this.CONSUME(T.Regex);
+                this.CONSUME3(T.StringLiteral);
+              },
+            },
+          ]);
+          this.OPTION2(() => this.SUBRULE(this.argList));
+          this.OPTION3(() => {
+            this.CONSUME(T.LBrace);
+            this.MANY2(() => this.SUBRULE(this.loraOverride));
+            this.CONSUME(T.RBrace);
           });
-          this.OPTION(() => this.CONSUME2(T.Comma));
-          this.CONSUME(T.RBracket);
         },
       },
-      { ALT: () => this.CONSUME(T.AllLinear) },
       {
+        // `lora trainable ["lm_head"]`: PEFT's modules_to_save.
         ALT: () => {
-          this.CONSUME(T.Regex);
-          this.CONSUME3(T.StringLiteral);
+          this.CONSUME(T.Trainable);
+          this.CONSUME2(T.LBracket);
+          this.CONSUME4(T.StringLiteral);
+          this.MANY3({
+            GATE: () => this.LA(2).tokenType !== T.RBracket,
+            DEF: () => {
+              this.CONSUME3(T.Comma);
+              this.CONSUME5(T.StringLiteral);
+            },
+          });
+          this.OPTION4(() => this.CONSUME4(T.Comma));
+          this.CONSUME2(T.RBracket);
         },
       },
     ]);
-    this.OPTION2(() => this.SUBRULE(this.argList));
-    this.OPTION3(() => {
-      this.CONSUME(T.LBrace);
-      this.MANY2(() => this.SUBRULE(this.loraOverride));
-      this.CONSUME(T.RBrace);
-    });
   });
 
   loraOverride = this.RULE('loraOverride', () => {

@@ -1,86 +1,88 @@
-// Evaluates LoRA settings, `lora(rank = 8, alpha = 16, ...)`, with PEFT's defaults
-// (r=8, lora_alpha=8, dropout 0, Kaiming/zero init, no rsLoRA, no DoRA).
-import type { Arg, Loc } from '../language/ast.ts';
-import type { CheckContext } from '../check/context.ts';
-import { bindArgs, type ArgSpec } from '../check/functions.ts';
-import type { LoraConfig } from '../check/model.ts';
-import { ERROR, evalScalar, isNumber, show, type Value } from '../check/values.ts';
-
-export const LORA_ARGS: ArgSpec[] = [
-  { name: 'rank', kind: 'int', required: false },
-  { name: 'alpha', kind: 'float', required: false },
-  { name: 'dropout', kind: 'float', required: false },
-  { name: 'init', kind: 'string', required: false },
-  { name: 'rslora', kind: 'bool', required: false },
-  { name: 'dora', kind: 'bool', required: false },
-];
-
-/** PEFT's rank_pattern / alpha_pattern can change only these two. */
-export const OVERRIDE_ARGS: ArgSpec[] = LORA_ARGS.slice(0, 2);
-
-export const LORA_DEFAULTS: LoraConfig = { rank: 8, alpha: 8, dropout: 0, init: 'default', rslora: false, dora: false, scaling: 1 };
-
-const INITS: Record<string, LoraConfig['init']> = { default: 'default', gaussian: 'gaussian', random: 'random' };
-
-export function scaling(c: Omit<LoraConfig, 'scaling'>): number {
-  return c.rslora ? c.alpha / Math.sqrt(c.rank) : c.alpha / c.rank;
-}
+// The LoRA settings of one adapted module, as the checker resolves them from a spec and the
+// runtime from an adapter_config.json, with PEFT's defaults (r=8, lora_alpha=8, dropout 0,
+// Kaiming A and zero B, no rsLoRA, no DoRA, no lora_bias). Pure: no Node APIs.
 
 /**
- * Applies `args` on top of `base`. Reports through ctx and returns undefined when a setting is
- * invalid. The argument-list shape (names, arity) is reported here too, once per location.
+ * PEFT's init_lora_weights values that Rankfold implements: 'default' (true: Kaiming-uniform A,
+ * zero B), 'random' (false: both random), 'gaussian' (A ~ N(0, 1/r)), 'pissa' and 'pissa_niter_K'
+ * (A and B from the top-r SVD of W, base replaced by the residual), 'olora' (A and B from the QR
+ * of W, base replaced by the residual).
  */
-export function evalLoraSettings(
-  ctx: CheckContext,
-  args: Arg[],
-  where: Loc,
-  lookup: (name: string, loc: Loc) => Value,
-  base: LoraConfig = LORA_DEFAULTS,
-  specs: ArgSpec[] = LORA_ARGS,
-): LoraConfig | undefined {
-  const bound = bindArgs({ args }, specs, specs === OVERRIDE_ARGS ? 'override' : 'lora');
-  for (const p of bound.problems) ctx.error('E0305', p.message, p.arg?.loc ?? where);
-  if (bound.problems.length) return undefined;
-  const c: LoraConfig = { ...base };
-  let ok = true;
-  const bad = (msg: string, loc: Loc) => {
-    ctx.error('E0604', msg, loc);
-    ok = false;
-  };
-  for (const [name, a] of bound.byName) {
-    const v = evalScalar(ctx, a.value, lookup);
-    if (v === ERROR || v.t === 'error') {
-      ok = false;
-      continue;
-    }
-    const loc = a.value.loc;
-    switch (name) {
-      case 'rank':
-        if (v.t !== 'int' || v.v < 1 || v.v > 65536) bad(`LoRA rank must be an integer from 1 to 65536, not ${show(v)}`, loc);
-        else c.rank = v.v;
-        break;
-      case 'alpha':
-        if (!isNumber(v) || v.v <= 0) bad(`LoRA alpha must be a positive number, not ${show(v)}`, loc);
-        else c.alpha = v.v;
-        break;
-      case 'dropout':
-        if (!isNumber(v) || v.v < 0 || v.v >= 1) bad(`LoRA dropout must be in [0, 1), not ${show(v)}`, loc);
-        else c.dropout = v.v;
-        break;
-      case 'init':
-        // PEFT's init_lora_weights: true is the default init, false gives random B (for tests).
-        if (v.t === 'bool') c.init = v.v ? 'default' : 'random';
-        else if (v.t === 'string' && INITS[v.v]) c.init = INITS[v.v]!;
-        else bad(`LoRA init must be "default", "gaussian", "random", true or false, not ${show(v)}`, loc);
-        break;
-      case 'rslora':
-      case 'dora':
-        if (v.t !== 'bool') bad(`LoRA ${name} must be true or false, not ${show(v)}`, loc);
-        else c[name] = v.v;
-        break;
-    }
+export type LoraInit = 'default' | 'random' | 'gaussian' | 'pissa' | `pissa_niter_${number}` | 'olora';
+
+/** PEFT's `bias`: which base biases train alongside the adapters (and are saved with them). */
+export type BiasMode = 'none' | 'all' | 'lora_only';
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  init: LoraInit;
+  rslora: boolean;
+  dora: boolean;
+  /** PEFT's lora_bias: lora_B has a bias, added as scaling·bias. */
+  loraBias: boolean;
+  /** alpha / rank, or alpha / sqrt(rank) with rslora. */
+  scaling: number;
+}
+
+export const LORA_DEFAULTS: LoraConfig = { rank: 8, alpha: 8, dropout: 0, init: 'default', rslora: false, dora: false, loraBias: false, scaling: 1 };
+
+/** The largest rank Rankfold accepts (in a spec and in an adapter config). */
+export const MAX_RANK = 65536;
+
+/** The factor on B·A: alpha / r, or alpha / sqrt(r) with rsLoRA (PEFT's LoraLayer.update_layer). */
+export function loraScaling(alpha: number, r: number, rslora = false): number {
+  return rslora ? alpha / Math.sqrt(r) : alpha / r;
+}
+
+/** Recomputes `scaling` after rank, alpha or rslora changed. */
+export function withScaling(c: Omit<LoraConfig, 'scaling'>): LoraConfig {
+  return { ...c, scaling: loraScaling(c.alpha, c.rank, c.rslora) };
+}
+
+const PISSA_NITER = /^pissa_niter_(\d+)$/;
+
+/** The init_lora_weights values PEFT knows but Rankfold does not implement, and why. */
+const UNSUPPORTED_INITS: Record<string, string> = {
+  loftq: 'LoftQ re-quantizes the base weight with bitsandbytes',
+  corda: 'CorDA needs the covariance of activations from a calibration run',
+  eva: 'EVA needs the SVD of activations from a calibration run',
+  lora_ga: 'LoRA-GA needs gradients from a calibration run',
+  orthogonal: 'orthogonal init is not implemented',
+  mica: 'MiCA freezes lora_B (a variant, not only an init)',
+};
+
+/**
+ * A PEFT init_lora_weights value as a LoraInit. `forTraining` false (loading an adapter that is
+ * already trained) accepts the inits that only set A and B at creation and leave the base alone
+ * (eva, orthogonal, lora_ga, as PEFT's loader then overwrites A and B): their math is plain LoRA.
+ * Returns an error message for values Rankfold cannot honour.
+ */
+export function initFromPeft(value: unknown, forTraining: boolean): LoraInit | { error: string } {
+  if (value === true) return 'default';
+  if (value === false) return 'random';
+  if (typeof value !== 'string') return { error: `must be true, false or a method name, not ${JSON.stringify(value)}` };
+  const v = value.toLowerCase();
+  if (v === 'gaussian') return 'gaussian';
+  if (v === 'olora') return 'olora';
+  if (value === 'pissa') return 'pissa';
+  if (PISSA_NITER.test(value)) return value as LoraInit;
+  if (value.startsWith('pissa')) return { error: `init_lora_weights should be 'pissa' or 'pissa_niter_[number of iters]', got ${JSON.stringify(value)} instead (PEFT's message)` };
+  const why = UNSUPPORTED_INITS[value] ?? UNSUPPORTED_INITS[v];
+  if (why !== undefined) {
+    if (!forTraining && ['eva', 'orthogonal', 'lora_ga'].includes(value)) return 'default';
+    return { error: `"${value}" is not supported: ${why}` };
   }
-  if (!ok) return undefined;
-  c.scaling = scaling(c);
-  return c;
+  return { error: `unknown initialization ${JSON.stringify(value)} (PEFT: "Unknown initialization init_lora_weights=...")` };
+}
+
+/** The init_lora_weights value PEFT writes for a LoraInit. */
+export function initToPeft(init: LoraInit): boolean | string {
+  return init === 'default' ? true : init === 'random' ? false : init;
+}
+
+/** Whether the init replaces the base weight with a residual (PiSSA, OLoRA). */
+export function mutatesBase(init: LoraInit): boolean {
+  return init === 'olora' || init.startsWith('pissa');
 }

@@ -1,9 +1,10 @@
-// PEFT's adapter_config.json for LoRA, as PEFT 0.21 writes it, and PEFT's rules for which modules a
-// config targets and with which rank and alpha. The matching functions mirror
-// peft/tuners/tuners_utils.py (check_target_module_exists) and peft/utils/other.py (get_pattern_key)
-// line by line, because an adapter that Rankfold trains must load into PEFT with the same modules,
-// ranks and scaling, and vice versa. Pure: no Node APIs.
+// PEFT's adapter_config.json for LoRA, as PEFT 0.21 writes it: the type, the defaults, reading
+// (with PEFT's own validations) and writing byte-exactly as PEFT's json.dumps does. Which modules a
+// config selects is targets.ts. Pure: no Node APIs.
 import { UserError } from '../errors.ts';
+import { compilePyRegex, PyRegexError } from './pyregex.ts';
+import { fieldRefusal, PEFT_FIELDS, TASK_TYPES } from './peft-fields.ts';
+import { initFromPeft } from './lora-config.ts';
 
 export type TargetModules = string[] | string | null;
 
@@ -106,7 +107,7 @@ export function parsePeftConfig(text: string, source = 'adapter_config.json'): P
   }
   if (!isObj(json)) throw new UserError(`${source}: expected a JSON object`);
   if (json.peft_type !== 'LORA') {
-    throw new UserError(`${source}: peft_type is ${JSON.stringify(json.peft_type)}; Rankfold reads LoRA adapters ("LORA") only`);
+    throw new UserError(`${source}: "peft_type" is ${JSON.stringify(json.peft_type)}; Rankfold reads LoRA adapters ("LORA") only`);
   }
   // Fields missing from older files take the defaults, except task_type: absent means none was set.
   const config = { ...defaultPeftConfig(), task_type: null, ...json } as PeftConfig;
@@ -117,7 +118,14 @@ function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
   const bad = (field: string, want: string): never => {
     throw new UserError(`${source}: "${field}" is ${JSON.stringify(c[field])}, expected ${want}`);
   };
-  if (!Number.isInteger(c.r) || c.r <= 0) bad('r', 'a positive integer');
+  if (!Number.isInteger(c.r) || c.r <= 0) bad('r', 'a positive integer (PEFT: "`r` should be a positive integer value")');
+  if (!(c.task_type === null || (TASK_TYPES as readonly unknown[]).includes(c.task_type))) bad('task_type', `null or one of ${TASK_TYPES.join(', ')} (PEFT: "Invalid task type")`);
+  for (const field of Object.keys(PEFT_FIELDS)) {
+    const why = fieldRefusal(field, c[field], false);
+    if (why) throw new UserError(`${source}: ${why}`);
+  }
+  const init = initFromPeft(c.init_lora_weights, false);
+  if (typeof init !== 'string') throw new UserError(`${source}: "init_lora_weights" ${init.error}`);
   if (typeof c.lora_alpha !== 'number' || !Number.isFinite(c.lora_alpha)) bad('lora_alpha', 'a number');
   if (typeof c.lora_dropout !== 'number' || c.lora_dropout < 0 || c.lora_dropout >= 1) bad('lora_dropout', 'a number in [0, 1)');
   if (!(c.target_modules === null || typeof c.target_modules === 'string' || isStrList(c.target_modules))) {
@@ -133,7 +141,7 @@ function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
   for (const f of ['rank_pattern', 'alpha_pattern'] as const) {
     const p = c[f];
     if (!isObj(p) || !Object.values(p).every((v) => typeof v === 'number' && Number.isFinite(v))) bad(f, 'an object of numbers');
-    for (const key of Object.keys(p)) compilePattern(`^(.*\\.)?(${toJsRegex(key)})$`, `${source}: ${f} key "${key}"`);
+    for (const key of Object.keys(p)) checkPattern(`(.*\\.)?(${key})$`, `${source}: ${f} key "${key}"`);
   }
   for (const [k, v] of Object.entries(c.rank_pattern)) {
     if (!Number.isInteger(v) || v <= 0) throw new UserError(`${source}: rank_pattern["${k}"] = ${v} is not a positive integer`);
@@ -146,8 +154,24 @@ function validatePeftConfig(c: PeftConfig, source: string): PeftConfig {
   if (!(c.layers_pattern === null || typeof c.layers_pattern === 'string' || isStrList(c.layers_pattern))) {
     bad('layers_pattern', 'a string, a list of strings or null');
   }
-  if (typeof c.target_modules === 'string' && !isAllLinear(c.target_modules)) {
-    compilePattern(`^(?:${toJsRegex(c.target_modules)})$`, `${source}: target_modules`);
+  // LoraConfig.__post_init__'s refusals, with PEFT's messages.
+  const peftSays = (msg: string): never => {
+    throw new UserError(`${source}: ${msg} (PEFT refuses this config)`);
+  };
+  if (typeof c.target_modules === 'string' && c.layers_to_transform !== null) peftSays('`layers_to_transform` cannot be used when `target_modules` is a str.');
+  if (typeof c.target_modules === 'string' && c.layers_pattern !== null) peftSays('`layers_pattern` cannot be used when `target_modules` is a str.');
+  if (c.layers_pattern !== null && c.layers_pattern.length > 0 && c.layers_to_transform === null) peftSays('When `layers_pattern` is specified, `layers_to_transform` must also be specified.');
+  if (c.use_dora && c.megatron_config !== null && c.megatron_config !== undefined) peftSays('DoRA does not support megatron_core, please set `use_dora=False`.');
+  if (c.lora_bias && typeof c.init_lora_weights !== 'boolean') peftSays(`The argument lora_bias=True is only supported with init_lora_weights=True or False, got init_lora_weights=${JSON.stringify(c.init_lora_weights)} instead.`);
+  if (c.lora_bias && c.use_dora) peftSays('The argument lora_bias=True is not supported for DoRA, please pass use_dora=False');
+  if (typeof c.target_modules === 'string' && !isAllLinear(c.target_modules)) checkPattern(c.target_modules, `${source}: target_modules`);
+  if (typeof c.exclude_modules === 'string') checkPattern(c.exclude_modules, `${source}: exclude_modules`);
+  for (const m of c.modules_to_save ?? []) checkPattern(`(^|.*\\.)${m}($|\\..*)`, `${source}: modules_to_save entry "${m}"`);
+  for (const p of typeof c.layers_pattern === 'string' ? [c.layers_pattern] : (c.layers_pattern ?? [])) {
+    const what = `${source}: layers_pattern "${p}"`;
+    checkPattern(`.*?\\.${p}\\.(\\d+)\\.`, what);
+    // PEFT reads the index as int(match.group(1)); a group of the pattern's own would be group 1.
+    if (compilePyRegex(p).groups > 0) throw new UserError(`${what} has a capturing group, which PEFT would read as the layer index; write (?:...) instead`);
   }
   return c;
 }
@@ -184,111 +208,33 @@ function pythonJson(v: unknown, indent: string, key: string | null): string {
   return `{\n${entries.map(([k, x]) => `${inner}${pythonJson(k, inner, null)}: ${pythonJson(x, inner, k)}`).join(',\n')}\n${indent}}`;
 }
 
-/** Python `re` syntax that JavaScript spells differently: named groups. */
-export function toJsRegex(pattern: string): string {
-  return pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
-}
-
-const regexCache = new Map<string, RegExp>();
-function compilePattern(source: string, what: string): RegExp {
-  let re = regexCache.get(source);
-  if (!re) {
-    try {
-      re = new RegExp(source);
-    } catch (err) {
-      throw new UserError(`${what} is not a valid regular expression (${(err as Error).message})`);
-    }
-    regexCache.set(source, re);
+/**
+ * Refuses what a config cannot be trained with here, naming the field: inits that need data or
+ * quantization, and fields whose training math differs from plain LoRA (velora, monteclora).
+ */
+export function checkTrainable(c: PeftConfig, source: string): void {
+  for (const field of Object.keys(PEFT_FIELDS)) {
+    const why = fieldRefusal(field, c[field], true);
+    if (why) throw new UserError(`${source}: ${why}`);
   }
-  return re;
+  const init = initFromPeft(c.init_lora_weights, true);
+  if (typeof init !== 'string') throw new UserError(`${source}: "init_lora_weights" ${init.error}`);
 }
 
-function isAllLinear(target: string): boolean {
-  return target.toLowerCase() === 'all-linear';
-}
-
-export interface MatchOptions {
-  /** The model's output head (lm_head): "all-linear" leaves it out, as PEFT does for models with output embeddings. */
-  isOutputHead?: boolean;
-  /** Whether the module is a Linear / Conv1D layer (what "all-linear" selects). Default true. */
-  isLinear?: boolean;
+/** "all-linear" in any case: PEFT's shorthand for every Linear / Conv1D layer but the output head. */
+export function isAllLinear(target: unknown): boolean {
+  return typeof target === 'string' && target.toLowerCase() === 'all-linear';
 }
 
 /**
- * Whether target_modules selects the module, before exclusions and layer filters:
- * a list matches an exact name or a suffix after a '.'; a string is a regex that must match the
- * whole name; "all-linear" (any case) selects every linear layer except the output head.
+ * Compiles a Python pattern the way PEFT builds it (user text spliced into a template), so a bad
+ * or unbounded pattern is refused when the config is read, naming the field.
  */
-export function matchesTarget(moduleName: string, targetModules: TargetModules, opts: MatchOptions = {}): boolean {
-  if (targetModules === null) return false;
-  if (typeof targetModules === 'string') {
-    if (isAllLinear(targetModules)) return (opts.isLinear ?? true) && !opts.isOutputHead;
-    return compilePattern(`^(?:${toJsRegex(targetModules)})$`, 'target_modules').test(moduleName);
+export function checkPattern(pattern: string, what: string): void {
+  try {
+    compilePyRegex(pattern);
+  } catch (err) {
+    if (err instanceof PyRegexError) throw new UserError(`${what} is not a usable regular expression: ${err.message}`);
+    throw err;
   }
-  return targetModules.some((t) => moduleName === t || moduleName.endsWith(`.${t}`));
-}
-
-/**
- * PEFT's full check_target_module_exists: exclude_modules and modules_to_save win over
- * target_modules, and layers_to_transform filters list matches (but, as in PEFT, neither exact-name
- * matches nor regex / all-linear targets) by the layer index found with layers_pattern.
- */
-export function isTargetModule(moduleName: string, config: PeftConfig, opts: MatchOptions = {}): boolean {
-  const ex = config.exclude_modules;
-  if (ex && ex.length > 0) {
-    if (typeof ex === 'string') {
-      if (compilePattern(`^(?:${toJsRegex(ex)})$`, 'exclude_modules').test(moduleName)) return false;
-    } else if (ex.some((e) => moduleName === e || moduleName.endsWith(`.${e}`))) return false;
-  }
-  for (const m of config.modules_to_save ?? []) {
-    if (compilePattern(`(^|.*\\.)${toJsRegex(m)}($|\\..*)`, 'modules_to_save').test(moduleName)) return false;
-  }
-  const tm = config.target_modules;
-  if (tm === null) return false;
-  if (typeof tm === 'string') return matchesTarget(moduleName, tm, opts);
-  if (tm.includes(moduleName)) return true;
-  if (!matchesTarget(moduleName, tm, opts)) return false;
-
-  const layers = config.layers_to_transform;
-  const usingLayers = layers !== null && (Array.isArray(layers) ? layers.length > 0 : true);
-  if (!usingLayers) return true;
-  let m: RegExpMatchArray | null = null;
-  const lp = config.layers_pattern;
-  if (lp === null || lp.length === 0) {
-    m = /^.*\.[^.]*\.(\d+)\./.exec(moduleName);
-  } else {
-    for (const p of typeof lp === 'string' ? [lp] : lp) {
-      m = compilePattern(`^.*\\.${toJsRegex(p)}\\.(\\d+)\\.`, 'layers_pattern').exec(moduleName);
-      if (m) break;
-    }
-  }
-  if (!m) return false;
-  const idx = Number(m[1]);
-  return Array.isArray(layers) ? layers.includes(idx) : idx === layers;
-}
-
-/**
- * PEFT's get_pattern_key: the first key (in the file's order) such that the module name matches
- * `(.*\.)?(KEY)$` from its start; the key is a raw regex, not escaped.
- */
-export function findPatternKey(patternKeys: Iterable<string>, moduleName: string): string | undefined {
-  for (const key of patternKeys) {
-    if (compilePattern(`^(.*\\.)?(${toJsRegex(key)})$`, `pattern key "${key}"`).test(moduleName)) return key;
-  }
-  return undefined;
-}
-
-/** The rank and alpha PEFT gives a module: rank_pattern / alpha_pattern override r / lora_alpha. */
-export function resolveRankAlpha(moduleName: string, config: PeftConfig): { r: number; alpha: number } {
-  const rKey = findPatternKey(Object.keys(config.rank_pattern), moduleName);
-  const aKey = findPatternKey(Object.keys(config.alpha_pattern), moduleName);
-  return {
-    r: rKey !== undefined ? config.rank_pattern[rKey]! : config.r,
-    alpha: aKey !== undefined ? config.alpha_pattern[aKey]! : config.lora_alpha,
-  };
-}
-
-/** The factor on B·A: alpha / r, or alpha / sqrt(r) with rsLoRA. */
-export function loraScaling(alpha: number, r: number, rslora = false): number {
-  return rslora ? alpha / Math.sqrt(r) : alpha / r;
 }

@@ -1,10 +1,11 @@
 // Lowering: a checked model (compiler/check/model.ts) becomes an IR graph for a fixed batch and
 // sequence length. The walk is one IR subgraph per checked op, in order. LoRA adapters lower to
-// primitive ops (dropout, two thin matmuls, a scale and an add) exactly as PEFT computes them;
-// the fuse-lowrank pass later turns them into one GEMM with a low-rank epilogue.
+// primitive ops (dropout, two thin matmuls, a scale and an add) exactly as PEFT computes them
+// (lower-lora.ts); the fuse-lowrank pass later turns them into one GEMM with a low-rank epilogue.
 import { GraphBuilder, type Value } from '../ir/builder.ts';
 import type { Graph, ParamRole } from '../ir/types.ts';
-import type { CheckedModel, LoraConfig, Op, Weight } from '../check/model.ts';
+import type { CheckedModel, Op, Weight } from '../check/model.ts';
+import { lowerAdaptedEmbedding, lowerAdaptedLinear, type LoraContext } from './lower-lora.ts';
 
 export interface LowerOptions {
   batch: number;
@@ -31,10 +32,6 @@ export interface LowerOptions {
 export const LABELS_INPUT = 'labels';
 export const POSITIONS_INPUT = 'positions';
 export const OFFSET_INPUT = 'offset';
-
-export function loraParamNames(module: string): { a: string; b: string; magnitude: string } {
-  return { a: `${module}.lora_A.weight`, b: `${module}.lora_B.weight`, magnitude: `${module}.lora_magnitude_vector` };
-}
 
 export function cacheStateNames(layer: number): { k: string; v: string } {
   return { k: `kv_cache.${layer}.k`, v: `kv_cache.${layer}.v` };
@@ -95,11 +92,14 @@ class Lowering {
     const b = this.b;
     switch (op.op) {
       case 'embedding':
-        return b.embedding(this.param(op.weight), this.value(op.ids), op.module);
-      case 'position_embedding':
+      case 'position_embedding': {
         // Positions are an input (0..T-1 in training, offset+t when decoding) so one graph form
         // serves both; the runtime fills them.
-        return b.embedding(this.param(op.weight), b.input(POSITIONS_INPUT, 'i32', [this.o.batch, this.o.seq]), op.module);
+        const ids = op.op === 'embedding' ? this.value(op.ids) : b.input(POSITIONS_INPUT, 'i32', [this.o.batch, this.o.seq]);
+        const table = this.param(op.weight);
+        const base = b.embedding(table, ids, op.module);
+        return op.lora || op.adapters ? lowerAdaptedEmbedding(this.loraContext, op, table, ids, base) : base;
+      }
       case 'linear':
         return this.linear(op);
       case 'rmsnorm':
@@ -149,36 +149,12 @@ class Lowering {
     const conv1d = op.layout === 'conv1d';
     const base = b.matmul(x, w, !conv1d, op.module);
     const bias = op.bias !== undefined ? this.param(op.bias) : undefined;
-    if (!op.lora) return bias === undefined ? base : b.add(base, bias, `${op.module}.bias`);
-    return this.lora(op, x, w, base, bias, op.lora);
+    if (op.lora || op.adapters) return lowerAdaptedLinear(this.loraContext, op, x, w, base, bias);
+    return bias === undefined ? base : b.add(base, bias, `${op.module}.bias`);
   }
 
-  /** PEFT's LoraLayer.forward (tuners/lora/layer.py) and DoRA (tuners/lora/dora.py). */
-  private lora(op: Extract<Op, { op: 'linear' }>, x: Value, w: Value, base: Value, bias: Value | undefined, cfg: LoraConfig): Value {
-    const b = this.b;
-    const names = loraParamNames(op.module);
-    const a = b.param(names.a, [cfg.rank, op.inFeatures], 'adapter');
-    const bb = b.param(names.b, [op.outFeatures, cfg.rank], 'adapter');
-    const p = this.o.training ? cfg.dropout : 0;
-    const xd = b.dropout(x, p, (this.o.dropoutSeed ?? 0) * 1000003 + this.dropoutCount++, `${op.module}.lora_dropout`);
-    const s = b.matmul(xd, a, true, `${op.module}.lora_A`);
-    const low = b.scale(b.matmul(s, bb, true, `${op.module}.lora_B`), cfg.scaling);
-    if (!cfg.dora) {
-      const y = b.add(base, low, `${op.module}.lora`);
-      return bias === undefined ? y : b.add(y, bias, `${op.module}.bias`);
-    }
-    // weight_norm = ‖W0 + scaling·B·A‖ per output row, detached (DoRA paper §4.3, as PEFT does);
-    // with dropout, PEFT recomputes the base term on the dropped-out input.
-    const mag = b.param(names.magnitude, [op.outFeatures], 'adapter');
-    const delta = b.scale(b.matmul(bb, a, false), cfg.scaling);
-    // Conv1D stores W as [in, out]: its per-output norms are the rows of Wᵀ.
-    const conv1d = op.layout === 'conv1d';
-    const norm = b.emit('stop_gradient', [b.emit('row_norm', [b.add(conv1d ? b.transpose(w) : w, delta)], {})], {});
-    const factor = b.div(mag, norm, `${op.module}.dora_factor`);
-    const baseTerm = p > 0 ? b.matmul(xd, w, !conv1d) : base;
-    const dora = b.add(b.mul(baseTerm, b.sub(factor, b.constant(1, [op.outFeatures]))), b.mul(low, factor));
-    const withBias = bias === undefined ? base : b.add(base, bias);
-    return b.add(withBias, dora, `${op.module}.dora`);
+  private get loraContext(): LoraContext {
+    return { b: this.b, training: this.o.training === true, nextDropoutSeed: () => (this.o.dropoutSeed ?? 0) * 1000003 + this.dropoutCount++ };
   }
 }
 

@@ -1,18 +1,16 @@
 // Generating from files (`rankfold generate`, and scripts): a spec, base weights and any number of
-// PEFT adapter folders in, one completion per adapter out. The base is uploaded once; switching
-// adapters uploads only their factors, so the adapters must share one layout.
+// PEFT adapter folders in, one completion per adapter out. The adapters may differ in ranks and
+// target modules: they sit over the one loaded base in an AdapterSet, one graph holds them all, and
+// switching uploads only their 0/1 gates (and any modules_to_save copies).
 import * as path from 'node:path';
-import type { CheckedModel } from '../../compiler/check/model.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { GpuContext } from '../device/device.ts';
 import type { BackendName } from '../exec/executor.ts';
 import { tokenizerFor } from '../data/job-data.ts';
 import { readAdapterDir, readSafetensorsFile } from '../io/node-fs.ts';
-import { ADAPTER_CONFIG_NAME, type Adapter } from '../io/peft.ts';
-import { applyPeftConfig } from '../adapters/apply-peft.ts';
-import { stripAdapters } from '../adapters/merge-model.ts';
+import { AdapterSet } from '../adapters/adapter-set.ts';
 import { loadSpec } from '../model/load-spec.ts';
-import { adapterWeights, readBaseWeights } from '../model/weights.ts';
+import { readBaseWeights } from '../model/weights.ts';
 import { maxPositions } from '../train/settings.ts';
 import { Generator } from './generator.ts';
 import { checkSamplingOptions, type SamplingOptions } from './sampling.ts';
@@ -45,10 +43,16 @@ export interface GeneratedText {
   text: string;
 }
 
-/** The adapters' layout must agree (modules, ranks, scalings): one compiled graph serves them all. */
-function sameLayout(a: CheckedModel, b: CheckedModel): boolean {
-  const key = (m: CheckedModel) => JSON.stringify(m.lora.map((l) => [l.module, l.config.rank, l.config.scaling, l.config.dora]));
-  return key(a) === key(b);
+/** Distinct adapter names from their folders' names (PEFT adapter names: letters, digits, '_', '-'). */
+function adapterNames(dirs: string[]): string[] {
+  const names: string[] = [];
+  for (const d of dirs) {
+    const stem = path.basename(path.resolve(d)).replace(/[^A-Za-z0-9_-]/g, '_') || 'adapter';
+    let name = stem;
+    for (let i = 2; names.includes(name); i++) name = `${stem}_${i}`;
+    names.push(name);
+  }
+  return names;
 }
 
 /**
@@ -60,14 +64,10 @@ export async function generateTexts(options: GenerateTextsOptions): Promise<Gene
   checkSamplingOptions(options); // before the work of loading, not after
   const specModel = loadSpec(options.spec, { config: options.config, overrides: options.set });
   const dirs = options.adapters ?? [];
-  const adapters: Adapter[] = dirs.map((d) => readAdapterDir(d));
-  // The first adapter fixes the graph; the others must fit it so switching is a weight upload.
-  const models = adapters.map((a, i) => applyPeftConfig(specModel, a.config, path.join(dirs[i]!, ADAPTER_CONFIG_NAME)));
-  const model = models[0] ?? stripAdapters(specModel);
-  models.forEach((m, i) => {
-    if (!sameLayout(model, m)) throw new UserError(`${dirs[i]}: its target modules, ranks or alpha differ from ${dirs[0]}'s; adapters switched over one base must share them`);
-  });
-  const base = readBaseWeights(model, readSafetensorsFile(options.weights));
+  const set = new AdapterSet(specModel, readBaseWeights(specModel, readSafetensorsFile(options.weights)));
+  const names = adapterNames(dirs);
+  dirs.forEach((d, i) => set.add(names[i]!, readAdapterDir(d), d));
+  const model = set.model();
   const tok = await tokenizerFor(model, options.tokenizer);
   const prompt = tok.encode(options.prompt);
   if (prompt.length === 0) throw new UserError('the prompt is empty');
@@ -78,7 +78,7 @@ export async function generateTexts(options: GenerateTextsOptions): Promise<Gene
     throw new UserError(`prompt (${prompt.length} tokens) + ${options.maxNewTokens} new tokens exceeds the ${positions} positions of ${model.file}`);
   }
   const exec = { backend: options.backend, ...(options.gpu ? { gpu: options.gpu } : {}) };
-  const gen = await Generator.create(model, [base, ...(adapters[0] ? [adapterWeights(model, adapters[0], dirs[0]!)] : [])], { ...exec, batch: 1, cacheLen });
+  const gen = await Generator.create(model, [set.weights()], { ...exec, batch: 1, cacheLen });
   try {
     const results: GeneratedText[] = [];
     const sampling = {
@@ -89,9 +89,12 @@ export async function generateTexts(options: GenerateTextsOptions): Promise<Gene
       seed: options.seed ?? 0,
       ...(tok.eos !== undefined ? { stopToken: tok.eos } : {}),
     };
-    for (let i = 0; i < Math.max(1, adapters.length); i++) {
-      // Only the adapter's factors are uploaded; the base stays on the device.
-      if (i > 0) gen.setWeights(adapterWeights(model, adapters[i]!, dirs[i]!));
+    for (let i = 0; i < Math.max(1, dirs.length); i++) {
+      // Only the gates (and any modules_to_save copies) are uploaded; the rest stays on the device.
+      if (i > 0) {
+        set.setActive([names[i]!]);
+        gen.setWeights(set.switchWeights());
+      }
       const [ids] = await gen.generate([prompt], sampling);
       const out = ids!.filter((t) => t !== tok.eos);
       results.push({ ...(dirs[i] !== undefined ? { adapter: dirs[i] } : {}), text: tok.decode(out) });

@@ -1,23 +1,16 @@
 // PEFT LoRA adapters: adapter_config.json + adapter_model.safetensors, laid out as PEFT 0.21's
-// save_pretrained writes them. Keys carry the "base_model.model." prefix and no adapter name
-// (get_peft_model_state_dict strips ".default"):
-//   base_model.model.<module>.lora_A.weight         [r, in_features]
-//   base_model.model.<module>.lora_B.weight         [out_features, r]
-//   base_model.model.<module>.lora_B.bias           [out_features]     (lora_bias=true)
-//   base_model.model.<module>.lora_magnitude_vector [out_features]     (use_dora=true; PEFT drops ".weight")
-//   base_model.model.<module>.lora_embedding_A / _B                    (LoRA on nn.Embedding; no ".weight")
-// Anything else (biases with bias="all"/"lora_only", modules_to_save copies) is kept in `others`.
+// save_pretrained writes them, with the key names of compiler/lora/keys.ts (the "base_model.model."
+// prefix, no adapter name). LoRA factors, lora_B biases and DoRA magnitudes are grouped by module;
+// anything else (biases with bias="all"/"lora_only", modules_to_save copies) is kept in `others`.
 // Pure: works on bytes and strings; runtime/io/node-fs.ts reads and writes directories.
 import { UserError } from '../../compiler/errors.ts';
 import { parseSafetensors, serializeSafetensors, type TensorInput } from './safetensors.ts';
-import { parsePeftConfig, resolveRankAlpha, serializePeftConfig, type PeftConfig } from '../../compiler/lora/peft-config.ts';
+import { loraKey, parseLoraKey, parsePeftConfig, resolveRankAlpha, serializePeftConfig, type LoraPart, type PeftConfig } from '../../compiler/lora/index.ts';
 
-export * from '../../compiler/lora/peft-config.ts';
+export * from '../../compiler/lora/index.ts';
 
 export const ADAPTER_CONFIG_NAME = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_NAME = 'adapter_model.safetensors';
-/** PEFT prefixes every key with the PeftModel's path to the base model. */
-export const PEFT_KEY_PREFIX = 'base_model.model.';
 
 export interface FloatTensor {
   shape: number[];
@@ -52,36 +45,7 @@ export interface AdapterFiles {
   weights: Uint8Array;
 }
 
-type Part = 'A' | 'B' | 'biasB' | 'magnitude' | 'embA' | 'embB';
-
-/**
- * Splits a LoRA key into module name and part. Also accepts the in-memory form with the adapter name
- * ("q_proj.lora_A.default.weight"), as in the conformance gradients, and returns that name.
- */
-export function parseLoraKey(key: string): { module: string; part: Part; adapterName?: string } | undefined {
-  const body = key.startsWith(PEFT_KEY_PREFIX) ? key.slice(PEFT_KEY_PREFIX.length) : key;
-  const m = /^(.+)\.(lora_A|lora_B|lora_magnitude_vector|lora_embedding_A|lora_embedding_B)(?:\.([^.]+))?(?:\.(weight|bias))?$/.exec(body);
-  if (!m) return undefined;
-  let [, module, kind, adapterName, suffix] = m as unknown as [string, string, string, string | undefined, string | undefined];
-  // "lora_A.weight": the optional adapter-name group took the suffix.
-  if (suffix === undefined && (adapterName === 'weight' || adapterName === 'bias')) [suffix, adapterName] = [adapterName, undefined];
-  let part: Part;
-  if (kind === 'lora_A' && suffix === 'weight') part = 'A';
-  else if (kind === 'lora_B' && suffix === 'weight') part = 'B';
-  else if (kind === 'lora_B' && suffix === 'bias') part = 'biasB';
-  // Older PEFT versions kept ".weight" on the magnitude; both forms load.
-  else if (kind === 'lora_magnitude_vector' && suffix !== 'bias') part = 'magnitude';
-  else if (kind === 'lora_embedding_A' && suffix === undefined) part = 'embA';
-  else if (kind === 'lora_embedding_B' && suffix === undefined) part = 'embB';
-  else return undefined;
-  return adapterName === undefined ? { module, part } : { module, part, adapterName };
-}
-
-/** The key PEFT saves for a module's part. */
-export function loraKey(module: string, part: Part): string {
-  const suffix = { A: 'lora_A.weight', B: 'lora_B.weight', biasB: 'lora_B.bias', magnitude: 'lora_magnitude_vector', embA: 'lora_embedding_A', embB: 'lora_embedding_B' }[part];
-  return `${PEFT_KEY_PREFIX}${module}.${suffix}`;
-}
+type Part = LoraPart;
 
 /** Parses and checks an adapter: both factors present, shapes agree with each other and with the config's rank. */
 export function readAdapter(files: AdapterFiles, source = 'adapter'): Adapter {
@@ -120,16 +84,20 @@ export function readAdapter(files: AdapterFiles, source = 'adapter'): Adapter {
     if (r !== want) throw new UserError(`${where}: rank ${r} in the weights but the config gives rank ${want} (r / rank_pattern)`);
     const out = B.shape[0]!;
     const w: LoraModuleWeights = { A, B, kind: embedding ? 'embedding' : 'linear' };
+    if (embedding && (p.A || p.B)) throw new UserError(`${where} has both lora_A/B and lora_embedding_A/B`);
     if (p.magnitude) {
       if (!config.use_dora) throw new UserError(`${where} has a DoRA magnitude but the config has use_dora=false`);
       if (p.magnitude.data.length !== out) throw new UserError(`${where}: DoRA magnitude has ${p.magnitude.data.length} elements, expected ${out}`);
       w.magnitude = p.magnitude;
-    } else if (config.use_dora && !embedding) {
-      throw new UserError(`${where}: config has use_dora=true but there is no lora_magnitude_vector`);
+    } else if (config.use_dora) {
+      throw new UserError(`${where}: config has use_dora=true but there is no DoRA magnitude (${loraKey(module, 'magnitude')})`);
     }
     if (p.biasB) {
+      if (embedding || !config.lora_bias) throw new UserError(`${where} has a lora_B bias but ${embedding ? 'PEFT has no lora_bias on embeddings' : 'the config has lora_bias=false'}`);
       if (p.biasB.data.length !== out) throw new UserError(`${where}: lora_B bias has ${p.biasB.data.length} elements, expected ${out}`);
       w.biasB = p.biasB;
+    } else if (config.lora_bias && !embedding) {
+      throw new UserError(`${where}: config has lora_bias=true but there is no ${loraKey(module, 'biasB')}`);
     }
     tensors.set(module, w);
   }
@@ -146,7 +114,8 @@ export function writeAdapter(adapter: Adapter): AdapterFiles {
     if (w.A.shape[0] !== r || w.B.shape[1] !== r) {
       throw new UserError(`${where}: lora_A [${w.A.shape}] / lora_B [${w.B.shape}] do not have the config's rank ${r}`);
     }
-    if (config.use_dora && w.kind === 'linear' && !w.magnitude) throw new UserError(`${where}: use_dora=true needs a magnitude vector`);
+    if (config.use_dora && !w.magnitude) throw new UserError(`${where}: use_dora=true needs a magnitude vector`);
+    if (config.lora_bias && w.kind === 'linear' && !w.biasB) throw new UserError(`${where}: lora_bias=true needs lora_B's bias`);
     if (!config.use_dora && w.magnitude) throw new UserError(`${where} has a DoRA magnitude but the config has use_dora=false`);
     const emb = w.kind === 'embedding';
     out.set(loraKey(module, emb ? 'embA' : 'A'), w.A);

@@ -12,7 +12,8 @@ import { OPTIMIZER_NAME, TRAINER_STATE_NAME, TRAINER_STATE_FORMAT, type AdamMome
 import { readCheckpointDir, readFileBytes, readTextFile, writeCheckpointDir } from '../io/node-fs.ts';
 import { PEFT_KEY_PREFIX, loraKey, type Adapter, type FloatTensor, type PeftConfig } from '../io/peft.ts';
 import { parseSafetensors, serializeSafetensors, type TensorInput } from '../io/safetensors.ts';
-import { adapterWeights, readAdapterFromExecutor, setWeights, type WeightMap } from '../model/weights.ts';
+import { setWeights, type WeightMap } from '../model/weights.ts';
+import { adapterWeights, readAdapterFromExecutor } from '../adapters/adapter-weights.ts';
 import { requireFinite } from '../model/finite.ts';
 
 export const FULL_WEIGHTS_NAME = 'model.safetensors';
@@ -111,10 +112,11 @@ export function loadCheckpoint(dir: string, model: CheckedModel, full: boolean):
       config: ck.adapter.config,
       // The caller re-targets the model from ck.adapter.config before building, so shapes agree.
       get weights() {
-        return adapterWeights(model, ck.adapter, dir);
+        return adapterWeights(model, ck.adapter, dir, { residualInPlace: true });
       },
       apply(exec) {
-        setWeights(exec, adapterWeights(model, ck.adapter, dir));
+        // The run set the base (and any PiSSA/OLoRA residual) before restoring the checkpoint.
+        setWeights(exec, adapterWeights(model, ck.adapter, dir, { residualInPlace: true }));
         restoreMoments(exec, ck.moments, adapterKey, dir);
       },
     };

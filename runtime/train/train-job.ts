@@ -23,7 +23,9 @@ import { compile } from '../../compiler/compile.ts';
 import { createExecutor, executorTarget } from '../exec/create.ts';
 import { loadSpec } from '../model/load-spec.ts';
 import { stripAdapters } from '../adapters/merge-model.ts';
-import { initAdapterWeights, peftConfigFor, readAdapterFromExecutor, requireAllSet, setWeights, type WeightMap } from '../model/weights.ts';
+import { requireAllSet, setWeights, type WeightMap } from '../model/weights.ts';
+import { peftConfigFor, readAdapterFromExecutor, trainableBaseWeights } from '../adapters/adapter-weights.ts';
+import { initAdapterWeights } from '../adapters/init.ts';
 import { csvRow } from '../report/logger.ts';
 import { linePlotSvg } from '../report/svg.ts';
 import { learningRate, type ScheduleOptions } from './schedule.ts';
@@ -32,6 +34,7 @@ import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requi
 import { loadTrainData, tokenizerFor, type TrainData } from '../data/job-data.ts';
 import { resolveTrainSettings, resumeMismatches, type TrainOverrides, type TrainSettings } from './settings.ts';
 import { loadBase, modelFileBytes } from '../model/base-weights.ts';
+import { baseModelNameOrPath } from '../io/hf-config.ts';
 
 export interface TrainJobOptions extends TrainOverrides {
   spec: string;
@@ -48,6 +51,10 @@ export interface TrainJobOptions extends TrainOverrides {
   resume?: boolean;
   /** Train every base weight instead of adapters. */
   full?: boolean;
+  /** PEFT's modules_to_save: modules trained in full and saved with the adapter (added to the spec's `lora trainable`). */
+  modulesToSave?: string[];
+  /** PEFT's init_lora_weights for every adapter (true, false, "gaussian", "pissa", "olora", ...), overriding the spec. */
+  init?: boolean | string;
   reporter?: TrainReporter;
 }
 
@@ -81,24 +88,36 @@ export const LOSS_SVG = 'loss.svg';
 export const CHECKPOINT_DIR = 'checkpoint';
 const CSV_COLUMNS = ['step', 'loss', 'eval_loss', 'lr'];
 
-/** The model the run trains: the spec's adapters re-targeted by --rank/--alpha, or no adapters for --full. */
-function targetModel(spec: CheckedModel, o: TrainJobOptions, resumed?: PeftConfig): { model: CheckedModel; peft?: PeftConfig } {
+/** What PEFT records as the base model: config.json's `_name_or_path`, else the folder of the base weights. */
+function baseModelName(o: TrainJobOptions): string | null {
+  if (o.weights !== undefined) return baseModelNameOrPath(o.config ?? {}, path.dirname(o.weights));
+  const fromConfig = o.config?.['_name_or_path'];
+  return typeof fromConfig === 'string' && fromConfig.trim() !== '' ? fromConfig : null;
+}
+
+/** The model the run trains: the spec's adapters re-targeted by --rank/--alpha/--init/--modules-to-save, or no adapters for --full. */
+function targetModel(spec: CheckedModel, o: TrainJobOptions, info: (s: string) => void, resumed?: PeftConfig): { model: CheckedModel; peft?: PeftConfig } {
   if (o.full) return { model: stripAdapters(spec) };
   if (spec.lora.length === 0) throw new UserError(`${spec.file}: no \`lora targets\` to train (add one, or pass --full)`);
   let peft = resumed;
   if (!peft) {
     // One code path for every run: the spec's LoRA settings as a PEFT config, patched, applied back.
-    const extra: Partial<PeftConfig> = {};
+    const extra: Partial<PeftConfig> = { base_model_name_or_path: baseModelName(o) };
     if (o.rank !== undefined) Object.assign(extra, { r: o.rank, rank_pattern: {} });
     if (o.alpha !== undefined) Object.assign(extra, { lora_alpha: o.alpha, alpha_pattern: {} });
+    if (o.init !== undefined) extra.init_lora_weights = o.init;
+    if (o.modulesToSave?.length) extra.modules_to_save = [...new Set([...(spec.adapterOptions?.modulesToSave ?? []), ...o.modulesToSave])];
     peft = peftConfigFor(spec, extra);
   } else {
     const diff: string[] = [];
     if (o.rank !== undefined && o.rank !== peft.r) diff.push(`rank ${peft.r} -> ${o.rank}`);
     if (o.alpha !== undefined && o.alpha !== peft.lora_alpha) diff.push(`alpha ${peft.lora_alpha} -> ${o.alpha}`);
+    if (o.init !== undefined && o.init !== peft.init_lora_weights) diff.push(`init ${JSON.stringify(peft.init_lora_weights)} -> ${JSON.stringify(o.init)}`);
+    const saved = peft.modules_to_save ?? [];
+    if (o.modulesToSave?.some((m) => !saved.includes(m))) diff.push(`modules_to_save ${JSON.stringify(saved)} -> +${JSON.stringify(o.modulesToSave)}`);
     if (diff.length) throw new UserError(`--resume: the checkpoint was trained with other settings (${diff.join(', ')})`);
   }
-  const model = applyPeftConfig(spec, peft, 'the run\'s LoRA settings');
+  const model = applyPeftConfig(spec, peft, "the run's LoRA settings", { training: true, warn: info });
   requireUsefulRanks(model, o.rank !== undefined);
   return { model, peft };
 }
@@ -115,6 +134,16 @@ function requireUsefulRanks(model: CheckedModel, fromFlag: boolean): void {
       throw new UserError(`${what} is above ${limit}, the most ${t.module} (${t.inFeatures} -> ${t.outFeatures} features) can use: a LoRA update has rank at most min(in, out)`);
     }
   }
+}
+
+/** "base frozen", or which base weights train too (modules_to_save, bias = "all" | "lora_only"). */
+function trainedBaseNote(model: CheckedModel): string {
+  const trained = trainableBaseWeights(model);
+  if (trained.length === 0) return 'base frozen';
+  const n = trained.reduce((a, w) => a + w.numel, 0);
+  const opts = model.adapterOptions;
+  const why = [opts?.modulesToSave.length ? `modules_to_save ${opts.modulesToSave.join(', ')}` : '', opts && opts.bias !== 'none' ? `bias="${opts.bias}"` : ''].filter(Boolean).join(', ');
+  return `${n.toLocaleString('en-US')} base parameters trained in full (${why}), the rest frozen`;
 }
 
 function scheduleOf(s: TrainSettings): ScheduleOptions {
@@ -173,7 +202,7 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
   const resuming = o.resume === true;
   if (!resuming && hasCheckpoint(ckDir)) throw new UserError(`${ckDir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
   const ck = resuming ? loadCheckpoint(ckDir, spec, o.full === true) : undefined;
-  const { model, peft } = targetModel(spec, o, ck?.config);
+  const { model, peft } = targetModel(spec, o, info, ck?.config);
   const s = resolveTrainSettings(model, o);
   if (ck) {
     const saved = (ck.state.extra?.settings ?? {}) as Partial<TrainSettings>;
@@ -190,7 +219,7 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
   info(`spec:     ${model.file} (${model.counts.base.toLocaleString('en-US')} base parameters)`);
   info(`weights:  ${base.description}`);
   if (o.full) info(`training: every base weight (full fine-tuning), ${model.counts.base.toLocaleString('en-US')} parameters`);
-  else info(`training: LoRA r=${peft!.r} alpha=${peft!.lora_alpha} on ${model.lora.length} modules (${model.lora.map((l) => l.module.slice(l.module.lastIndexOf('.') + 1)).filter((v, i, a) => a.indexOf(v) === i).join(', ')}), ${model.counts.adapter.toLocaleString('en-US')} parameters; base frozen`);
+  else info(`training: LoRA r=${peft!.r} alpha=${peft!.lora_alpha} on ${model.lora.length} modules (${model.lora.map((l) => l.module.slice(l.module.lastIndexOf('.') + 1)).filter((v, i, a) => a.indexOf(v) === i).join(', ')}), ${model.counts.adapter.toLocaleString('en-US')} parameters; ${trainedBaseNote(model)}`);
   info(`data:     ${o.data}: ${data.examples} examples, ${data.train.count} rows of ${s.seq} tokens (${data.packing}), ${(data.heldOut?.count ?? 0).toLocaleString('en-US')} held out${heldOutNote}, tokenizer ${tok.name}`);
   info(`run:      ${s.steps} steps, batch ${s.batch}${s.gradAccum > 1 ? ` x ${s.gradAccum} accumulated` : ''}, AdamW lr ${s.lr} (${s.schedule}, warm-up ${s.warmup}), clip ${s.maxGradNorm || 'off'}, seed ${s.seed}, backend ${o.backend}`);
 

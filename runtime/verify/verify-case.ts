@@ -4,12 +4,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { loraParamNames } from '../../compiler/lower/lower-model.ts';
+import { paramNameForKey } from '../../compiler/lora/keys.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { BackendName, Executor } from '../exec/executor.ts';
 import type { GpuContext } from '../device/device.ts';
 import { readAdapterDir, readSafetensorsFile } from '../io/node-fs.ts';
-import { parseLoraKey, type Adapter } from '../io/peft.ts';
+import type { Adapter } from '../io/peft.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { applyPeftConfig } from '../adapters/apply-peft.ts';
 import { compile } from '../../compiler/compile.ts';
@@ -17,7 +17,8 @@ import { createExecutor, executorTarget } from '../exec/create.ts';
 import { feedTokens } from '../model/feeds.ts';
 import { loadSpec, specForModelType } from '../model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../adapters/merge-model.ts';
-import { adapterWeights, readBaseWeights, setWeights, type WeightMap } from '../model/weights.ts';
+import { readBaseWeights, setWeights, type WeightMap } from '../model/weights.ts';
+import { adapterWeights } from '../adapters/adapter-weights.ts';
 import { optimHyper } from '../../compiler/optim/adamw.ts';
 import { compareTensors, type CheckResult } from './compare.ts';
 
@@ -57,7 +58,7 @@ export async function verifyCase(dir: string, o: VerifyOptions): Promise<CheckRe
   const ids = io.getInt32('input_ids');
   const [batch, seq] = io.info('input_ids').shape as [number, number];
   const base = readBaseWeights(model, readSafetensorsFile(join(dir, 'model.safetensors')));
-  const lora = adapterWeights(model, adapter, join(dir, 'adapter'));
+  const lora = adapterWeights(model, adapter, join(dir, 'adapter'), { base });
   const results: CheckResult[] = [];
   const add = (r: CheckResult) => {
     results.push(r);
@@ -94,16 +95,14 @@ export async function verifyCase(dir: string, o: VerifyOptions): Promise<CheckRe
 
   // Forward again with the stepped adapter.
   const evalExec = await make(model, 'eval');
-  const after = await forward(evalExec, [base, steppedLora]);
+  const after = await forward(evalExec, [base, lora, steppedLora]);
   add(compareTensors('logits after step', after.logits, io.getFloat32('logits_after_step'), 'abs', TOLERANCES.logits));
   add(compareTensors('loss after step', [after.loss], [expected.loss_after_step], 'abs', TOLERANCES.loss));
   evalExec.destroy();
 
   // 4. Merge (merge_and_unload) and run the plain model.
-  // Trained biases (bias="all"/"lora_only") come back with the adapter and replace the base ones.
-  const steppedBase = new Map(base);
-  for (const [name, value] of steppedLora) if (base.has(name)) steppedBase.set(name, value);
-  const merged = mergeAdapterWeights(model, steppedBase, steppedLora);
+  // Trained base tensors (biases, modules_to_save copies) in steppedLora replace the base ones.
+  const merged = mergeAdapterWeights(model, base, new Map([...lora, ...steppedLora]));
   const refMerged = readSafetensorsFile(join(dir, 'merged_after_step.safetensors'));
   for (const name of mergedNamesToCheck(model, refMerged)) {
     add(compareTensors(`merged ${name}`, merged.get(name)!, refMerged.getFloat32(name), 'rel', TOLERANCES.merged));
@@ -119,23 +118,16 @@ export async function verifyCase(dir: string, o: VerifyOptions): Promise<CheckRe
 
 /**
  * "base_model.model.X.lora_A.default.weight" -> our parameter name "X.lora_A.weight"; a trained
- * base weight (a bias with bias="all") -> its checkpoint name.
+ * base tensor ("X.base_layer.bias", "X.modules_to_save.default.weight") -> its weight name.
  */
 function ourParamName(key: string): string {
-  const parsed = parseLoraKey(key);
-  if (!parsed) {
-    if (key.startsWith('base_model.model.')) return key.slice('base_model.model.'.length);
-    throw new UserError(`unrecognized adapter tensor name "${key}"`);
-  }
-  const names = loraParamNames(parsed.module);
-  if (parsed.part === 'A') return names.a;
-  if (parsed.part === 'B') return names.b;
-  if (parsed.part === 'magnitude') return names.magnitude;
-  throw new UserError(`adapter tensor "${key}" (${parsed.part}) is not supported`);
+  const name = paramNameForKey(key);
+  if (name === undefined) throw new UserError(`unrecognized adapter tensor name "${key}"`);
+  return name;
 }
 
 function shortKey(key: string): string {
-  return key.replace(/^base_model\.model\./, '').replace(/\.default\./, '.');
+  return paramNameForKey(key) ?? key;
 }
 
 /** The adapted weights (the rest must equal the base and are checked too, cheaply). */

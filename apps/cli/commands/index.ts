@@ -1,5 +1,6 @@
 import type { RegisterCommand } from './command.ts';
 import { registerCheck } from './check.ts';
+import { registerCombine } from './combine.ts';
 import { registerCompile } from './compile.ts';
 import { registerDemo } from './demo.ts';
 import { registerDoctor } from './doctor.ts';
@@ -8,6 +9,7 @@ import { registerGenerate } from './generate.ts';
 import { registerInspect } from './inspect.ts';
 import { registerMerge } from './merge.ts';
 import { registerTrain } from './train.ts';
+import { registerUnmerge } from './unmerge.ts';
 import { registerVerify } from './verify.ts';
 
 // In the order `rankfold --help` lists them.
@@ -17,6 +19,8 @@ export const commands: RegisterCommand[] = [
   registerCompile,
   registerTrain,
   registerMerge,
+  registerUnmerge,
+  registerCombine,
   registerGenerate,
   registerInspect,
   registerExperiments,

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import type { RegisterCommand } from './command.ts';
 import { TrainingProgress } from '../../../runtime/report/progress.ts';
 import { floatArg, intArg, readConfigOption, setArg, withBackend, type SetValues } from '../options.ts';
@@ -28,6 +29,20 @@ interface TrainFlags {
   resume?: boolean;
   full?: boolean;
   progress?: boolean;
+  modulesToSave?: string[];
+  init?: string;
+}
+
+/** `--modules-to-save a,b` (repeatable): PEFT's modules_to_save entries. */
+function namesArg(value: string, prev: string[] | undefined): string[] {
+  const names = value.split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) throw new InvalidArgumentError(`expected module names separated by commas, got "${value}"`);
+  return [...(prev ?? []), ...names];
+}
+
+/** `--init`: true and false as booleans (PEFT's init_lora_weights), anything else a method name, checked with the config. */
+function initOf(value: string | undefined): boolean | string | undefined {
+  return value === undefined ? undefined : value === 'true' ? true : value === 'false' ? false : value;
 }
 
 /** Progress bar (or plain lines off a terminal) on stdout, setup lines before it. */
@@ -76,6 +91,8 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--backend <name>', 'webgpu or interp (the CPU reference interpreter)', 'webgpu')
     .option('--resume', 'continue from OUT/checkpoint (same flags)')
     .option('--full', 'full fine-tuning: train every base weight, write model.safetensors')
+    .option('--modules-to-save <names>', "modules trained in full alongside the adapters and saved with them (PEFT's modules_to_save; comma-separated, repeatable)", namesArg)
+    .option('--init <method>', "PEFT's init_lora_weights for every adapter: true, false, gaussian, pissa, pissa_niter_K, olora")
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (spec: string, flags: TrainFlags) => {
       const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum } = flags;
@@ -92,6 +109,8 @@ export const registerTrain: RegisterCommand = (program) => {
           gpu,
           resume: flags.resume,
           full: flags.full,
+          ...(flags.modulesToSave ? { modulesToSave: flags.modulesToSave } : {}),
+          ...(flags.init !== undefined ? { init: initOf(flags.init) } : {}),
           reporter: consoleReporter(flags),
           ...{ steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum },
         }),

@@ -1,6 +1,7 @@
 // Rule: `as`, frozen/trainable, lora and tied go only where they mean something. Only layers with
-// weights take a module name and frozen/trainable; only linear maps (linear, conv1d) take lora or
-// tied; each modifier appears once, and frozen and trainable exclude each other.
+// weights take a module name and frozen/trainable; linear maps (linear, conv1d) and embeddings
+// take lora, only linear maps take tied; each modifier appears once, and frozen and trainable
+// exclude each other.
 import type { ModelDecl } from '../../language/ast.ts';
 import type { CheckContext } from '../context.ts';
 import { FUNCTIONS } from '../functions.ts';
@@ -22,8 +23,8 @@ export function checkModifiers(ctx: CheckContext, model: ModelDecl): void {
         continue;
       }
       seen.set(m.kind, true);
-      if (m.kind === 'Lora' && !spec.linear) {
-        ctx.error('E0601', `LoRA applies to linear maps (linear, conv1d), not to '${name}'`, m.loc);
+      if (m.kind === 'Lora' && !spec.lora) {
+        ctx.error('E0601', `LoRA applies to linear maps and embeddings (linear, conv1d, embedding, positions), not to '${name}'`, m.loc);
       } else if (m.kind === 'Tied' && !spec.linear) {
         ctx.error('E0310', `only linear and conv1d layers can be tied to another layer's weight, not '${name}'`, m.loc);
       } else if ((m.kind === 'Frozen' || m.kind === 'Trainable') && !spec.hasWeights) {

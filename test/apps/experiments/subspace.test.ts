@@ -3,7 +3,7 @@
 // max(i, j)/d expected of random subspaces.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../runtime/data/rng.ts';
-import { loraParamNames } from '../../../compiler/lower/lower-model.ts';
+import { loraParamNames } from '../../../compiler/lora/keys.ts';
 import { subspaceOf, type KeptAdapter } from '../../../apps/experiments/adaptation.ts';
 import { loraModel, plainModel } from '../../../apps/experiments/lab.ts';
 import { adapterConfig, quickSettings } from '../../../apps/experiments/settings.ts';

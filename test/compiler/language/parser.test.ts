@@ -52,7 +52,7 @@ describe('parser', () => {
   });
 
   it('rejects junk at the top level', () => {
-    expect(errors('x = 1')[0]).toMatch(/^1:1 E0201 unexpected 'x'; expected 'model', 'lora targets' or 'train'/);
+    expect(errors('x = 1')[0]).toMatch(/^1:1 E0201 unexpected 'x'; expected 'model', 'lora targets', 'lora trainable' or 'train'/);
   });
 
   it('prints a caret under the offending span', () => {

@@ -48,7 +48,7 @@ describe('rule: known functions', () => {
 
 describe('rule: modifiers', () => {
   it('allows lora and tied on linear maps only', () => {
-    expect(errors(tiny('  y = rmsnorm(x) as "n" lora(rank = 2)\n  output y'))).toEqual(["4:25 E0601 LoRA applies to linear maps (linear, conv1d), not to 'rmsnorm'"]);
+    expect(errors(tiny('  y = rmsnorm(x) as "n" lora(rank = 2)\n  output y'))).toEqual(["4:25 E0601 LoRA applies to linear maps and embeddings (linear, conv1d, embedding, positions), not to 'rmsnorm'"]);
     expect(errors(tiny('  y = gelu(x) frozen\n  output y'))).toEqual(["4:15 E0310 'gelu' has no weights, so 'frozen' does not apply"]);
   });
 });
@@ -97,13 +97,23 @@ describe('rule: lora targets', () => {
     expect(m.lora[0]!.config.scaling).toBe(4);
     expect(m.counts).toEqual({ base: 80 + 4 * 72 + 90, adapter: 4 * 16 + 2 * 16, total: 80 + 4 * 72 + 90 + 96, trainable: 96, frozen: 80 + 4 * 72 + 90 });
   });
+  it('embeddings take LoRA (not lora_bias); `lora trainable` is PEFT\'s modules_to_save; one bias setting', () => {
+    const m = ok(model + '\nlora targets ["wte", "q_proj"] (rank = 2, bias = "lora_only")\nlora trainable ["head"]');
+    expect(m.lora.map((t) => [t.module, t.kind, t.inFeatures, t.outFeatures])).toEqual([['wte', 'embedding', 10, 8], ['l.0.q_proj', 'linear', 8, 8], ['l.1.q_proj', 'linear', 8, 8]]);
+    expect(m.weights.filter((w) => w.module === 'wte' && w.role === 'adapter').map((w) => [w.name, w.shape])).toEqual([['wte.lora_embedding_A', [2, 10]], ['wte.lora_embedding_B', [8, 2]]]);
+    expect(m.adapterOptions).toEqual({ bias: 'lora_only', modulesToSave: ['head'] });
+    // PEFT's modules_to_save matches a plain suffix: "head" is lm_head.
+    expect(m.weights.filter((w) => w.role === 'trainable').map((w) => w.name)).toEqual(['lm_head.weight', 'lm_head.bias']);
+    expect(errors(model + '\nlora targets ["wte"] (lora_bias = true)')).toEqual(["13:14 E0604 LoRA lora_bias is not supported on the embedding 'wte' (as in PEFT)"]);
+    expect(errors(model + '\nlora trainable ["q_proj"]\nlora targets ["q_proj"]')).toEqual(["13:17 E0603 module 'l.0.q_proj' is both a LoRA target and trainable in full; PEFT gives a module one or the other"]);
+  });
   it('all-linear skips the output head; regex must match the whole name', () => {
     expect(ok(model + '\nlora targets all-linear').lora).toHaveLength(4);
     expect(ok(model + '\nlora targets regex "l\\.\\d\\.v_proj"').lora.map((t) => t.module)).toEqual(['l.0.v_proj', 'l.1.v_proj']);
     expect(errors(model + '\nlora targets regex "v_proj"')).toEqual(["13:20 E0602 LoRA target regex 'v_proj' matches no module"]);
   });
   it('reports unmatched, non-linear, doubly configured targets and bad settings', () => {
-    expect(errors(model + '\nlora targets ["wte"]')).toEqual(["13:15 E0601 LoRA target 'wte' matches 'wte' (embedding); LoRA applies only to linear and conv1d layers"]);
+    expect(errors(tiny('  x = rmsnorm(x) as "norm"\n  output x', 'd: int = 8', 'lora targets ["norm"]'))).toEqual(["7:15 E0601 LoRA target 'norm' matches 'norm' (rmsnorm); LoRA applies only to linear, conv1d and embedding layers"]);
     expect(errors(model + '\nlora targets ["q_proj"]\nlora targets ["q_proj"]')).toEqual(['14:14 E0603 module \'l.0.q_proj\' already has LoRA settings from line 13']);
     expect(errors(model + '\nlora targets ["q_proj"] (dropout = 1)')).toEqual(['13:36 E0604 LoRA dropout must be in [0, 1), not 1']);
   });

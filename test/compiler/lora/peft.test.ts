@@ -3,7 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../../compiler/errors.ts';
 import {
+  baseWeightKey,
   isTargetModule,
+  loraParamNames,
+  paramNameForKey,
+  parseBaseKey,
   loraScaling,
   makePeftConfig,
   matchesTarget,
@@ -68,8 +72,9 @@ describe('PEFT target matching', () => {
     expect(isTargetModule('transformer.h.1.attn.c_attn', makePeftConfig({ target_modules: ['c_attn'], layers_to_transform: [1] }))).toBe(true);
     // PEFT applies layers_to_transform only to suffix matches, not to exact names.
     expect(isTargetModule(V0, makePeftConfig({ target_modules: [V0], layers_to_transform: [1] }))).toBe(true);
-    // nor to regex targets
-    expect(isTargetModule(V0, makePeftConfig({ target_modules: '.*v_proj', layers_to_transform: [1] }))).toBe(true);
+    // and PEFT refuses it with a regex (or all-linear) target
+    expect(() => makePeftConfig({ target_modules: '.*v_proj', layers_to_transform: [1] })).toThrow(/`layers_to_transform` cannot be used when `target_modules` is a str/);
+    expect(() => makePeftConfig({ target_modules: 'all-linear', layers_to_transform: [1] })).toThrow(/`layers_to_transform` cannot be used/);
   });
 });
 
@@ -132,6 +137,39 @@ describe('adapter files', () => {
     expect(parseLoraKey('base_model.model.lm_head.weight')).toBeUndefined();
   });
 
+  it('names every other tensor PEFT saves, in the file and the in-memory form', () => {
+    expect(parseLoraKey('base_model.model.model.embed_tokens.lora_embedding_B.default')).toEqual({ module: 'model.embed_tokens', part: 'embB', adapterName: 'default' });
+    expect(parseLoraKey(`base_model.model.${Q0}.lora_magnitude_vector.default.weight`)).toEqual({ module: Q0, part: 'magnitude', adapterName: 'default' });
+    expect(baseWeightKey(`${Q0}.bias`, Q0)).toBe(`base_model.model.${Q0}.base_layer.bias`);
+    expect(baseWeightKey('model.norm.bias')).toBe('base_model.model.model.norm.bias');
+    expect(parseBaseKey(`base_model.model.${Q0}.base_layer.bias`)).toEqual({ kind: 'weight', name: `${Q0}.bias`, baseLayer: true });
+    expect(parseBaseKey('base_model.model.score.original_module.weight')!.kind).toBe('ignored');
+    expect(parseBaseKey('lm_head.weight')).toBeUndefined();
+    expect(paramNameForKey('base_model.model.lm_head.modules_to_save.default.weight')).toBe('lm_head.weight');
+    expect(paramNameForKey(`base_model.model.${Q0}.base_layer.bias`)).toBe(`${Q0}.bias`);
+    expect(paramNameForKey(`base_model.model.${Q0}.lora_A.default.weight`)).toBe(`${Q0}.lora_A.weight`);
+    expect(paramNameForKey(`base_model.model.${Q0}.lora_magnitude_vector.default.weight`)).toBe(loraParamNames(Q0).magnitude);
+    expect(loraParamNames('model.embed_tokens', 'embedding', 'b')).toEqual({
+      a: 'model.embed_tokens.lora_embedding_A.b',
+      b: 'model.embed_tokens.lora_embedding_B.b',
+      biasB: 'model.embed_tokens.lora_B.b.bias',
+      magnitude: 'model.embed_tokens.lora_magnitude_vector.b',
+    });
+  });
+
+  it('checks lora_B biases and embedding factors against the config', () => {
+    const config = makePeftConfig({ r: 2, target_modules: ['q_proj'], lora_bias: true });
+    const t = lora(2, 8, 8);
+    expect(() => writeAdapter({ config, tensors: new Map([[Q0, t]]), others: new Map() })).toThrow(/lora_bias=true needs lora_B's bias/);
+    const files = writeAdapter({ config, tensors: new Map([[Q0, { ...t, biasB: { shape: [8], data: new Float32Array(8).fill(1) } }]]), others: new Map() });
+    expect(readAdapter(files).tensors.get(Q0)!.biasB!.data[0]).toBe(1);
+    expect(() => readAdapter({ config: serializePeftConfig({ ...config, lora_bias: false }), weights: files.weights })).toThrow(/has a lora_B bias but the config has lora_bias=false/);
+    const emb = { ...lora(2, 10, 8), kind: 'embedding' as const };
+    const embFiles = writeAdapter({ config: makePeftConfig({ r: 2, target_modules: ['embed_tokens'] }), tensors: new Map([['model.embed_tokens', emb]]), others: new Map() });
+    expect(parseSafetensors(embFiles.weights).names).toEqual(['base_model.model.model.embed_tokens.lora_embedding_A', 'base_model.model.model.embed_tokens.lora_embedding_B']);
+    expect(readAdapter(embFiles).tensors.get('model.embed_tokens')).toEqual(emb);
+  });
+
   it('round-trips a DoRA adapter with rank_pattern; DoRA magnitude key as PEFT saves it', () => {
     const config = makePeftConfig({ r: 4, lora_alpha: 8, use_dora: true, target_modules: ['q_proj', 'v_proj'], rank_pattern: { v_proj: 2 } });
     const q = { ...lora(4, 32, 32), magnitude: { shape: [32], data: new Float32Array(32).fill(1.5) } };
@@ -155,7 +193,7 @@ describe('adapter files', () => {
     const wrongRank = { config: serializePeftConfig({ ...config, r: 8 }), weights: good.weights };
     expect(() => readAdapter(wrongRank, 'ad')).toThrow(new RegExp(`ad/adapter_model.safetensors: module "${Q0.replace(/\./g, '\\.')}": rank 4 .* rank 8`));
     const dora = { config: serializePeftConfig({ ...config, use_dora: true }), weights: good.weights };
-    expect(() => readAdapter(dora)).toThrow(/use_dora=true but there is no lora_magnitude_vector/);
+    expect(() => readAdapter(dora)).toThrow(/use_dora=true but there is no DoRA magnitude \(base_model\.model\..*\.lora_magnitude_vector\)/);
     expect(() => writeAdapter({ config, tensors: new Map([[Q0, lora(2, 8, 8)]]), others: new Map() })).toThrow(UserError);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { subspaceSimilarity, svdWide, symmetricEigen } from '../../../runtime/analysis/svd.ts';
+import { qr, subspaceSimilarity, svd, svdWide, symmetricEigen } from '../../../runtime/analysis/svd.ts';
 
 function random(n: number, seed: number): Float64Array {
   let s = seed;
@@ -56,4 +56,37 @@ describe('SVD', () => {
     expect(cross[7 * 8 + 7]!).toBeLessThan(0.4);
     for (const x of cross) expect(x).toBeGreaterThanOrEqual(0);
   });
+});
+
+/** a·b for row-major [m, k]·[k, n]. */
+function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let t = 0; t < k; t++) c[i * n + j]! += a[i * k + t]! * b[t * n + j]!;
+  return c;
+}
+
+const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a, (x, i) => Math.abs(x - b[i]!)).reduce((m, x) => Math.max(m, x), 0);
+
+describe('general SVD and QR (PiSSA, OLoRA, combine --method svd)', () => {
+  for (const [m, n] of [[7, 4], [4, 7], [6, 6]] as const) {
+    it(`svd of a ${m}x${n} matrix: U·S·Vᵀ = A, orthonormal factors, descending values`, () => {
+      const a = random(m * n, m * 10 + n);
+      const { u, s, vt, k } = svd(a, m, n);
+      expect(k).toBe(Math.min(m, n));
+      const us = Float64Array.from(u, (x, i) => x * s[i % k]!);
+      expect(maxAbs(matmul(us, vt, m, k, n), a)).toBeLessThan(1e-12);
+      for (let i = 1; i < k; i++) expect(s[i]!).toBeLessThanOrEqual(s[i - 1]!);
+      const ut = Float64Array.from({ length: k * m }, (_, i) => u[(i % m) * k + Math.floor(i / m)]!);
+      expect(maxAbs(matmul(ut, u, k, m, k), Float64Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0)))).toBeLessThan(1e-12);
+    });
+    it(`qr of a ${m}x${n} matrix: Q·R = A, Q orthonormal, R upper triangular with LAPACK's signs`, () => {
+      const a = random(m * n, m * 7 + n);
+      const { q, r, k } = qr(a, m, n);
+      expect(maxAbs(matmul(q, r, m, k, n), a)).toBeLessThan(1e-12);
+      for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) expect(r[i * n + j]).toBe(0);
+      // geqrf: R[0][0] = -sign(a[0][0])·‖a[:, 0]‖.
+      const norm0 = Math.hypot(...Array.from({ length: m }, (_, i) => a[i * n]!));
+      expect(r[0]).toBeCloseTo(-Math.sign(a[0]!) * norm0, 12);
+    });
+  }
 });

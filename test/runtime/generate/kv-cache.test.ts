@@ -12,7 +12,8 @@ import { createExecutor } from '../../../runtime/exec/create.ts';
 import { targetFor } from '../../../runtime/device/target.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { EXAMPLES_DIR, loadSpec, readConfigJson } from '../../../runtime/model/load-spec.ts';
-import { initAdapterWeights, initBaseWeights, setWeights } from '../../../runtime/model/weights.ts';
+import { initBaseWeights, setWeights } from '../../../runtime/model/weights.ts';
+import { initAdapterWeights } from '../../../runtime/adapters/init.ts';
 import { conformanceCase } from '../../helpers/conformance.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
 

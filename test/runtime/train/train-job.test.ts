@@ -10,8 +10,9 @@ import { readAdapterDir, readCheckpointDir, readSafetensorsFile, writeCheckpoint
 import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
 import { loadSpec } from '../../../runtime/model/load-spec.ts';
 import { mergeAdapterWeights, unmergeAdapterWeights } from '../../../runtime/adapters/merge-model.ts';
-import { adapterWeights, initBaseWeights, readBaseWeights } from '../../../runtime/model/weights.ts';
+import { initBaseWeights, readBaseWeights } from '../../../runtime/model/weights.ts';
 import { writeModelFile } from '../../../runtime/model/base-weights.ts';
+import { adapterWeights } from '../../../runtime/adapters/adapter-weights.ts';
 import { runTrainJob, type TrainJobOptions } from '../../../runtime/train/train-job.ts';
 import { CONFORMANCE_DIR as conformanceDir } from '../../helpers/conformance.ts';
 import { CHAR_GPT, TINY_SET, tmpDir, writeBase, writeJsonl, writeText } from './fixtures.ts';

@@ -1,5 +1,6 @@
 // PEFT options the two shared fixtures do not exercise: rsLoRA, DoRA, all-linear, rank/alpha
-// patterns, bias modes. Each adapted model must (a) target what PEFT targets, (b) give the same
+// patterns, bias modes, embedding LoRA (token and position tables, with DoRA), lora_bias on a
+// GPT-2 Conv1D, modules_to_save. Each adapted model must (a) target what PEFT targets, (b) give the same
 // logits as its merged weights run through the plain model (PEFT's forward and merge formulas
 // agree), and (c) give the same logits and gradients on WebGPU as in the interpreter.
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,8 @@ import { targetFor } from '../../../runtime/device/target.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { loadSpec, readConfigJson, specForModelType } from '../../../runtime/model/load-spec.ts';
 import { mergeAdapterWeights, stripAdapters } from '../../../runtime/adapters/merge-model.ts';
-import { initAdapterWeights, readBaseWeights, setWeights, type WeightMap } from '../../../runtime/model/weights.ts';
+import { readBaseWeights, setWeights, type WeightMap } from '../../../runtime/model/weights.ts';
+import { initAdapterWeights } from '../../../runtime/adapters/init.ts';
 import { conformanceCase, type ConformanceCase } from '../../helpers/conformance.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
 
@@ -61,6 +63,38 @@ const CASES: Record<string, { dir: ConformanceCase; config: Partial<PeftConfig>;
     dir: 'gpt2_cattn_r4',
     config: { r: 4, lora_alpha: 8, use_dora: true, target_modules: ['c_attn', 'c_fc'], fan_in_fan_out: true },
     expect: (m) => expect(m.weights.filter((w) => w.name.endsWith('lora_magnitude_vector')).map((w) => w.shape[0])).toEqual([96, 128, 96, 128]),
+  },
+  'llama embedding LoRA on embed_tokens with v_proj': {
+    dir: 'llama_qv_r4',
+    config: { r: 4, lora_alpha: 8, target_modules: ['embed_tokens', 'v_proj'] },
+    expect: (m) => {
+      expect(m.lora.map((t) => [t.module, t.kind])).toEqual([['model.embed_tokens', 'embedding'], ['model.layers.0.self_attn.v_proj', 'linear'], ['model.layers.1.self_attn.v_proj', 'linear']]);
+      expect(m.weights.find((w) => w.name === 'model.embed_tokens.lora_embedding_A')!.shape).toEqual([4, 96]);
+      expect(m.weights.find((w) => w.name === 'model.embed_tokens.lora_embedding_B')!.shape).toEqual([32, 4]);
+    },
+  },
+  'llama DoRA on embed_tokens and q_proj': {
+    dir: 'llama_qv_r4',
+    config: { r: 2, lora_alpha: 4, use_dora: true, target_modules: ['embed_tokens', 'q_proj'] },
+    expect: (m) => expect(m.weights.find((w) => w.name === 'model.embed_tokens.lora_magnitude_vector')!.shape).toEqual([32]),
+  },
+  'llama modules_to_save lm_head and norm, bias="all"': {
+    dir: 'llama_qv_r4',
+    config: { r: 4, lora_alpha: 8, target_modules: ['q_proj'], modules_to_save: ['lm_head', 'model.norm'], bias: 'all' },
+    expect: (m) => expect(m.weights.filter((w) => w.role === 'trainable').map((w) => w.name)).toEqual(['model.norm.weight', 'lm_head.weight']),
+  },
+  'gpt2 lora_bias on Conv1D c_attn, bias="all"': {
+    dir: 'gpt2_cattn_r4',
+    config: { r: 4, lora_alpha: 8, target_modules: ['c_attn'], fan_in_fan_out: true, lora_bias: true, bias: 'all' },
+    expect: (m) => {
+      expect(m.weights.filter((w) => w.name.endsWith('lora_B.bias')).map((w) => w.shape)).toEqual([[96], [96]]);
+      expect(m.weights.filter((w) => w.role === 'trainable').length).toBe(2 * 6 + 1); // every bias: ln_1, c_attn, c_proj, ln_2, c_fc, c_proj per block, ln_f
+    },
+  },
+  'gpt2 LoRA on the position table wpe and c_fc': {
+    dir: 'gpt2_cattn_r4',
+    config: { r: 2, lora_alpha: 2, target_modules: ['wpe', 'c_fc'], fan_in_fan_out: true },
+    expect: (m) => expect(m.lora.map((t) => t.kind)).toEqual(['embedding', 'linear', 'linear']),
   },
   'gpt2 all-linear over Conv1D layers': {
     dir: 'gpt2_cattn_r4',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deltaWeight, mergeLora, unmergeLora, type LoraFactors } from '../../../runtime/adapters/merge.ts';
+import { deltaWeight, mergeLora, unmergeLora, type LoraFactors } from '../../../compiler/lora/merge-math.ts';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

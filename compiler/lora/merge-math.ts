@@ -13,14 +13,14 @@ export interface LoraFactors {
   outFeatures: number;
   /** alpha / r, or alpha / sqrt(r) with rsLoRA. */
   scaling: number;
-  /** DoRA's lora_magnitude_vector: [outFeatures]. */
+  /** DoRA's magnitude vector: [outFeatures]. */
   magnitude?: Float32Array;
   /** GPT-2 Conv1D storage: the weight is [in, out] instead of [out, in]. */
   fanInFanOut: boolean;
 }
 
 /** scaling·B·A in float64, laid out like the stored weight ([out, in], or [in, out] for Conv1D). */
-export function deltaWeight(f: LoraFactors): Float64Array {
+export function deltaWeight(f: Omit<LoraFactors, 'magnitude'>): Float64Array {
   const { a, b, rank, inFeatures: k, outFeatures: n } = f;
   const delta = new Float64Array(n * k);
   for (let o = 0; o < n; o++) {
@@ -34,7 +34,7 @@ export function deltaWeight(f: LoraFactors): Float64Array {
 }
 
 /** Per-output-feature norm of W + delta (DoRA's weight_norm), from stored layout. */
-function outputRowNorms(w: ArrayLike<number>, delta: Float64Array, f: LoraFactors): Float64Array {
+function outputRowNorms(w: ArrayLike<number>, delta: Float64Array, f: Omit<LoraFactors, 'magnitude'>): Float64Array {
   const { inFeatures: k, outFeatures: n } = f;
   const norms = new Float64Array(n);
   for (let o = 0; o < n; o++) {
@@ -47,6 +47,14 @@ function outputRowNorms(w: ArrayLike<number>, delta: Float64Array, f: LoraFactor
     norms[o] = Math.sqrt(ss);
   }
   return norms;
+}
+
+/**
+ * DoRA's initial magnitude: ‖W0 + scaling·B·A‖ per output feature (PEFT's DoraLinearLayer.update_layer),
+ * so the adapted layer starts equal to the base layer.
+ */
+export function doraInitialMagnitude(w0: ArrayLike<number>, f: Omit<LoraFactors, 'magnitude'>): Float32Array {
+  return Float32Array.from(outputRowNorms(w0, deltaWeight(f), f));
 }
 
 function outputIndex(idx: number, f: LoraFactors): number {
