@@ -25,7 +25,7 @@ import { initBaseWeights, setWeights, weightTensors, type WeightMap } from '../.
 import { adapterWeights, readAdapterFromExecutor } from '../../runtime/adapters/adapter-weights.ts';
 import { initAdapterWeights } from '../../runtime/adapters/init.ts';
 import { TrainingProgress } from '../../runtime/report/progress.ts';
-import { linePlotSvg } from '../../runtime/report/svg.ts';
+import { lineChartSvg } from '../../runtime/report/charts.ts';
 import { trainLoop, type StepInfo } from '../../runtime/train/trainer.ts';
 
 export interface DemoOptions {
@@ -153,9 +153,10 @@ async function demoInto(o: DemoOptions): Promise<DemoResult> {
   commitFiles(o.out, {
     'merged.safetensors': serializeSafetensors(weightTensors(base, merged)),
     'loss.csv': ['phase,step,loss', ...preLog.map((s) => `pretrain,${s.step + 1},${s.loss}`), ...loraLog.map((s) => `lora,${s.step + 1},${s.loss}`)].join('\n') + '\n',
-    'loss.svg': linePlotSvg({
+    'loss.svg': await lineChartSvg({
       title: 'char-gpt: pretraining, then LoRA on a new task',
       xLabel: 'step',
+      xInteger: true,
       yLabel: 'training loss',
       series: [
         { name: 'pretrain (all weights)', x: preLog.map((s) => s.step + 1), y: preLog.map((s) => s.loss) },
