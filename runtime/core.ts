@@ -22,7 +22,7 @@ export {
   type Stage,
 } from '../compiler/compile.ts';
 export { makeTarget, DEFAULT_TARGET, type Target, type TargetKind, type GemmChoice } from '../compiler/target.ts';
-export { planMemory, formatMemoryPlan } from '../compiler/plan/memory-plan.ts';
+export { planMemory, formatMemoryPlan, formatPlanBytes } from '../compiler/plan/memory-plan.ts';
 export { printGraph } from '../compiler/ir/print.ts';
 export { CompileError, UserError } from '../compiler/errors.ts';
 

@@ -58,6 +58,12 @@ describe('browser-safe modules', () => {
     }
   });
 
+  it('the playground page (apps/playground/src/main.ts) reaches nothing Node-only', () => {
+    const { files, problems } = walk('apps/playground/src/main.ts');
+    expect(problems).toEqual([]);
+    for (const f of ['apps/playground/src/engine.ts', 'runtime/core.ts', 'apps/tasks/demo.ts']) expect(files).toContain(f);
+  });
+
   it('the walk finds a Node import where there is one', () => {
     expect(walk('runtime/index.ts').problems.join('\n')).toMatch(/runtime\/io\/node-fs\.ts: imports the Node built-in 'node:fs'/);
   });
