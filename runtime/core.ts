@@ -33,7 +33,7 @@ export { createExecutor, executorTarget, type ExecutorOptions } from './exec/cre
 export { targetFor } from './device/target.ts';
 
 // Weights and adapters, as bytes: safetensors (whole or streamed through a ByteSource), PEFT adapters.
-export { readBaseWeights, initBaseWeights, setWeights, weightTensors, type WeightMap } from './model/weights.ts';
+export { readBaseWeights, streamBaseWeights, initBaseWeights, setWeights, weightTensors, type WeightMap } from './model/weights.ts';
 export { initAdapterWeights, residualBase } from './adapters/init.ts';
 export { adapterWeights, readAdapterFromExecutor, peftConfigFor, type AdapterWeightsOptions } from './adapters/adapter-weights.ts';
 export { applyPeftConfig, type ApplyPeftOptions } from './adapters/apply-peft.ts';
@@ -42,6 +42,7 @@ export { combineAdapters, type CombineInput, type CombineMethod, type CombineOpt
 export { AdapterSet } from './adapters/adapter-set.ts';
 export { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorInput } from './io/safetensors.ts';
 export { SafetensorsReader, type ByteSource } from './io/safetensors-reader.ts';
+export { HfFolder, readFolder, type FolderSource, type FolderTensor } from './io/hf-folder.ts';
 export { toFloat32, fromFloat32, convertFloat, type StoredTensor, type FloatDtype } from './io/dtypes.ts';
 export {
   readAdapter,

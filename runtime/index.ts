@@ -13,7 +13,7 @@ export { loadSpec, readConfigJson, specForModelType, EXAMPLES_DIR, type LoadSpec
 // Spec + base weights file + adapter folder in, merged (or unmerged) safetensors file out (`rankfold merge`, `unmerge`).
 export { mergeAdapterIntoBase, unmergeAdapterFromBase, type MergeFilesOptions, type MergeFilesResult } from './adapters/merge-files.ts';
 export { readSafetensorsFile, writeSafetensorsFile, readAdapterDir, writeAdapterDir } from './io/node-fs.ts';
-export { ModelFolder, readTokenizerFiles, type FolderTensor } from './io/model-folder.ts';
+export { ModelFolder, nodeFolder, readTokenizerFiles } from './io/model-folder.ts';
 export { writeModelFolder, type TensorSource, type WriteModelFolderOptions, type WrittenFolder } from './io/model-folder-write.ts';
 export { openSafetensors, SafetensorsFileWriter } from './io/safetensors-node.ts';
 export { loadFolderTokenizer } from './data/node-files.ts';

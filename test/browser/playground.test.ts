@@ -11,13 +11,15 @@ import * as path from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { browserAdapter, chromiumMissing, launchChromium, openPlayground, waitTrained, type OpenedPage } from '../../apps/playground/chromium.ts';
 import { serveStatic, WEB_DIR, type StaticServer } from '../../apps/playground/serve.ts';
+import { ModelFolder } from '../../runtime/io/model-folder.ts';
 import {
   BASE_ASSET,
   DEFAULT_SETTINGS,
+  FOLDER_PROMPT,
   SPEC_FILE,
   adapterFiles,
   baseFromBytes,
-  baseFromFiles,
+  folderWeights,
   checkText,
   continueIds,
   createGpu,
@@ -211,18 +213,22 @@ describe.skipIf(missing !== undefined)('the playground in headless Chromium', ()
     expect(text).toMatch(/every shape as the spec says/);
     const ids = /greedy continuation of token ids \[1, 5, 9, 13\] -> \[([\d, ]+)\]/.exec(text)?.[1]?.split(', ').map(Number);
     expect(ids).toHaveLength(8);
-    // Node reads the same folder with the same spec and continues the same prompt.
+    // Node opens the same folder with ModelFolder (the same validation and streaming reader over
+    // file handles), loads the same spec and continues the same prompt.
     const gpu = await createGpu().catch((err: Error) => err);
     if (gpu instanceof Error) {
       if (inCi) throw new Error(`CI=true but no WebGPU adapter in Node: ${gpu.message}`);
       return;
     }
     try {
-      const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-      const model = modelForConfig(fs.readFileSync(path.join(ROOT, 'dsl-examples', 'llama.rf'), 'utf8'), 'llama.rf', config);
-      const file = parseSafetensors(new Uint8Array(fs.readFileSync(path.join(dir, 'model.safetensors'))), 'model.safetensors');
-      const weights = baseFromFiles(model, new Map(file.names.map((n) => [n, file])), dir);
-      expect(await continueIds(gpu, model, weights, [1, 5, 9, 13], 8)).toEqual(ids);
+      const folder = await ModelFolder.open(dir);
+      try {
+        const model = modelForConfig(fs.readFileSync(path.join(ROOT, 'dsl-examples', 'llama.rf'), 'utf8'), 'llama.rf', folder.config);
+        const weights = await folderWeights(model, folder);
+        expect(await continueIds(gpu, model, weights, FOLDER_PROMPT, 8)).toEqual(ids);
+      } finally {
+        await folder.close();
+      }
     } finally {
       gpu.device.destroy();
     }

@@ -14,6 +14,7 @@ import {
   formatDiagnostics,
   formatPlanBytes,
   formatSummary,
+  HfFolder,
   initAdapterWeights,
   mergeAdapterWeights,
   packPadded,
@@ -23,6 +24,7 @@ import {
   readAdapterFromExecutor,
   readBaseWeights,
   setWeights,
+  streamBaseWeights,
   stripAdapters,
   tokenizeExample,
   trainLoop,
@@ -31,9 +33,9 @@ import {
   type AdapterFiles,
   type CheckResult,
   type CheckedModel,
+  type FolderSource,
   type Executor,
   type GpuContext,
-  type SafetensorsFile,
   type StepInfo,
   type WeightMap,
 } from '../../../runtime/core.ts';
@@ -41,7 +43,7 @@ import { demoTask, type TaskExample } from '../../tasks/index.ts';
 import { scoreTask } from '../../tasks/score.ts';
 
 export { createGpu, NO_ADAPTER_HELP, UserError, ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, parseSafetensors } from '../../../runtime/core.ts';
-export type { Adapter, AdapterFiles, CheckResult, CheckedModel, Diagnostic, GpuContext, SafetensorsFile, StepInfo, WeightMap } from '../../../runtime/core.ts';
+export type { Adapter, AdapterFiles, ByteSource, CheckResult, CheckedModel, Diagnostic, FolderSource, GpuContext, HfFolder, StepInfo, WeightMap } from '../../../runtime/core.ts';
 
 /** The spec the page opens with (dsl-examples/char-gpt.rf) and the name diagnostics give it. */
 export const SPEC_FILE = 'char-gpt.rf';
@@ -245,28 +247,18 @@ export function modelForConfig(specText: string, specFile: string, config: Recor
   return compile({ text: specText, file: specFile }, { config, stopAfter: 'elaborate' }).model;
 }
 
-/**
- * The base weights of `model` from a folder's safetensors files (one or several shards), by name,
- * with shapes checked; `files` maps each tensor name to the opened file that holds it.
- */
-export function baseFromFiles(model: CheckedModel, files: Map<string, SafetensorsFile>, source: string): WeightMap {
-  const first = files.values().next().value;
-  if (!first) throw new Error(`${source}: no weights`);
-  // readBaseWeights reads one file; present the shards as one.
-  const pick = (name: string) => files.get(name) ?? first;
-  const joined: SafetensorsFile = {
-    source,
-    names: [...files.keys()],
-    metadata: {},
-    has: (name) => files.has(name),
-    info: (name) => pick(name).info(name),
-    raw: (name) => pick(name).raw(name),
-    get: (name) => pick(name).get(name),
-    getFloat32: (name) => pick(name).getFloat32(name),
-    getInt32: (name) => pick(name).getInt32(name),
-  };
-  return readBaseWeights(model, joined);
+/** Opens and validates a folder (config, index, every shard header) as Node's ModelFolder does. */
+export function openFolder(src: FolderSource): Promise<HfFolder> {
+  return HfFolder.openSource(src);
 }
+
+/** The model's base weights from the folder, one tensor at a time, shapes checked, as float32. */
+export function folderWeights(model: CheckedModel, folder: HfFolder): Promise<WeightMap> {
+  return streamBaseWeights(model, folder);
+}
+
+/** The prompt a folder's model continues in the page (token ids: the page reads no tokenizer). */
+export const FOLDER_PROMPT = [1, 5, 9, 13];
 
 /** Greedy continuation (token ids) of a prompt of token ids: the folder's model runs. */
 export async function continueIds(gpu: GpuContext, model: CheckedModel, weights: WeightMap, prompt: number[], maxNewTokens: number): Promise<number[]> {

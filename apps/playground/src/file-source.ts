@@ -1,19 +1,7 @@
 // Files the user picked, as the runtime's loaders want them: a ByteSource per file (random access
-// through Blob.slice, so a tensor is read only when asked for) and a folder as a map of names.
-//
-// ByteSource has the shape of runtime/io/safetensors-reader.ts's (the streaming safetensors reader
-// the io work adds for Node file handles): when that lands on main, openWeights() below opens a
-// SafetensorsReader over a FileByteSource instead of parsing the whole file, and the folder goes
-// through the same ModelFolder validation as in Node. Until then a shard is read whole.
-import { parseSafetensors, type SafetensorsFile } from './engine.ts';
-
-/** Random access to the bytes of one file (the same shape as the runtime's ByteSource). */
-export interface ByteSource {
-  readonly name: string;
-  readonly size: number;
-  read(position: number, length: number): Promise<Uint8Array>;
-  close(): Promise<void>;
-}
+// through Blob.slice, so a tensor is read only when asked for) and a picked folder as a FolderSource,
+// which HfFolder (runtime/io/hf-folder.ts) opens exactly as ModelFolder opens a folder on disk in Node.
+import type { ByteSource, FolderSource } from './engine.ts';
 
 export class FileByteSource implements ByteSource {
   readonly size: number;
@@ -47,17 +35,26 @@ export function folderFiles(list: FileList | File[]): Map<string, File> {
   return files;
 }
 
+/** The folder's own name, from the first picked file's relative path. */
 export function folderName(list: FileList | File[]): string {
-  const first = Array.from(list)[0];
-  const rel = first?.webkitRelativePath ?? '';
+  const rel = Array.from(list)[0]?.webkitRelativePath ?? '';
   return rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : 'the folder';
 }
 
-export async function readText(source: ByteSource): Promise<string> {
-  return new TextDecoder().decode(await source.read(0, source.size));
-}
-
-/** Opens one safetensors file of the folder (today: read whole; see the note at the top). */
-export async function openWeights(source: ByteSource): Promise<SafetensorsFile> {
-  return parseSafetensors(await source.read(0, source.size), source.name);
+/** What a directory picker gave, as a FolderSource. */
+export function pickedFolder(list: FileList | File[]): FolderSource {
+  const name = folderName(list);
+  const files = folderFiles(list);
+  const file = (f: string): File => {
+    const found = files.get(f);
+    if (!found) throw new Error(`${name}/${f}: no such file in the picked folder`);
+    return found;
+  };
+  return {
+    name,
+    path: (f) => `${name}/${f}`,
+    has: (f) => files.has(f),
+    text: (f) => file(f).text(),
+    open: async (f) => new FileByteSource(file(f), `${name}/${f}`),
+  };
 }

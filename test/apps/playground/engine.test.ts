@@ -5,7 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BASE_ASSET, SPEC_FILE, baseFromBytes, checkText, compiledView, parseSafetensors, trainRows, trainShape, DEFAULT_SETTINGS } from '../../../apps/playground/src/engine.ts';
 import { markedHtml } from '../../../apps/playground/src/editor.ts';
-import { FileByteSource, folderFiles } from '../../../apps/playground/src/file-source.ts';
+import { FileByteSource, folderFiles, pickedFolder } from '../../../apps/playground/src/file-source.ts';
+import { folderWeights, modelForConfig, openFolder } from '../../../apps/playground/src/engine.ts';
+import { readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
+import { readBaseWeights } from '../../../runtime/model/weights.ts';
 import { checkSpec, formatDiagnostics } from '../../../compiler/check/index.ts';
 import { compile } from '../../../compiler/compile.ts';
 import { formatPlanBytes } from '../../../compiler/plan/memory-plan.ts';
@@ -63,9 +66,25 @@ describe('files picked in a page', () => {
     await expect(src.read(4, 3)).rejects.toThrow(/x\.bin: 3 bytes at 4 run past the end/);
   });
 
+  const picked = (bytes: Uint8Array<ArrayBuffer> | string, name: string, rel: string) => Object.assign(new File([bytes], name), { webkitRelativePath: rel }) as File;
+
   it('names a folder\'s files by their path inside it', () => {
-    const f = (name: string, rel: string) => Object.assign(new File(['{}'], name), { webkitRelativePath: rel }) as File;
-    const files = folderFiles([f('config.json', 'model/config.json'), f('adapter_config.json', 'model/adapter/adapter_config.json')]);
+    const files = folderFiles([picked('{}', 'config.json', 'model/config.json'), picked('{}', 'adapter_config.json', 'model/adapter/adapter_config.json')]);
     expect([...files.keys()]).toEqual(['config.json', 'adapter/adapter_config.json']);
+  });
+
+  it('opens a picked Hugging Face folder through the runtime\'s HfFolder and streams its weights', async () => {
+    const dir = path.join(ROOT, 'test', 'fixtures', 'conformance', 'llama_qv_r4');
+    const read = (f: string) => new Uint8Array(fs.readFileSync(path.join(dir, f))) as Uint8Array<ArrayBuffer>;
+    const folder = await openFolder(pickedFolder([picked(read('config.json'), 'config.json', 'llama_qv_r4/config.json'), picked(read('model.safetensors'), 'model.safetensors', 'llama_qv_r4/model.safetensors')]));
+    try {
+      expect(folder.dir).toBe('llama_qv_r4');
+      const model = modelForConfig(fs.readFileSync(path.join(ROOT, 'dsl-examples', 'llama.rf'), 'utf8'), 'llama.rf', folder.config);
+      const weights = await folderWeights(model, folder);
+      expect(weights).toEqual(readBaseWeights(model, readSafetensorsFile(path.join(dir, 'model.safetensors'))));
+    } finally {
+      await folder.close();
+    }
+    await expect(openFolder(pickedFolder([picked('{}', 'notes.txt', 'x/notes.txt')]))).rejects.toThrow('x: not a Hugging Face model folder (no config.json)');
   });
 });
