@@ -22,7 +22,7 @@ export function browserAdapter(): BrowserAdapter {
 
 /** Why Chromium cannot run here, or undefined when it can. */
 export function chromiumMissing(): string | undefined {
-  if (!fs.existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (sudo bash scripts/install-chromium.sh, or set CHROMIUM_PATH)`;
+  if (!fs.existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (bash scripts/install-chromium.sh, or set CHROMIUM_PATH)`;
   return undefined;
 }
 
