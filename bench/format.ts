@@ -42,6 +42,25 @@ export interface TrainRow {
   loss?: number;
 }
 
+/** The playground's training step in Chromium and in Node (bench/browser.ts). */
+export interface BrowserRow {
+  browserAdapter: string;
+  nodeAdapter: string;
+  batch: number;
+  seq: number;
+  /** Timed steps per run, after warm-up. */
+  steps: number;
+  /** Runs per side, alternating; the times are their medians. */
+  reps: number;
+  browserMs: number;
+  nodeMs: number;
+  /** Chromium / Node time per step (> 1: the browser is slower). */
+  ratio: number;
+  /** Loss after the last timed step on each side (the same run, so the same loss). */
+  browserLoss: number;
+  nodeLoss: number;
+}
+
 export interface BenchResults {
   meta: {
     date: string;
@@ -60,6 +79,7 @@ export interface BenchResults {
   matmul: MatmulRow[];
   lora: LoraRow[];
   train: TrainRow[];
+  browser?: BrowserRow;
   /** Named ratios (e.g. tfjs_lora / ours_lora step time). */
   ratios: Record<string, number>;
 }
@@ -124,6 +144,22 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  if (r.browser) {
+    const b = r.browser;
+    out.push(`## Playground training step in Chromium vs Node (char GPT, LoRA r=8 on q,v, batch ${b.batch}, seq ${b.seq})`, '');
+    out.push(
+      table(
+        ['side', 'adapter', 'ms/step', 'loss after'],
+        [
+          ['Chromium', b.browserAdapter, fmt(b.browserMs, 1), fmt(b.browserLoss, 5)],
+          ['Node', b.nodeAdapter, fmt(b.nodeMs, 1), fmt(b.nodeLoss, 5)],
+        ],
+      ),
+      '',
+      `Chromium / Node time per step: **${fmt(b.ratio)}** (median of ${b.reps} alternating runs of ${b.steps} steps each).`,
+      '',
+    );
+  }
   const ratios = Object.entries(r.ratios);
   if (ratios.length) {
     out.push('## Ratios', '');
@@ -133,17 +169,21 @@ export function renderMarkdown(r: BenchResults): string {
   return out.join('\n').trimEnd() + '\n';
 }
 
+export const BENCH_SECTIONS = ['matmul', 'lora', 'train', 'browser'] as const;
+export type BenchSection = (typeof BENCH_SECTIONS)[number];
+
 export interface BenchArgs {
   quick: boolean;
   out: string;
   matmulSizes?: number[];
-  only?: Set<'matmul' | 'lora' | 'train'>;
+  /** Sections to run; 'browser' runs only when named (it needs Chromium). */
+  only?: Set<BenchSection>;
   tfjs: boolean;
   /** Force a GEMM form or register config through the compile Target (default: the adapter's 'auto'). */
   gemm?: GemmChoice;
 }
 
-/** `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train`, `--no-tfjs`, `--gemm auto|tiled|register|r4c1|...`. */
+/** `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train,browser`, `--no-tfjs`, `--gemm auto|tiled|register|r4c1|...`. */
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const args: BenchArgs = { quick: false, out: 'bench/results/latest.json', tfjs: true };
   for (let i = 0; i < argv.length; i++) {
@@ -159,14 +199,14 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--matmul') args.matmulSizes = value().split(',').map((s) => Number.parseInt(s, 10));
     else if (a === '--only') {
       const parts = value().split(',');
-      for (const p of parts) if (!['matmul', 'lora', 'train'].includes(p)) throw new Error(`--only: unknown section ${p}`);
-      args.only = new Set(parts as ('matmul' | 'lora' | 'train')[]);
+      for (const p of parts) if (!(BENCH_SECTIONS as readonly string[]).includes(p)) throw new Error(`--only: unknown section ${p} (known: ${BENCH_SECTIONS.join(', ')})`);
+      args.only = new Set(parts as BenchSection[]);
     } else if (a === '--gemm') {
       const g = value();
       if (!(GEMM_CHOICES as readonly string[]).includes(g)) throw new Error(`--gemm: one of ${GEMM_CHOICES.join(', ')}, got ${g}`);
       args.gemm = g as GemmChoice;
     } else if (a === '--') continue;
-    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only matmul,lora,train --no-tfjs --gemm CHOICE)`);
+    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only matmul,lora,train,browser --no-tfjs --gemm CHOICE)`);
   }
   if (args.matmulSizes?.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--matmul: sizes must be positive integers');
   return args;

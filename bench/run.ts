@@ -1,12 +1,15 @@
 // `npm run bench [-- --quick]`: f32 matmul against tfjs, the LoRA linear layer fused against
 // unfused, and a training step of a small transformer (ours LoRA / ours full / tfjs LoRA), all on
 // one WebGPU adapter in one process. Prints a markdown table and writes JSON (bench/results/).
+// `--only browser` (never by default: it needs Chromium) times the playground's training step in
+// headless Chromium against the same step in Node (bench/browser.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { createGpu } from '../runtime/device/device.ts';
 import { targetFor } from '../runtime/device/target.ts';
-import { parseArgs, renderMarkdown, type BenchResults, type TrainRow } from './format.ts';
+import { benchBrowser } from './browser.ts';
+import { parseArgs, renderMarkdown, type BenchResults, type BenchSection, type TrainRow } from './format.ts';
 import { benchLora } from './lora-linear.ts';
 import { benchMatmul } from './matmul.ts';
 import { FULL_MODEL, QUICK_MODEL } from './model.ts';
@@ -17,14 +20,15 @@ const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const want = (s: 'matmul' | 'lora' | 'train') => !args.only || args.only.has(s);
+  // 'browser' needs Chromium: it runs only when --only names it.
+  const want = (s: BenchSection) => (s === 'browser' ? args.only?.has(s) === true : !args.only || args.only.has(s));
   const t0 = performance.now();
   const gpu = await createGpu();
   log(`adapter: ${gpu.adapterName}`);
   const target = targetFor(gpu, args.gemm ? { gemm: args.gemm } : {});
   let tfw: TfWebgpu | undefined;
   const notes: string[] = [];
-  if (args.tfjs) {
+  if (args.tfjs && (want('matmul') || want('train'))) {
     try {
       tfw = await setupTfjs();
       log(`tfjs ${tfw.version} on webgpu (${tfw.adapter})`);
@@ -83,6 +87,12 @@ async function main(): Promise<void> {
     }
     notes.push('ours dispatches/pipelines: GpuProgram counters after warm-up; tfjs dispatches: kernels recorded by tf.profile for one step, pipelines: growth of its pipeline cache during the timed steps.');
     notes.push('peak memory: ours = every buffer of the program (memory plan + scratch + uniforms + readback); tfjs = tf.profile peakBytes of one step (live tensors), pool = bytes its buffer manager holds.');
+  }
+  if (want('browser')) {
+    results.browser = await benchBrowser(gpu, args.quick, log);
+    results.ratios['browser_over_node_step_time'] = results.browser.ratio;
+    const lossDiff = Math.abs(results.browser.browserLoss - results.browser.nodeLoss);
+    notes.push(`browser: Chromium and Node ran the same steps from the same seed; their losses after the timed steps differ by ${lossDiff.toExponential(1)}.`);
   }
   results.meta.load!.push(loadavg()[0]!);
   notes.push(`total wall time ${((performance.now() - t0) / 1000).toFixed(0)} s`);

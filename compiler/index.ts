@@ -3,7 +3,7 @@
 // can load this entry; the Node runtime (`rankfold`) re-exports what scripts need most.
 export { checkSpec, formatDiagnostics, formatSummary, Source, type CheckOptions, type CheckResult, type Diagnostic } from './check/index.ts';
 export type { CheckedModel, LoraConfig, Weight } from './check/model.ts';
-export { planMemory, formatMemoryPlan, MEMORY_CATEGORIES } from './plan/memory-plan.ts';
+export { planMemory, formatMemoryPlan, formatPlanBytes, MEMORY_CATEGORIES } from './plan/memory-plan.ts';
 export type { MemoryCategory, MemoryPlan } from './plan/types.ts';
 export {
   compile,

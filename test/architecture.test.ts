@@ -30,9 +30,9 @@ const text = new Map(files.map((f) => [f, readFileSync(join(ROOT, f), 'utf8')]))
 /** Every module specifier a file imports or re-exports. */
 const specifiers = new Map(files.map((f) => [f, ts.preProcessFile(text.get(f)!, true, true).importedFiles.map((i) => i.fileName)]));
 
-/** Repository-relative targets of a file's relative imports. */
+/** Repository-relative targets of a file's relative imports (a vite `?raw` import names the file it reads as text). */
 const edges = new Map(
-  files.map((f) => [f, specifiers.get(f)!.filter((s) => s.startsWith('.')).map((s) => relative(ROOT, resolve(ROOT, dirname(f), s)))]),
+  files.map((f) => [f, specifiers.get(f)!.filter((s) => s.startsWith('.')).map((s) => relative(ROOT, resolve(ROOT, dirname(f), s.replace(/\?raw$/, ''))))]),
 );
 
 const under = (tree: string) => (f: string) => f.startsWith(`${tree}/`);

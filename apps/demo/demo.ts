@@ -25,7 +25,7 @@ import { initBaseWeights, setWeights, weightTensors, type WeightMap } from '../.
 import { adapterWeights, readAdapterFromExecutor } from '../../runtime/adapters/adapter-weights.ts';
 import { initAdapterWeights } from '../../runtime/adapters/init.ts';
 import { TrainingProgress } from '../../runtime/report/progress.ts';
-import { linePlotSvg } from '../../runtime/report/svg.ts';
+import { lineChartSvg } from '../../runtime/report/charts.ts';
 import { trainLoop, type StepInfo } from '../../runtime/train/trainer.ts';
 
 export interface DemoOptions {
@@ -48,17 +48,17 @@ export interface DemoResult {
 
 const ADAMW = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0 };
 
-async function train(exec: Executor, loader: BatchLoader, steps: number, lr: number, label: string): Promise<StepInfo[]> {
-  const progress = new TrainingProgress({ total: steps, label });
+async function train(exec: Executor, loader: BatchLoader, steps: number, lr: number, label: string, quiet = false): Promise<StepInfo[]> {
+  const progress = quiet ? undefined : new TrainingProgress({ total: steps, label });
   try {
     return await trainLoop(
       exec,
       loader,
       { steps, schedule: { kind: 'cosine', lr, warmupSteps: Math.ceil(steps / 20), totalSteps: steps }, adamw: ADAMW, logEvery: 10, evalEvery: 0 },
-      { onStep: (i) => progress.update(i.step + 1, { loss: i.loss, tokens: i.tokens }) },
+      { onStep: (i) => progress?.update(i.step + 1, { loss: i.loss, tokens: i.tokens }) },
     );
   } finally {
-    progress.stop();
+    progress?.stop();
   }
 }
 
@@ -66,6 +66,28 @@ async function paramsOf(exec: Executor, names: Iterable<string>): Promise<Weight
   const out: WeightMap = new Map();
   for (const n of names) out.set(n, await exec.getParam(n));
   return out;
+}
+
+/**
+ * Step 1 of the demo: trains every weight of the base model (no adapters) on the generated corpus
+ * from GPT-2-style initial weights. The playground's shipped base model comes from here too
+ * (apps/playground/make-base.ts).
+ */
+export async function pretrainBase(base: CheckedModel, exec: ExecutorOptions, o: { seed: number; steps: number; quiet?: boolean }): Promise<{ weights: WeightMap; history: StepInfo[]; corpusChars: number }> {
+  const tok = new ByteTokenizer();
+  const ctx = Number(base.params['ctx'] ?? 64);
+  const corpus = generateBaseCorpus({ seed: o.seed, minChars: 300_000 });
+  const rows = packConcat([tokenizeExample(tok, { text: corpus }, { appendEos: false })], ctx);
+  const batch = 16;
+  const pre = await createExecutor(compile(base, { mode: 'train', batch, seq: ctx, fullFinetune: true, adamw: ADAMW, target: executorTarget(exec) }), exec);
+  try {
+    const init = initBaseWeights(base, o.seed);
+    setWeights(pre, init);
+    const history = await train(pre, new BatchLoader(rows, { batchSize: batch, seed: o.seed }), o.steps, 3e-3, 'pretrain', o.quiet);
+    return { weights: await paramsOf(pre, init.keys()), history, corpusChars: corpus.length };
+  } finally {
+    pre.destroy();
+  }
 }
 
 /** What the demo writes into --out (and ADAPTER_DIR/ holds a PEFT adapter). */
@@ -98,16 +120,9 @@ async function demoInto(o: DemoOptions): Promise<DemoResult> {
   o.log(`model: ${spec} (${base.counts.base.toLocaleString()} parameters; LoRA on ${adapted.lora.length} projections adds ${adapted.counts.adapter.toLocaleString()})`);
 
   // 1. Pretrain the whole base model on the generated corpus.
-  const corpus = generateBaseCorpus({ seed: o.seed, minChars: 300_000 });
-  const rows = packConcat([tokenizeExample(tok, { text: corpus }, { appendEos: false })], ctx);
+  o.log(`\n1. pretraining the base model on about 300k characters of generated text`);
+  const { weights: baseWeights, history: preLog } = await pretrainBase(base, exec, { seed: o.seed, steps: o.pretrainSteps });
   const batch = 16;
-  const pre = await createExecutor(compile(base, { mode: 'train', batch, seq: ctx, fullFinetune: true, adamw: ADAMW, target }), exec);
-  const baseInit = initBaseWeights(base, o.seed);
-  setWeights(pre, baseInit);
-  o.log(`\n1. pretraining the base model on ${(corpus.length / 1000).toFixed(0)}k characters of generated text`);
-  const preLog = await train(pre, new BatchLoader(rows, { batchSize: batch, seed: o.seed }), o.pretrainSteps, 3e-3, 'pretrain');
-  const baseWeights = await paramsOf(pre, baseInit.keys());
-  pre.destroy();
   commitFiles(o.out, { 'base.safetensors': serializeSafetensors(weightTensors(base, baseWeights)) });
 
   // 2. The new task, before adaptation.
@@ -153,9 +168,10 @@ async function demoInto(o: DemoOptions): Promise<DemoResult> {
   commitFiles(o.out, {
     'merged.safetensors': serializeSafetensors(weightTensors(base, merged)),
     'loss.csv': ['phase,step,loss', ...preLog.map((s) => `pretrain,${s.step + 1},${s.loss}`), ...loraLog.map((s) => `lora,${s.step + 1},${s.loss}`)].join('\n') + '\n',
-    'loss.svg': linePlotSvg({
+    'loss.svg': await lineChartSvg({
       title: 'char-gpt: pretraining, then LoRA on a new task',
       xLabel: 'step',
+      xInteger: true,
       yLabel: 'training loss',
       series: [
         { name: 'pretrain (all weights)', x: preLog.map((s) => s.step + 1), y: preLog.map((s) => s.loss) },

@@ -1,7 +1,6 @@
-// The report's SVG figures, each a pure function of results.json: loss curves, accuracy against
+// The report's SVG figures (Vega-Lite, runtime/report/charts.ts), each a function of results.json: loss curves, accuracy against
 // rank, accuracy at a fixed parameter budget, memory by category, and subspace-similarity heatmaps.
-import { heatmapSvg, linePlotSvg, type Series } from '../../runtime/report/svg.ts';
-import { barChartSvg } from './charts.ts';
+import { barChartSvg, heatmapSvg, lineChartSvg, type Series } from '../../runtime/report/charts.ts';
 import { accuracies, chanceAccuracy, labelOf } from './findings.ts';
 import { fp16 } from './scale.ts';
 import { rankGroup } from './settings.ts';
@@ -12,7 +11,7 @@ export type Figures = Map<string, { svg: string; caption: string }>;
 
 const GB = 1e9;
 
-function memoryAtScaleFigure(r: ExperimentResults): string {
+function memoryAtScaleFigure(r: ExperimentResults): Promise<string> {
   const cats: [string, (t: Record<string, number>) => number][] = [
     ['weights', (t) => (t.frozen_weights ?? 0) + (t.trainable_weights ?? 0) + (t.adapter_weights ?? 0)],
     ['gradients', (t) => t.gradients ?? 0],
@@ -27,7 +26,7 @@ function memoryAtScaleFigure(r: ExperimentResults): string {
   });
 }
 
-function measuredMemoryFigure(r: ExperimentResults): string | undefined {
+function measuredMemoryFigure(r: ExperimentResults): Promise<string> | undefined {
   const e = r.efficiency;
   if (!e) return undefined;
   const cats = ['frozen_weights', 'trainable_weights', 'adapter_weights', 'gradients', 'optimizer_state', 'activations', 'kernel_scratch', 'readback'] as const;
@@ -39,12 +38,12 @@ function measuredMemoryFigure(r: ExperimentResults): string | undefined {
   });
 }
 
-function lossFigure(title: string, curves: { name: string; points: { step: number; loss: number }[] }[]): string {
+function lossFigure(title: string, curves: { name: string; points: { step: number; loss: number }[] }[]): Promise<string> {
   const series: Series[] = curves.map((c) => ({ name: c.name, x: c.points.map((p) => p.step), y: c.points.map((p) => p.loss) }));
-  return linePlotSvg({ title, xLabel: 'step', yLabel: 'training loss (nats/token)', series, logY: true });
+  return lineChartSvg({ title, xLabel: 'step', xInteger: true, yLabel: 'training loss (nats/token)', series, logY: true });
 }
 
-function rankFigure(r: ExperimentResults, task: string): string {
+function rankFigure(r: ExperimentResults, task: string): Promise<string> {
   const groups = new Map<string, { x: number[]; y: number[] }>();
   for (const c of r.settings.rankConfigs) {
     const key = rankGroup(c);
@@ -58,10 +57,10 @@ function rankFigure(r: ExperimentResults, task: string): string {
   const full = accuracies(r.adaptation, task, 'full');
   if (full.length) series.push({ name: 'full fine-tuning', x: [Math.min(...xs), Math.max(...xs)], y: [mean(full), mean(full)], color: '#888' });
   series.push({ name: 'chance', x: [Math.min(...xs), Math.max(...xs)], y: [chanceAccuracy(task), chanceAccuracy(task)], color: '#ccc' });
-  return linePlotSvg({ title: `${task}: accuracy vs LoRA rank (mean over seeds)`, xLabel: 'log2 r', yLabel: 'accuracy', series });
+  return lineChartSvg({ title: `${task}: accuracy vs LoRA rank (mean over seeds)`, xLabel: 'log2 r', yLabel: 'accuracy', series });
 }
 
-function budgetFigure(r: ExperimentResults, task: string): string {
+function budgetFigure(r: ExperimentResults, task: string): Promise<string> {
   const ids = r.settings.budgetConfigs.map((c) => c.id);
   return barChartSvg({
     title: `${task}: accuracy at one parameter budget`,
@@ -76,7 +75,7 @@ function budgetFigure(r: ExperimentResults, task: string): string {
   });
 }
 
-function inferenceFigure(r: ExperimentResults): string | undefined {
+function inferenceFigure(r: ExperimentResults): Promise<string> | undefined {
   const inf = r.inference;
   if (!inf) return undefined;
   const base = median(inf.forwardMs.base);
@@ -89,23 +88,23 @@ function inferenceFigure(r: ExperimentResults): string | undefined {
   });
 }
 
-export function buildFigures(r: ExperimentResults): Figures {
+export async function buildFigures(r: ExperimentResults): Promise<Figures> {
   const figs: Figures = new Map();
-  figs.set('memory-gpt3.svg', { svg: memoryAtScaleFigure(r), caption: 'GPT-3 175B memory plan by category, full fine-tuning vs LoRA (half of our f32 bytes)' });
+  figs.set('memory-gpt3.svg', { svg: await memoryAtScaleFigure(r), caption: 'GPT-3 175B memory plan by category, full fine-tuning vs LoRA (half of our f32 bytes)' });
   const mem = measuredMemoryFigure(r);
-  if (mem) figs.set('memory-measured.svg', { svg: mem, caption: 'GPU bytes allocated by the runtime for one training step, by category' });
-  figs.set('pretrain-loss.svg', { svg: lossFigure('Base model pretraining (full fine-tuning on the base corpus)', [{ name: 'pretraining', points: r.base.history }]), caption: 'Pretraining loss of the base model' });
+  if (mem) figs.set('memory-measured.svg', { svg: await mem, caption: 'GPU bytes allocated by the runtime for one training step, by category' });
+  figs.set('pretrain-loss.svg', { svg: await lossFigure('Base model pretraining (full fine-tuning on the base corpus)', [{ name: 'pretraining', points: r.base.history }]), caption: 'Pretraining loss of the base model' });
   const seed = r.settings.seeds[0];
   for (const task of r.settings.tasks) {
     const curves = r.settings.rankConfigs.map((c) => ({ name: labelOf(c.id), points: r.adaptation.find((a) => a.task === task && a.config === c.id && a.seed === seed)?.history ?? [] }));
-    figs.set(`loss-${task}.svg`, { svg: lossFigure(`${task}: adaptation loss by configuration (seed ${seed})`, curves), caption: `Training loss on ${task}, seed ${seed}` });
-    figs.set(`rank-${task}.svg`, { svg: rankFigure(r, task), caption: `Accuracy on ${task} against rank` });
-    figs.set(`budget-${task}.svg`, { svg: budgetFigure(r, task), caption: `Accuracy on ${task} at one parameter budget (error bars: one standard deviation over seeds)` });
+    figs.set(`loss-${task}.svg`, { svg: await lossFigure(`${task}: adaptation loss by configuration (seed ${seed})`, curves), caption: `Training loss on ${task}, seed ${seed}` });
+    figs.set(`rank-${task}.svg`, { svg: await rankFigure(r, task), caption: `Accuracy on ${task} against rank` });
+    figs.set(`budget-${task}.svg`, { svg: await budgetFigure(r, task), caption: `Accuracy on ${task} at one parameter budget (error bars: one standard deviation over seeds)` });
   }
   for (const s of r.subspace.filter((x) => x.seed === seed)) {
     for (const g of s.grids) {
       const name = `subspace-${s.task}-${g.module.replace(/[^a-z0-9]+/gi, '-')}.svg`;
-      const svg = heatmapSvg({
+      const svg = await heatmapSvg({
         values: g.values,
         rows: g.r1,
         cols: g.r2,
@@ -119,6 +118,6 @@ export function buildFigures(r: ExperimentResults): Figures {
     }
   }
   const inf = inferenceFigure(r);
-  if (inf) figs.set('inference.svg', { svg: inf, caption: 'Forward-pass latency of merged and unmerged models relative to the base model' });
+  if (inf) figs.set('inference.svg', { svg: await inf, caption: 'Forward-pass latency of merged and unmerged models relative to the base model' });
   return figs;
 }

@@ -215,9 +215,9 @@ function scaleNotes(r: ExperimentResults): string {
 }
 
 /** Writes report.md and every figure into dir; returns the files written. */
-export function writeReport(r: ExperimentResults, dir: string): string[] {
+export async function writeReport(r: ExperimentResults, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
-  const figs = buildFigures(r);
+  const figs = await buildFigures(r);
   const md = [header(r), fig(figs, 'pretrain-loss.svg'), summary(findings(r)), scaleSection(r, figs), efficiencySection(r, figs), adaptationSection(r, figs), subspaceSection(r, figs), inferenceSection(r, figs), scaleNotes(r)].join('\n');
   const files = [join(dir, 'report.md')];
   writeFileAtomic(files[0]!, md);

@@ -127,7 +127,7 @@ export async function runExperiments(o: RunOptions): Promise<ExperimentResults> 
       dataSplit: Object.fromEntries([...data].map(([k, d]) => [k, { eval: d.eval.length, train: d.train.length, evalCandidates: d.evalCandidates }])),
     };
     writeFileAtomic(join(o.out, RESULTS_NAME), JSON.stringify(results, null, 1));
-    const files = writeReport(results, o.out);
+    const files = await writeReport(results, o.out);
     log(`${clock()} wrote ${join(o.out, REPORT_NAME)}, ${RESULTS_NAME} and ${files.length - 1} figure(s)`);
     return results;
   } finally {
@@ -142,7 +142,7 @@ function ownBudget(s: ExperimentSettings): string {
 }
 
 /** Rewrites report.md and the figures from DIR/results.json without running anything. */
-export function rewriteReport(dir: string): string[] {
+export async function rewriteReport(dir: string): Promise<string[]> {
   const file = join(dir, RESULTS_NAME);
   if (!existsSync(file)) throw new UserError(`${file}: no such file (run \`rankfold experiments --out ${dir}\` first)`);
   const results = JSON.parse(readFileSync(file, 'utf8')) as ExperimentResults;

@@ -173,3 +173,14 @@ export function formatMemoryPlan(plan: MemoryPlan): string {
   lines.push(`${'total'.padEnd(18)} ${kib(plan.totalBytes).padStart(12)}  (${plan.buffers.length} buffers for ${plan.schedule.length} nodes)`);
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The memory plan in bytes by category (exact numbers, for scripts), with KiB alongside for people:
+ * what `rankfold compile --emit plan` prints and the playground shows.
+ */
+export function formatPlanBytes(plan: MemoryPlan): string {
+  const row = (name: string, bytes: number) => `${name.padEnd(18)} ${String(bytes).padStart(14)} B ${`(${(bytes / 1024).toFixed(1)} KiB)`.padStart(16)}`;
+  const lines = MEMORY_CATEGORIES.filter((c) => plan.totals[c] > 0).map((c) => row(c, plan.totals[c]));
+  lines.push(row('total', plan.totalBytes) + `  ${plan.buffers.length} buffers for ${plan.schedule.length} nodes`);
+  return lines.join('\n') + '\n';
+}

@@ -40,6 +40,12 @@ export function getGpuEntry(): Promise<GPU> {
   return gpuEntry();
 }
 
+/** A software adapter the browser offers when no GPU qualifies (SwiftShader in Chromium). */
+function isFallback(adapter: GPUAdapter): boolean {
+  const a = adapter as GPUAdapter & { isFallbackAdapter?: boolean };
+  return (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? a.isFallbackAdapter ?? false;
+}
+
 function describe(info: GPUAdapterInfo): string {
   return [info.description, info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown';
 }
@@ -68,15 +74,22 @@ export async function createGpu(options: DeviceOptions = {}): Promise<GpuContext
     const adapter = await gpu.requestAdapter({ powerPreference });
     if (adapter) candidates.push(adapter);
   }
+  // A browser whose WebGPU runs on OpenGL ES (Chromium through ANGLE) offers a compatibility-mode
+  // adapter only when asked for one. Prefer it to nothing and to a software fallback (SwiftShader).
+  const compat = new Set<GPUAdapter>();
+  if (candidates.every(isFallback)) {
+    const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
+    if (adapter && !isFallback(adapter)) {
+      compat.add(adapter);
+      candidates.unshift(adapter);
+    }
+  }
   if (candidates.length === 0) throw new UserError(NO_ADAPTER_HELP);
+  const nameOf = (a: GPUAdapter) => (!compat.has(a) ? describe(a.info) : describe(a.info) === 'unknown' ? 'compatibility-mode adapter' : `${describe(a.info)} (compatibility mode)`);
   let adapter = candidates[0]!;
   if (want) {
-    const match = candidates.find((a) => describe(a.info).toLowerCase().includes(want.toLowerCase()));
-    if (!match) {
-      throw new UserError(
-        `no WebGPU adapter matches "${want}"; available: ${candidates.map((a) => describe(a.info)).join(', ')}`,
-      );
-    }
+    const match = candidates.find((a) => nameOf(a).toLowerCase().includes(want.toLowerCase()));
+    if (!match) throw new UserError(`no WebGPU adapter matches "${want}"; available: ${candidates.map(nameOf).join(', ')}`);
     adapter = match;
   }
   const optional: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
@@ -102,7 +115,7 @@ export async function createGpu(options: DeviceOptions = {}): Promise<GpuContext
   });
   return {
     device,
-    adapterName: describe(adapter.info),
+    adapterName: nameOf(adapter),
     features: new Set(device.features as unknown as Iterable<string>),
     limits: device.limits,
   };

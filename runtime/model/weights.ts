@@ -7,6 +7,7 @@ import { UserError } from '../../compiler/errors.ts';
 import type { Executor } from '../exec/executor.ts';
 import { paramNames } from '../exec/executor.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
+import { toFloat32, type StoredTensor } from '../io/dtypes.ts';
 import { requireFinite } from './finite.ts';
 
 export type WeightMap = Map<string, Float32Array>;
@@ -20,25 +21,53 @@ export function baseWeights(model: CheckedModel): Weight[] {
   return model.weights.filter((w) => w.role !== 'adapter' && w.tiedTo === undefined);
 }
 
+/** Where tensors come from by name: a whole safetensors file, or a streamed folder (HfFolder). */
+interface TensorIndex {
+  readonly source: string;
+  has(name: string): boolean;
+  info(name: string): { readonly shape: readonly number[] };
+}
+
 /**
- * Reads every base weight the model needs from a safetensors file, checking shapes. A tied
- * weight may be stored under either name of the pair (GPT-2 stores only wte).
+ * Which stored tensor each base weight comes from, shapes checked: its own name, or either name of a
+ * tied pair (GPT-2 stores only wte).
  */
-export function readBaseWeights(model: CheckedModel, file: SafetensorsFile): WeightMap {
-  const out: WeightMap = new Map();
-  for (const w of baseWeights(model)) {
+function storedNames(model: CheckedModel, src: TensorIndex): [Weight, string][] {
+  return baseWeights(model).map((w) => {
     let name = w.name;
-    if (!file.has(name)) {
-      const alias = model.weights.find((x) => x.tiedTo === w.name && file.has(x.name));
-      if (!alias) throw new UserError(`${file.source}: tensor "${w.name}" (shape [${w.shape.join(', ')}]) required by ${model.file} is missing`);
+    if (!src.has(name)) {
+      const alias = model.weights.find((x) => x.tiedTo === w.name && src.has(x.name));
+      if (!alias) throw new UserError(`${src.source}: tensor "${w.name}" (shape [${w.shape.join(', ')}]) required by ${model.file} is missing`);
       name = alias.name;
     }
-    const info = file.info(name);
-    if (!sameShape(info.shape, w.shape)) {
-      throw new UserError(`${file.source}: tensor "${name}" has shape [${info.shape.join(', ')}] but ${model.file} expects [${w.shape.join(', ')}]`);
+    const shape = src.info(name).shape;
+    if (!sameShape(shape, w.shape)) {
+      throw new UserError(`${src.source}: tensor "${name}" has shape [${shape.join(', ')}] but ${model.file} expects [${w.shape.join(', ')}]`);
     }
+    return [w, name];
+  });
+}
+
+/** Reads every base weight the model needs from a safetensors file, checking shapes and finiteness. */
+export function readBaseWeights(model: CheckedModel, file: SafetensorsFile): WeightMap {
+  const out: WeightMap = new Map();
+  for (const [w, name] of storedNames(model, file)) {
     const data = file.getFloat32(name);
-    requireFinite(data, file.source, name, info.shape);
+    requireFinite(data, file.source, name, file.info(name).shape);
+    out.set(w.name, data);
+  }
+  return out;
+}
+
+/**
+ * The same, one tensor at a time from a streamed folder (HfFolder: a Hugging Face folder on disk or
+ * picked in a page), converted to float32 from its stored dtype.
+ */
+export async function streamBaseWeights(model: CheckedModel, folder: TensorIndex & { read(name: string): Promise<StoredTensor> }): Promise<WeightMap> {
+  const out: WeightMap = new Map();
+  for (const [w, name] of storedNames(model, folder)) {
+    const data = toFloat32(await folder.read(name), `${folder.source}: ${name}`);
+    requireFinite(data, folder.source, name, folder.info(name).shape);
     out.set(w.name, data);
   }
   return out;

@@ -27,7 +27,7 @@ import { requireAllSet, setWeights, type WeightMap } from '../model/weights.ts';
 import { peftConfigFor, readAdapterFromExecutor, trainableBaseWeights } from '../adapters/adapter-weights.ts';
 import { initAdapterWeights } from '../adapters/init.ts';
 import { csvRow } from '../report/logger.ts';
-import { linePlotSvg } from '../report/svg.ts';
+import { lineChartSvg } from '../report/charts.ts';
 import { learningRate, type ScheduleOptions } from './schedule.ts';
 import { NonFiniteLossError, feedBatch, trainLoop, type StepInfo } from './trainer.ts';
 import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requireFiniteTrained, saveCheckpoint, trainedParams } from './checkpoints.ts';
@@ -169,11 +169,11 @@ async function evaluate(exec: Executor, rows: Rows, batch: number): Promise<numb
   return count > 0 ? sum / count : undefined;
 }
 
-export function lossCurveSvg(history: LossRecord[], title: string): string {
+export function lossCurveSvg(history: LossRecord[], title: string): Promise<string> {
   const series = [{ name: 'train loss', x: history.map((h) => h.step), y: history.map((h) => h.loss) }];
   const ev = history.filter((h) => h.eval_loss !== undefined);
   if (ev.length) series.push({ name: 'held-out loss', x: ev.map((h) => h.step), y: ev.map((h) => h.eval_loss!) });
-  return linePlotSvg({ series, title, xLabel: 'step', yLabel: 'loss' });
+  return lineChartSvg({ series, title, xLabel: 'step', yLabel: 'loss', xInteger: true });
 }
 
 export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
@@ -309,7 +309,7 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
     } catch (err) {
       if (!(err instanceof NonFiniteLossError)) throw err;
       rep.stop?.();
-      commitFiles(out, { [LOSS_SVG]: lossCurveSvg(history, `${model.name}: stopped at step ${err.step + 1}`) });
+      commitFiles(out, { [LOSS_SVG]: await lossCurveSvg(history, `${model.name}: stopped at step ${err.step + 1}`) });
       const kept = hasCheckpoint(ckDir) ? `the last good checkpoint (step ${lastSaved}) is kept in ${ckDir}` : 'no checkpoint had been saved yet';
       throw new UserError(`${err.what} became ${err.loss} at step ${err.step + 1}; training stopped: ${nonFiniteCause(err, startStep, s)}; ${kept}`);
     }
@@ -318,7 +318,7 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
     // The final weights, the loss log and its plot replace the previous ones together or not at all.
     const outputs = await finalOutputs(exec, model, peft, base.file, o.full === true, s.steps);
     outputs[LOSS_CSV] = csvText();
-    outputs[LOSS_SVG] = lossCurveSvg(history, `${model.name} (${path.basename(o.data)})`);
+    outputs[LOSS_SVG] = await lossCurveSvg(history, `${model.name} (${path.basename(o.data)})`);
     commitFiles(out, outputs);
     return { settings: s, history, startStep, outDir: out, files: [...Object.keys(outputs), `${CHECKPOINT_DIR}/`] };
   } finally {

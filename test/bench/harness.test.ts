@@ -20,7 +20,8 @@ describe('bench harness', () => {
     const a = parseArgs(['--', '--quick', '--matmul', '64,128', '--only', 'matmul,train', '--no-tfjs', '--out', 'x.json']);
     expect(a).toMatchObject({ quick: true, tfjs: false, out: 'x.json', matmulSizes: [64, 128] });
     expect([...a.only!]).toEqual(['matmul', 'train']);
-    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section/);
+    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section nope \(known: matmul, lora, train, browser\)/);
+    expect([...parseArgs(['--only', 'browser']).only!]).toEqual(['browser']);
     expect(() => parseArgs(['--matmul', '0'])).toThrow(/positive/);
     expect(() => parseArgs(['--bogus'])).toThrow(/unknown argument/);
   });
@@ -33,6 +34,13 @@ describe('bench harness', () => {
     expect(md).toContain('| 256 | 4 | 1024 | 10.000 | 15.000 | 1.50 | 12/17 |');
     expect(md).toContain('| ours LoRA | 100.0 | 2.0 | 99 | 0 | 2048 | 4.8800 | 4.8700 |');
     expect(md).toContain('| train_tfjs_over_ours_lora_time | 2.50 |');
+    expect(md).not.toContain('Chromium');
+    const withBrowser = renderMarkdown({
+      ...sample,
+      browser: { browserAdapter: 'google swiftshader', nodeAdapter: 'llvmpipe', batch: 16, seq: 32, steps: 30, reps: 3, browserMs: 450, nodeMs: 150, ratio: 3, browserLoss: 2.5, nodeLoss: 2.5 },
+    });
+    expect(withBrowser).toContain('| Chromium | google swiftshader | 450.0 | 2.50000 |');
+    expect(withBrowser).toContain('Chromium / Node time per step: **3.00** (median of 3 alternating runs of 30 steps each)');
     expect(md).toContain('- a note');
     expect(fmt(undefined)).toBe('-');
     expect(fmt(NaN)).toBe('-');

@@ -4,8 +4,7 @@ import type { CheckedModel } from '../../../compiler/check/model.ts';
 import { formatWgsl } from '../../../compiler/emit/index.ts';
 import { graphToDot } from '../../../compiler/ir/dot.ts';
 import { printGraph } from '../../../compiler/ir/print.ts';
-import { MEMORY_CATEGORIES } from '../../../compiler/plan/memory-plan.ts';
-import type { MemoryPlan } from '../../../compiler/plan/types.ts';
+import { formatPlanBytes } from '../../../compiler/plan/memory-plan.ts';
 import { makeTarget, TARGET_KINDS, type TargetKind } from '../../../compiler/target.ts';
 import { UserError } from '../../../compiler/errors.ts';
 import { writeFileAtomic } from '../../../runtime/io/atomic.ts';
@@ -25,14 +24,6 @@ interface CompileFlags {
   emit: string;
   out?: string;
   target: string;
-}
-
-/** The memory plan in bytes by category (exact numbers, for scripts), with KiB alongside for people. */
-export function formatPlanBytes(plan: MemoryPlan): string {
-  const row = (name: string, bytes: number) => `${name.padEnd(18)} ${String(bytes).padStart(14)} B ${`(${(bytes / 1024).toFixed(1)} KiB)`.padStart(16)}`;
-  const lines = MEMORY_CATEGORIES.filter((c) => plan.totals[c] > 0).map((c) => row(c, plan.totals[c]));
-  lines.push(row('total', plan.totalBytes) + `  ${plan.buffers.length} buffers for ${plan.schedule.length} nodes`);
-  return lines.join('\n') + '\n';
 }
 
 /** What --emit prints, each from the compile stage that makes it: the IR after the passes, the plan, the kernels. */

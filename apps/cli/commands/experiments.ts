@@ -11,7 +11,7 @@ export const registerExperiments: RegisterCommand = (program) => {
     .option('--report-only', 'rewrite report.md and the figures from DIR/results.json without running anything')
     .action(async (opts: { out: string; quick?: boolean; reportOnly?: boolean }) => {
       if (opts.reportOnly) {
-        const files = rewriteReport(opts.out);
+        const files = await rewriteReport(opts.out);
         console.log(`wrote ${files.length} file(s) to ${opts.out}`);
         return;
       }
