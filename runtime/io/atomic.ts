@@ -222,7 +222,12 @@ function finishCommit(dir: string, commit: string): void {
     owned.delete(n);
   }
   writeManifest(dir, owned);
-  fs.rmSync(commit, { recursive: true, force: true });
+  // Done: rename first, so that a kill while the folder is being deleted (intent.json may go before
+  // the folder does) leaves a staging leftover, which the next writer simply removes, rather than a
+  // commit folder without its record.
+  const done = path.join(dir, STAGING_PREFIX + path.basename(commit).slice(COMMIT_PREFIX.length));
+  fs.renameSync(commit, done);
+  fs.rmSync(done, { recursive: true, force: true });
   syncDir(dir);
 }
 
