@@ -15,7 +15,12 @@ import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { targetFor } from '../../../runtime/device/target.ts';
 import { initAdapterWeights } from '../../../runtime/adapters/init.ts';
 import { feedTokens } from '../../../runtime/model/feeds.ts';
-import { loadModelSpec, MODEL_TYPES, specForModelType } from '../../../runtime/model/load-spec.ts';
+import { EXAMPLES_DIR, loadModelSpec, MODEL_TYPES, specForModelType } from '../../../runtime/model/load-spec.ts';
+import { declaredKeys } from '../../../compiler/check/config-fields.ts';
+import { parseSpec } from '../../../compiler/language/index.ts';
+import type { ModelDecl } from '../../../compiler/language/ast.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { initBaseWeights, setWeights } from '../../../runtime/model/weights.ts';
 import { TINY_CONFIGS, tinyArchitectures } from '../../helpers/architectures.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
@@ -31,6 +36,19 @@ describe('shipped specs by model_type', () => {
     expect(() => specForModelType('gemma2', 'x/config.json')).toThrow(/x\/config.json: model_type "gemma2" is not supported \(supported: llama, qwen2, mistral, phi3, gemma, gpt2/);
     expect(() => specForModelType(undefined, 'x/config.json')).toThrow(/no "model_type"/);
     for (const t of MODEL_TYPES) expect(specForModelType(t)).toMatch(new RegExp(`dsl-examples/${t}\\.rf$`));
+  });
+
+  it('spec/architectures.md lists every config field each shipped spec reads, refuses or ignores', () => {
+    const doc = readFileSync(join(EXAMPLES_DIR, '..', 'spec', 'architectures.md'), 'utf8');
+    for (const t of MODEL_TYPES) {
+      const decl = parseSpec(readFileSync(specForModelType(t), 'utf8'), t).spec!.decls.find((d) => d.kind === 'Model')! as ModelDecl;
+      const keys = declaredKeys(decl);
+      for (const key of [...keys.bound, ...keys.refused, ...keys.ignored]) {
+        const rope = /^(rope_scaling|rope_parameters)\.(.+)$/.exec(key);
+        const documented = doc.includes('`' + key + '`') || (rope !== null && doc.includes('`' + rope[2] + '`'));
+        expect(documented, `${t}: ${key}`).toBe(true);
+      }
+    }
   });
 
   it('real hub configs are read entirely (every key bound, refused at its default, or ignored) with the published sizes', () => {
