@@ -61,7 +61,8 @@ export function bindParams(ctx: CheckContext, model: ModelDecl, opts: BindOption
       const d = ev(p.default);
       const c = coerce(d, p);
       if (!c) {
-        ctx.error('E0401', `parameter '${name}' is ${typeText(p)}, but its default is ${typeName(d)} ${show(d)}`, p.default.loc);
+        const what = d.t === 'none' ? `none (declare it ${typeText({ ...p, optional: true })} to allow none)` : `${typeName(d)} ${show(d)}`;
+        ctx.error('E0401', `parameter '${name}' is ${typeText(p)}, but its default is ${what}`, p.default.loc);
         v = ERROR;
       } else v = c;
     }
