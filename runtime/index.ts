@@ -7,7 +7,9 @@
 export * from './core.ts';
 
 // Spec files.
-export { loadSpec, readConfigJson, specForModelType, EXAMPLES_DIR, type LoadSpecOptions } from './model/load-spec.ts';
+export {
+  loadSpec, loadModelSpec, readConfigJson, specForModelType, EXAMPLES_DIR, MODEL_TYPES, type LoadSpecOptions, type LoadModelSpecOptions, type LoadedModelSpec,
+} from './model/load-spec.ts';
 
 // Files and folders.
 // Spec + base weights file + adapter folder in, merged (or unmerged) safetensors file out (`rankfold merge`, `unmerge`).

@@ -6,7 +6,8 @@ import { UserError } from '../../compiler/errors.ts';
 import type { BackendName } from '../../runtime/exec/executor.ts';
 import { createGpu, type DeviceOptions, type GpuContext } from '../../runtime/device/device.ts';
 import { requireGpuFileSizeLimit } from '../../runtime/io/fs-errors.ts';
-import { loadSpec, readConfigJson } from '../../runtime/model/load-spec.ts';
+import { ModelFolder } from '../../runtime/io/model-folder.ts';
+import { loadModelSpec, loadSpec, readConfigJson } from '../../runtime/model/load-spec.ts';
 
 export type SetValues = Record<string, number | boolean | string>;
 
@@ -42,6 +43,26 @@ export function readConfigOption(file: string | undefined): Record<string, unkno
 export function loadSpecWith(spec: string, o: { config?: string; set?: SetValues }): { model: CheckedModel; config?: Record<string, unknown> } {
   const config = o.config ? readConfigJson(o.config) : undefined;
   return { model: loadSpec(spec, { config, overrides: o.set }), config };
+}
+
+/**
+ * The checked model of a command's `[spec]` with `--config` or `--model DIR` (a Hugging Face model
+ * folder: its config binds the spec, which defaults to the shipped spec of its model_type). Only
+ * the folder's config is read here; the folder is closed again.
+ */
+export async function loadModelSpecWith(spec: string | undefined, o: { config?: string; model?: string; set?: SetValues }): Promise<{ model: CheckedModel; config?: Record<string, unknown> }> {
+  if (o.model !== undefined) {
+    if (o.config !== undefined) throw new UserError('give --config or --model, not both (a model folder has its config.json)');
+    const folder = await ModelFolder.open(o.model);
+    try {
+      const loaded = loadModelSpec(folder, { ...(spec !== undefined ? { spec } : {}), ...(o.set ? { overrides: o.set } : {}) });
+      return { model: loaded.model, config: loaded.config };
+    } finally {
+      await folder.close();
+    }
+  }
+  if (spec === undefined) throw new UserError('give a spec file or --model DIR');
+  return loadSpecWith(spec, o);
 }
 
 export function backendArg(name: string): BackendName {

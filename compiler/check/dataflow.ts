@@ -5,7 +5,7 @@ import type { Call, Expr, Loc, ModelDecl, Stmt } from '../language/ast.ts';
 import { quote } from '../language/diagnostics.ts';
 import { Abort, MAX_OPS, didYouMean, type CheckContext } from './context.ts';
 import type { BiasMode, Dim, LoraConfig, Op, Role, TensorValue, ValueId, Weight } from './model.ts';
-import { binaryScalar, ERROR, typeName, unaryScalar, type Value } from './values.ts';
+import { binaryScalar, ERROR, indexValue, isNumber, typeName, unaryScalar, type Value } from './values.ts';
 
 export interface ModuleDef {
   module: string;
@@ -183,6 +183,8 @@ export class Elaborator {
         this.ctx.error('E0301', `unknown name '${e.name}'${didYouMean(e.name, this.env.keys())}`, e.loc);
         return ERROR;
       }
+      case 'Index':
+        return indexValue(this.ctx, this.expr(e.target), this.expr(e.index), e);
       case 'Unary': {
         const a = this.expr(e.operand);
         if (a.t === 'tensor') {
@@ -204,8 +206,19 @@ export class Elaborator {
 
   private tensorBinary(op: string, a: Value, b: Value, opLoc: Loc, e: Expr & { kind: 'Binary' }): Value {
     if (a.t === 'error' || b.t === 'error') return ERROR;
+    if (op === '*' && (isNumber(a) || isNumber(b))) {
+      // A tensor times a number (Gemma's embedding scale): one `scale` op.
+      const [t, c, side] = a.t === 'tensor' ? [a, b as { v: number }, e.left] : [b as { t: 'tensor'; id: ValueId }, a as { v: number }, e.right];
+      if (this.tensor(t.id).dtype !== 'f32') {
+        this.ctx.error('E0401', `token ids cannot be used in arithmetic; embed them first`, side.loc);
+        return ERROR;
+      }
+      const out = this.newValue([...this.tensor(t.id).shape], 'f32', 'scale');
+      this.ops.push({ op: 'scale', out, x: t.id, c: c.v });
+      return { t: 'tensor', id: out };
+    }
     if ((op !== '+' && op !== '*') || a.t !== 'tensor' || b.t !== 'tensor') {
-      this.ctx.error('E0401', `operator '${op}' does not apply to ${typeName(a)} and ${typeName(b)} (tensors support + and * with tensors of the same shape)`, opLoc);
+      this.ctx.error('E0401', `operator '${op}' does not apply to ${typeName(a)} and ${typeName(b)} (tensors support + and * with tensors of the same shape, and * with a number)`, opLoc);
       return ERROR;
     }
     const ta = this.tensor(a.id);

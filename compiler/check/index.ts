@@ -6,6 +6,7 @@ import { parseSpec, MAX_DIAGNOSTICS } from '../language/index.ts';
 import { sortDiagnostics, type Diagnostic } from '../language/diagnostics.ts';
 import { Source } from '../language/source.ts';
 import type { ModelDecl, Spec } from '../language/ast.ts';
+import { checkConfigFields } from './config-fields.ts';
 import { CheckContext } from './context.ts';
 import { Elaborator } from './dataflow.ts';
 import { applyFunction } from './layers.ts';
@@ -78,6 +79,7 @@ export function checkRules(spec: Spec, file: string): { decl?: ModelDecl; diagno
  */
 export function elaborateSpec(spec: Spec, decl: ModelDecl, file: string, opts: CheckOptions = {}): { model?: CheckedModel; diagnostics: Diagnostic[] } {
   const ctx = new CheckContext(file);
+  const unread = opts.config ? checkConfigFields(ctx, decl, opts.config) : undefined;
   const params = bindParams(ctx, decl, opts);
   if (ctx.failed) return { diagnostics: finish(ctx) };
   const el = new Elaborator(ctx, decl, params, applyFunction);
@@ -103,6 +105,7 @@ export function elaborateSpec(spec: Spec, decl: ModelDecl, file: string, opts: C
     counts: countParams(weights),
   };
   if (train) model.train = train;
+  if (unread) model.unreadConfigKeys = unread;
   return { model, diagnostics: [] };
 }
 

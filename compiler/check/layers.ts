@@ -4,24 +4,14 @@ import type { Arg, Call, Loc } from '../language/ast.ts';
 import { quote } from '../language/diagnostics.ts';
 import { didYouMean } from './context.ts';
 import { shapeText, type Elaborator } from './dataflow.ts';
-import { ACTIVATION_NAMES, bindArgs, FUNCTIONS, type ArgKind } from './functions.ts';
+import { ACTIVATION_NAMES, bindArgs, checkArgKind, FUNCTIONS } from './functions.ts';
 import { evalLoraSettings } from './lora-settings.ts';
 import { expandModuleName } from './module-names.ts';
-import type { Layout, Role, ValueId } from './model.ts';
+import type { Layout, RopeConfig, Role, ValueId } from './model.ts';
+import { scalarCall } from './scalar-calls.ts';
 import { ERROR, isNumber, show, typeName, type Value } from './values.ts';
 
 type Args = Map<string, { v: Value; to?: Value; arg: Arg }>;
-
-function want(el: Elaborator, v: Value, kind: ArgKind, name: string, loc: Loc): boolean {
-  if (v.t === 'error') return false;
-  const ok =
-    kind === 'tensor' ? v.t === 'tensor' : kind === 'int' ? v.t === 'int' : kind === 'float' ? isNumber(v) : kind === 'bool' ? v.t === 'bool' : kind === 'string' ? v.t === 'string' : kind === 'rope' ? isNumber(v) || v.t === 'none' : true;
-  if (!ok) {
-    const expected = kind === 'rope' ? 'a number (RoPE theta) or none' : kind === 'float' ? 'a number' : `${kind === 'int' ? 'an' : 'a'} ${kind}`;
-    el.ctx.error('E0401', `argument '${name}' must be ${expected}, not ${typeName(v)} ${v.t === 'tensor' || v.t === 'tuple' ? '' : show(v)}`.trimEnd(), loc);
-  }
-  return ok;
-}
 
 /** Features of an activation tensor [B, T, F], or an error naming the tensor. */
 function features(el: Elaborator, id: ValueId, what: string, loc: Loc): number | undefined {
@@ -51,6 +41,7 @@ export function applyFunction(el: Elaborator, c: Call): Value {
     el.ctx.error('E0304', `unknown function '${fname}'${didYouMean(fname, Object.keys(FUNCTIONS))}`, c.callee.loc);
     return ERROR;
   }
+  if (spec.scalar) return scalarCall(el.ctx, c, (e) => el.expr(e));
   const bound = bindArgs(c, spec.args, `'${fname}'`);
   if (bound.problems.length) {
     for (const p of bound.problems) el.ctx.error('E0305', p.message, p.arg?.loc ?? c.callee.loc);
@@ -63,8 +54,10 @@ export function applyFunction(el: Elaborator, c: Call): Value {
     if (!a) continue;
     const v = el.expr(a.value);
     const to = a.to ? el.expr(a.to) : undefined;
-    if (s.kind === 'dims') ok = want(el, v, 'int', `${s.name} (in)`, a.value.loc) && want(el, to!, 'int', `${s.name} (out)`, a.to!.loc) && ok;
-    else ok = want(el, v, s.kind, s.name, a.value.loc) && ok;
+    // none for an optional argument is the same as leaving it out (an optional parameter unset).
+    if (v.t === 'none' && !s.required && s.kind !== 'rope' && !to) continue;
+    if (s.kind === 'dims') ok = checkArgKind(el.ctx, v, 'int', `${s.name} (in)`, a.value.loc) && checkArgKind(el.ctx, to!, 'int', `${s.name} (out)`, a.to!.loc) && ok;
+    else ok = checkArgKind(el.ctx, v, s.kind, s.name, a.value.loc) && ok;
     args.set(s.name, to ? { v, to, arg: a } : { v, arg: a });
   }
   if (!ok) return ERROR;
@@ -142,6 +135,7 @@ export function applyFunction(el: Elaborator, c: Call): Value {
       const x = tensorId('x');
       const f = features(el, x, fname, argLoc('x'));
       const eps = num('eps', fname === 'rmsnorm' ? 1e-6 : 1e-5);
+      const offset = num('offset', 0);
       if (f === undefined) return ERROR;
       if (!(eps > 0 && eps < 1)) {
         el.ctx.error('E0404', `eps must be in (0, 1), not ${eps}`, argLoc('eps'));
@@ -151,7 +145,7 @@ export function applyFunction(el: Elaborator, c: Call): Value {
       const b = fname === 'layernorm' && bool('bias', true) ? weight('bias', [f], 'vector') : undefined;
       if (!w) return ERROR;
       const out = el.newValue(['B', 'T', f], 'f32', module);
-      if (fname === 'rmsnorm') el.ops.push({ op: 'rmsnorm', out, x, module, weight: w.name, eps });
+      if (fname === 'rmsnorm') el.ops.push({ op: 'rmsnorm', out, x, module, weight: w.name, eps, offset });
       else el.ops.push({ op: 'layernorm', out, x, module, weight: w.name, ...(b ? { bias: b.name } : {}), eps });
       return { t: 'tensor', id: out };
     }
@@ -196,6 +190,20 @@ export function applyFunction(el: Elaborator, c: Call): Value {
       }
       return { t: 'tuple', ids };
     }
+    case 'slice': {
+      const x = tensorId('x');
+      const f = features(el, x, 'slice', argLoc('x'));
+      const start = (args.get('start')!.v as { v: number }).v;
+      const end = (args.get('end')!.v as { v: number }).v;
+      if (f === undefined) return ERROR;
+      if (!(start >= 0 && start < end && end <= f)) {
+        el.ctx.error('E0501', `cannot slice features [${start}, ${end}) of '${el.tensor(x).label}' ${shapeText(el.tensor(x).shape)}: need 0 <= start < end <= ${f}`, argLoc('start'));
+        return ERROR;
+      }
+      const out = el.newValue(['B', 'T', end - start], 'f32', 'slice');
+      el.ops.push({ op: 'slice', out, x, start, end });
+      return { t: 'tensor', id: out };
+    }
   }
   return ERROR;
 }
@@ -234,22 +242,52 @@ function attention(
     return false;
   };
   if (!side(q, fq, heads, 'q', argLoc('q')) || !side(k, fk, kvHeads, 'k', argLoc('k')) || !side(v, fv, kvHeads, 'v', argLoc('v'))) return ERROR;
-  const ropeArg = args.get('rope');
-  let rope: { theta: number } | null = null;
-  if (ropeArg && isNumber(ropeArg.v)) {
-    if (!(ropeArg.v.v > 0)) {
-      el.ctx.error('E0404', `RoPE theta must be positive, not ${ropeArg.v.v}`, argLoc('rope'));
+  const rope = ropeOf(el, args.get('rope'), headDim, argLoc('rope'));
+  if (rope === undefined) return ERROR;
+  const causal = bool('causal', true);
+  const windowArg = args.get('window');
+  let window: number | null = null;
+  if (windowArg) {
+    const w = el.positiveInt(windowArg.v, argLoc('window'), "'window'");
+    if (w === undefined) return ERROR;
+    if (!causal) {
+      el.ctx.error('E0502', 'a sliding window needs causal attention', argLoc('window'));
       return ERROR;
     }
-    if (headDim % 2 !== 0) {
-      el.ctx.error('E0502', `RoPE needs an even head_dim, not ${headDim}`, argLoc('rope'));
-      return ERROR;
-    }
-    rope = { theta: ropeArg.v.v };
+    window = w;
   }
   const out = el.newValue(['B', 'T', heads * headDim], 'f32', 'attention');
-  el.ops.push({ op: 'attention', out, q, k, v, heads, kvHeads, headDim, rope, causal: bool('causal', true) });
+  el.ops.push({ op: 'attention', out, q, k, v, heads, kvHeads, headDim, rope, causal, window });
   return { t: 'tensor', id: out };
+}
+
+/**
+ * The attention's RoPE from its `rope` argument: none, a theta (the default type) or a rope(...)
+ * value, whose rotary dim is int(head_dim · partial_rotary_factor) as transformers computes it.
+ * undefined after an error.
+ */
+function ropeOf(el: Elaborator, arg: { v: Value } | undefined, headDim: number, loc: Loc): RopeConfig | null | undefined {
+  if (!arg || arg.v.t === 'none') return null;
+  if (isNumber(arg.v) && !(arg.v.v > 0)) {
+    el.ctx.error('E0404', `RoPE theta must be positive, not ${arg.v.v}`, loc);
+    return undefined;
+  }
+  const value = isNumber(arg.v) ? { type: 'default' as const, theta: arg.v.v, partial: 1 } : arg.v.t === 'rope' ? arg.v.rope : undefined;
+  if (!value) return undefined;
+  const { partial, ...rest } = value;
+  const dim = Math.trunc(headDim * partial);
+  if (dim % 2 !== 0 || dim < 2) {
+    const why = partial === 1 ? `head_dim ${headDim}` : `partial_rotary_factor ${partial} of head_dim ${headDim} (${dim} features)`;
+    el.ctx.error('E0502', `RoPE needs an even rotary dimension, not ${why}`, loc);
+    return undefined;
+  }
+  for (const [key, list] of [['short_factor', rest.shortFactor], ['long_factor', rest.longFactor]] as const) {
+    if (list && list.length !== dim / 2) {
+      el.ctx.error('E0502', `${key} has ${list.length} values, but the rotary dimension ${dim} needs ${dim / 2}`, loc);
+      return undefined;
+    }
+  }
+  return { ...rest, dim };
 }
 
 /** `tied "module" [when cond]`: share the weight of an earlier embedding or linear of the same logical shape. */

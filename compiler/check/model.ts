@@ -49,6 +49,43 @@ export interface Weight {
 
 export type Activation = 'gelu' | 'gelu_tanh' | 'silu' | 'relu';
 
+/** RoPE variants, named as transformers' `rope_type` (modeling_rope_utils.py's ROPE_INIT_FUNCTIONS). */
+export const ROPE_TYPES = ['default', 'linear', 'dynamic', 'yarn', 'llama3', 'longrope'] as const;
+export type RopeType = (typeof ROPE_TYPES)[number];
+
+/**
+ * A rotary embedding as transformers configures it (rope_theta plus rope_scaling / rope_parameters),
+ * resolved for one attention layer. Fields a type does not use are absent. Lowering turns it into
+ * inverse frequencies and an attention factor (compiler/lower/rope.ts), once per compiled length.
+ */
+export interface RopeConfig {
+  type: RopeType;
+  theta: number;
+  /** Rotated features per head: int(headDim · partial_rotary_factor), even; the rest pass through. */
+  dim: number;
+  /** linear, dynamic, yarn, llama3 (required); longrope (else maxPositions / originalMaxPositions). */
+  factor?: number;
+  /** llama3. */
+  lowFreqFactor?: number;
+  highFreqFactor?: number;
+  /** llama3, yarn, longrope: the pretraining context (default maxPositions, as transformers 5 fills it). */
+  originalMaxPositions?: number;
+  /** config.max_position_embeddings: dynamic's reference length, yarn's and longrope's factor fallback. */
+  maxPositions?: number;
+  /** yarn. */
+  betaFast?: number;
+  betaSlow?: number;
+  mscale?: number;
+  mscaleAllDim?: number;
+  /** yarn: floor/ceil the correction range (transformers' default true). */
+  truncate?: boolean;
+  /** yarn, longrope: multiplies cos and sin (absent: the type's formula). */
+  attentionFactor?: number;
+  /** longrope: per-frequency divisors (rotary dim / 2 each), short up to originalMaxPositions. */
+  shortFactor?: number[];
+  longFactor?: number[];
+}
+
 export type Op =
   | {
       op: 'embedding' | 'position_embedding';
@@ -78,7 +115,8 @@ export type Op =
       /** The output head (its result is a model output); `all-linear` skips it, as PEFT does. */
       head: boolean;
     }
-  | { op: 'rmsnorm'; out: ValueId; x: ValueId; module: string; weight: string; eps: number }
+  /** x / rms(x) · (offset + weight): offset 0 (Llama), 1 (Gemma, whose checkpoints store weight − 1). */
+  | { op: 'rmsnorm'; out: ValueId; x: ValueId; module: string; weight: string; eps: number; offset: number }
   | { op: 'layernorm'; out: ValueId; x: ValueId; module: string; weight: string; bias?: string; eps: number }
   | {
       op: 'attention';
@@ -89,12 +127,16 @@ export type Op =
       heads: number;
       kvHeads: number;
       headDim: number;
-      /** RoPE base (theta), or null for none (learned or no positions). */
-      rope: { theta: number } | null;
+      /** The rotary embedding, or null for none (learned or no positions). */
+      rope: RopeConfig | null;
       causal: boolean;
+      /** Sliding window: query i sees keys i − window < j ≤ i; null for none. */
+      window: number | null;
     }
   | { op: 'activation'; out: ValueId; x: ValueId; fn: Activation }
   | { op: 'add' | 'mul'; out: ValueId; a: ValueId; b: ValueId }
+  /** x · c, a number (Gemma's embedding times sqrt(hidden_size)); lowering rounds c to f32. */
+  | { op: 'scale'; out: ValueId; x: ValueId; c: number }
   /** Features [start, end) of the last dimension (GPT-2's fused c_attn output split into q, k, v). */
   | { op: 'slice'; out: ValueId; x: ValueId; start: number; end: number };
 
@@ -179,4 +221,9 @@ export interface CheckedModel {
   adapterOptions?: AdapterOptions;
   counts: ParamCounts;
   train?: TrainConfig;
+  /**
+   * With a config: its keys the spec neither binds, refuses nor ignores (dotted paths inside objects
+   * the spec reads from), sorted. The spec does not know whether they change the math.
+   */
+  unreadConfigKeys?: string[];
 }

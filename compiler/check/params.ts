@@ -1,42 +1,19 @@
 // Binds the model's parameters, in declaration order, each from the first source that has it:
 // an override (`--set name=value`), a config.json key named in the `config` block, its default.
-// A default may use earlier parameters (`kv_heads: int = heads`); JSON null counts as absent,
-// so GPT-2's `"n_inner": null` falls back to `hidden: int = 4 * d`.
-import type { ModelDecl, ParamDecl } from '../language/ast.ts';
+// A default may use earlier parameters (`kv_heads: int = heads`) and the scalar functions (sqrt,
+// select, ...). JSON null counts as absent, so GPT-2's `"n_inner": null` falls back to
+// `hidden: int = 4 * d`, except for an optional parameter (`int?`), which it binds to none: Mistral's
+// `"sliding_window": null` means no window, while a missing key means the default 4096.
+import type { Expr, ModelDecl, ParamDecl } from '../language/ast.ts';
 import { quote } from '../language/diagnostics.ts';
+import { describeJson, fromJson, lookupKey } from './config-fields.ts';
 import type { CheckContext } from './context.ts';
-import { coerce, ERROR, evalScalar, show, typeName, type Value } from './values.ts';
+import { scalarCall } from './scalar-calls.ts';
+import { coerce, ERROR, evalScalar, show, typeName, typeText, type Value } from './values.ts';
 
 export interface BindOptions {
   config?: Record<string, unknown>;
   overrides?: Record<string, number | boolean | string>;
-}
-
-function fromJson(x: unknown): Value | undefined {
-  if (typeof x === 'number') {
-    if (Number.isInteger(x) && Number.isSafeInteger(x)) return { t: 'int', v: x };
-    return Number.isFinite(x) ? { t: 'float', v: x } : undefined;
-  }
-  if (typeof x === 'boolean') return { t: 'bool', v: x };
-  if (typeof x === 'string') return { t: 'string', v: x };
-  return undefined;
-}
-
-function describeJson(x: unknown): string {
-  if (Array.isArray(x)) return 'an array';
-  if (typeof x === 'object') return 'an object';
-  if (typeof x === 'string') return `${quote(x)} (string)`;
-  return `${String(x)} (${typeof x === 'number' && !Number.isInteger(x) ? 'float' : typeof x === 'number' ? 'int' : typeof x})`;
-}
-
-/** Walks a dotted key (`rope_parameters.rope_theta`) through nested objects. */
-function lookupKey(config: Record<string, unknown>, key: string): unknown {
-  let cur: unknown = config;
-  for (const part of key.split('.')) {
-    if (typeof cur !== 'object' || cur === null || Array.isArray(cur) || !Object.hasOwn(cur, part)) return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
 }
 
 export function bindParams(ctx: CheckContext, model: ModelDecl, opts: BindOptions): Map<string, Value> {
@@ -56,9 +33,9 @@ export function bindParams(ctx: CheckContext, model: ModelDecl, opts: BindOption
     if (ov !== undefined) {
       v = fromJson(ov);
       origin = `--set ${name}=${String(ov)}`;
-      const c = v && coerce(v, p.type);
+      const c = v && coerce(v, p);
       if (!c) {
-        ctx.error('E0406', `${origin}: parameter '${name}' is ${p.type}`, p.name.loc);
+        ctx.error('E0406', `${origin}: parameter '${name}' is ${typeText(p)}`, p.name.loc);
         bound.set(name, ERROR);
         continue;
       }
@@ -68,21 +45,24 @@ export function bindParams(ctx: CheckContext, model: ModelDecl, opts: BindOption
     if (v === undefined && opts.config && entry) {
       for (const k of entry.keys) {
         const raw = lookupKey(opts.config, k.value);
-        if (raw === undefined || raw === null) continue;
-        const jv = fromJson(raw);
-        const c = jv && coerce(jv, p.type);
+        if (raw === undefined || (raw === null && !p.optional)) continue;
+        const jv: Value | undefined = raw === null ? { t: 'none' } : fromJson(raw);
+        const c = jv && coerce(jv, p);
         if (!c) {
-          ctx.error('E0406', `config key ${quote(k.value)} is ${describeJson(raw)}, but parameter '${name}' is ${p.type}`, k.loc);
+          ctx.error('E0406', `config key ${quote(k.value)} is ${describeJson(raw)}, but parameter '${name}' is ${typeText(p)}`, k.loc);
           v = ERROR;
         } else v = c;
         break;
       }
     }
     if (v === undefined && p.default) {
-      const d = evalScalar(ctx, p.default, (n) => bound.get(n) ?? ERROR);
-      const c = coerce(d, p.type);
+      const lookup = (n: string): Value => bound.get(n) ?? ERROR;
+      const ev = (e: Expr): Value => evalScalar(ctx, e, lookup, (c) => scalarCall(ctx, c, ev));
+      const d = ev(p.default);
+      const c = coerce(d, p);
       if (!c) {
-        ctx.error('E0401', `parameter '${name}' is ${p.type}, but its default is ${typeName(d)} ${show(d)}`, p.default.loc);
+        const what = d.t === 'none' ? `none (declare it ${typeText({ ...p, optional: true })} to allow none)` : `${typeName(d)} ${show(d)}`;
+        ctx.error('E0401', `parameter '${name}' is ${typeText(p)}, but its default is ${what}`, p.default.loc);
         v = ERROR;
       } else v = c;
     }

@@ -1,5 +1,5 @@
 // The human-readable summary `rankfold check` prints for a model that checks cleanly.
-import type { CheckedModel } from './model.ts';
+import type { CheckedModel, Op, RopeConfig } from './model.ts';
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
@@ -9,6 +9,44 @@ function lpad(s: string, n: number): string {
 }
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6)));
+}
+
+function ropeText(r: RopeConfig): string {
+  const extra = Object.entries(r)
+    .filter(([k]) => k !== 'type' && k !== 'theta' && k !== 'dim')
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.length} values]` : typeof v === 'number' ? fmt(v) : String(v)}`);
+  return [`${r.type} theta=${fmt(r.theta)} dim=${r.dim}`, ...extra].join(' ');
+}
+
+/** Layer indices as ranges: 0-3, 7, 9-11. */
+function ranges(xs: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j]! + 1) j++;
+    out.push(i === j ? String(xs[i]) : `${xs[i]}-${xs[j]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
+/** RoPE and sliding windows by attention layer (what the config made of them). */
+function attentionLines(ops: Op[]): string[] {
+  const layers = ops.filter((o): o is Extract<Op, { op: 'attention' }> => o.op === 'attention');
+  if (layers.length === 0) return [];
+  const group = (key: (o: (typeof layers)[number]) => string | undefined) => {
+    const byKey = new Map<string, number[]>();
+    layers.forEach((o, i) => {
+      const k = key(o);
+      if (k !== undefined) byKey.set(k, [...(byKey.get(k) ?? []), i]);
+    });
+    return [...byKey].map(([k, idx]) => `${k} (${idx.length === layers.length ? `all ${layers.length} layers` : `layers ${ranges(idx)}`})`);
+  };
+  return [
+    `attention: ${layers.length} layers`,
+    ...group((o) => (o.rope ? ropeText(o.rope) : undefined)).map((t) => `  rope: ${t}`),
+    ...group((o) => (o.window !== null ? String(o.window) : undefined)).map((t) => `  sliding window: ${t}`),
+  ];
 }
 
 export function formatSummary(m: CheckedModel): string {
@@ -26,6 +64,7 @@ export function formatSummary(m: CheckedModel): string {
   lines.push(`  frozen     ${lpad(String(c.frozen), w)}`);
   const tied = m.weights.filter((x) => x.tiedTo);
   for (const t of tied) lines.push(`  tied: ${t.name} = ${t.tiedTo} (counted once)`);
+  lines.push(...attentionLines(m.ops));
   if (m.lora.length === 0) lines.push('LoRA targets: none');
   else {
     lines.push(`LoRA targets: ${m.lora.length}`);

@@ -1,10 +1,13 @@
 // Values the checker computes with, and the scalar part of expression evaluation: integer
 // arithmetic stays exact (results beyond 2^53 are E0402), `/` of two ints is an int when exact,
 // and division by zero is E0403. Tensor arithmetic is in dataflow.ts.
-import type { BinaryOp, Expr, Loc, UnaryOp } from '../language/ast.ts';
+import type { BinaryOp, Call, Expr, Loc, ParamType, UnaryOp } from '../language/ast.ts';
 import { quote } from '../language/diagnostics.ts';
 import type { CheckContext } from './context.ts';
-import type { ValueId } from './model.ts';
+import type { RopeConfig, ValueId } from './model.ts';
+
+/** A `rope(...)` value: a RopeConfig whose rotary dim the attention layer fixes (dim = int(headDim · partial)). */
+export type RopeValue = Omit<RopeConfig, 'dim'> & { partial: number };
 
 export type Value =
   | { t: 'int'; v: number }
@@ -12,6 +15,9 @@ export type Value =
   | { t: 'bool'; v: boolean }
   | { t: 'string'; v: string }
   | { t: 'none' }
+  /** A list parameter's value (bound from a JSON array): scalars of one type. */
+  | { t: 'list'; items: Value[] }
+  | { t: 'rope'; rope: RopeValue }
   | { t: 'tensor'; id: ValueId }
   | { t: 'tuple'; ids: ValueId[] }
   /** Already reported; operations on it stay silent so one mistake gives one diagnostic. */
@@ -31,6 +37,10 @@ export function typeName(v: Value): string {
       return 'string';
     case 'none':
       return 'none';
+    case 'list':
+      return `list of ${v.items.length}`;
+    case 'rope':
+      return 'rope';
     case 'tensor':
       return 'tensor';
     case 'tuple':
@@ -43,6 +53,7 @@ export function typeName(v: Value): string {
 export function show(v: Value): string {
   if (v.t === 'int' || v.t === 'float' || v.t === 'bool') return String(v.v);
   if (v.t === 'string') return quote(v.v);
+  if (v.t === 'list') return `[${v.items.slice(0, 4).map(show).join(', ')}${v.items.length > 4 ? ', ...' : ''}]`;
   return typeName(v);
 }
 
@@ -76,9 +87,14 @@ export function binaryScalar(ctx: CheckContext, op: BinaryOp, a: Value, b: Value
   if (op === '&&' || op === '||') {
     if (a.t === 'bool' && b.t === 'bool') return { t: 'bool', v: op === '&&' ? a.v && b.v : a.v || b.v };
   } else if (op === '==' || op === '!=') {
+    // Comparing with none asks whether a value is none (an optional parameter unset), whatever its type.
+    if (a.t === 'none' || b.t === 'none') {
+      const eq = a.t === b.t;
+      return { t: 'bool', v: op === '==' ? eq : !eq };
+    }
     const same = (isNumber(a) && isNumber(b)) || a.t === b.t;
-    if (same && a.t !== 'tensor' && a.t !== 'tuple') {
-      const eq = a.t === 'none' || ('v' in a && 'v' in b && a.v === b.v);
+    if (same && a.t !== 'tensor' && a.t !== 'tuple' && a.t !== 'list' && a.t !== 'rope') {
+      const eq = 'v' in a && 'v' in b && a.v === b.v;
       return { t: 'bool', v: op === '==' ? eq : !eq };
     }
   } else if (isNumber(a) && isNumber(b)) {
@@ -118,8 +134,30 @@ export function binaryScalar(ctx: CheckContext, op: BinaryOp, a: Value, b: Value
   return ERROR;
 }
 
-/** Evaluates a scalar-only expression (parameter defaults, settings) against a lookup. */
-export function evalScalar(ctx: CheckContext, e: Expr, lookup: (name: string, loc: Loc) => Value): Value {
+/** `list[i]`: an item of a list; the index must be an int within it. */
+export function indexValue(ctx: CheckContext, list: Value, index: Value, e: Expr & { kind: 'Index' }): Value {
+  if (list.t === 'error' || index.t === 'error') return ERROR;
+  if (list.t !== 'list') {
+    ctx.error('E0401', `'${e.target.name}' is ${typeName(list)}, not a list: it cannot be indexed`, e.target.loc);
+    return ERROR;
+  }
+  if (index.t !== 'int') {
+    ctx.error('E0401', `a list index must be an int, not ${typeName(index)}`, e.index.loc);
+    return ERROR;
+  }
+  if (index.v < 0 || index.v >= list.items.length) {
+    ctx.error('E0404', `index ${index.v} is outside '${e.target.name}' (${list.items.length} items)`, e.index.loc);
+    return ERROR;
+  }
+  return list.items[index.v]!;
+}
+
+/**
+ * Evaluates a scalar-only expression (parameter defaults, settings) against a lookup. `call`
+ * evaluates the built-in scalar functions (sqrt, select, ...) where they are allowed.
+ */
+export function evalScalar(ctx: CheckContext, e: Expr, lookup: (name: string, loc: Loc) => Value, call?: (c: Call) => Value): Value {
+  const ev = (x: Expr): Value => evalScalar(ctx, x, lookup, call);
   switch (e.kind) {
     case 'Number':
       return e.isInt ? { t: 'int', v: e.value } : { t: 'float', v: e.value };
@@ -131,20 +169,49 @@ export function evalScalar(ctx: CheckContext, e: Expr, lookup: (name: string, lo
       return { t: 'none' };
     case 'Name':
       return lookup(e.name, e.loc);
+    case 'Index':
+      return indexValue(ctx, lookup(e.target.name, e.target.loc), ev(e.index), e);
     case 'Unary':
-      return unaryScalar(ctx, e.op, evalScalar(ctx, e.operand, lookup), e.loc);
+      return unaryScalar(ctx, e.op, ev(e.operand), e.loc);
     case 'Binary':
-      return binaryScalar(ctx, e.op, evalScalar(ctx, e.left, lookup), evalScalar(ctx, e.right, lookup), e.loc, e.opLoc);
+      return binaryScalar(ctx, e.op, ev(e.left), ev(e.right), e.loc, e.opLoc);
     case 'Call':
+      if (call) return call(e);
       ctx.error('E0401', `'${e.callee.name}(...)' is not allowed here: expected a constant value`, e.callee.loc);
       return ERROR;
   }
 }
 
-/** Coerces a value to a declared type (int -> float is the only implicit conversion). */
-export function coerce(v: Value, type: 'int' | 'float' | 'bool' | 'string'): Value | undefined {
+/** A parameter's declared type: `int`, `float[]`, `string?`, ... */
+export interface DeclaredType {
+  type: ParamType;
+  list: boolean;
+  optional: boolean;
+}
+
+export function typeText(d: DeclaredType): string {
+  return `${d.type}${d.list ? '[]' : ''}${d.optional ? '?' : ''}`;
+}
+
+/**
+ * Coerces a value to a declared type: int -> float is the only implicit conversion (item by item
+ * for lists); none fits only an optional type.
+ */
+export function coerce(v: Value, d: ParamType | DeclaredType): Value | undefined {
+  const t: DeclaredType = typeof d === 'string' ? { type: d, list: false, optional: false } : d;
   if (v.t === 'error') return v;
-  if (v.t === type) return v;
-  if (type === 'float' && v.t === 'int') return { t: 'float', v: v.v };
+  if (v.t === 'none') return t.optional ? v : undefined;
+  if (t.list) {
+    if (v.t !== 'list') return undefined;
+    const items: Value[] = [];
+    for (const item of v.items) {
+      const c = coerce(item, t.type);
+      if (!c) return undefined;
+      items.push(c);
+    }
+    return { t: 'list', items };
+  }
+  if (v.t === t.type) return v;
+  if (t.type === 'float' && v.t === 'int') return { t: 'float', v: v.v };
   return undefined;
 }

@@ -37,7 +37,7 @@ function geometry(v: OpView<AttentionAttrs>): Uniform[] {
   return [
     ['batch', 'u32', B!], ['t_len', 'u32', T!], ['s_len', 'u32', S], ['heads', 'u32', a.heads], ['hd', 'u32', a.headDim],
     ['group', 'u32', a.heads / a.kvHeads], ['qw', 'u32', a.heads * a.headDim], ['kw', 'u32', a.kvHeads * a.headDim],
-    ['scale', 'f32', a.scale],
+    ['scale', 'f32', a.scale], ['win', 'u32', a.window ?? 0],
   ];
 }
 
@@ -105,6 +105,7 @@ let kbase = b * u.s_len * u.kw + kvh * u.hd;
 let pos0 = ${hasOffset ? 'u32(offset[0])' : '0u'};
 let lim = pos0 + tc;
 let nk = ${masked ? 'min(lim + 1u, u.s_len)' : 'u.s_len'};
+let jlo = ${masked ? 'select(0u, lim + 1u - u.win, u.win > 0u && lim + 1u > u.win)' : '0u'};
 ${V.decl('qv')}
 ${V.each('qv[#] = ld_q(qo, # * 4u) * u.scale;')}`;
   }
@@ -124,11 +125,14 @@ let kbase = b * u.s_len * u.kw + kvh * u.hd;
 let pos0 = ${hasOffset ? 'u32(offset[0])' : '0u'};
 let lim = pos0 + tc;
 let nk = ${masked ? `min(pos0 + min(t0 + ${AW}u, u.t_len), u.s_len)` : 'u.s_len'};
+// With a sliding window, no row of the block sees keys before its first row's window.
+let jlo = ${masked ? 'select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win)' : '0u'};
 ${V.decl('qv')}
 ${V.each('qv[#] = ld_q(qo, # * 4u) * u.scale;')}`;
 }
 
-const visible = (masked: boolean) => (masked ? 'j <= lim' : 'true');
+/** Key j is visible to this row: not after it and, with a window, not win or more positions before it. */
+const visible = (masked: boolean) => (masked ? '(j <= lim && (u.win == 0u || j + u.win > lim))' : 'true');
 
 /** Online pass over keys: running max m, sum l and (withV) acc = Σ p·v, (withDp) r = Σ p·dP. */
 function onlinePass(V: Vec, masked: boolean, withV: boolean, withDp: boolean): string {
@@ -136,7 +140,7 @@ function onlinePass(V: Vec, masked: boolean, withV: boolean, withDp: boolean): s
 var m = ${NEG_BIG};
 var l = 0.0;
 ${withDp ? 'var r = 0.0;' : ''}
-for (var j = 0u; j < nk; j++) {
+for (var j = jlo; j < nk; j++) {
   let ko = kbase + j * u.kw;
   ${dotWith(V, 'sd', 'qv', 'k', 'ko').replaceAll('\n', '\n  ')}
   let vis = ${visible(masked)};
@@ -240,7 +244,7 @@ let si = 2u * ((b * u.heads + h) * u.t_len + tc);
 let lse = st[si];
 let row_dot = st[si + 1u];
 ${V.decl('acc')}
-for (var j = 0u; j < nk; j++) {
+for (var j = jlo; j < nk; j++) {
   let ko = kbase + j * u.kw;
   ${dotWith(V, 'sd', 'qv', 'k', 'ko').replaceAll('\n', '\n  ')}
   ${dotWith(V, 'dp', 'dyv', 'v', 'ko').replaceAll('\n', '\n  ')}
@@ -279,18 +283,20 @@ let j0 = blk * ${AW}u;
 let j = j0 + lid;
 let jc = min(j, u.t_len - 1u);
 let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
+// With a sliding window, query i sees key j only while i < j + win: no query past the block's last key's window.
+let iend = ${masked ? `select(u.t_len, min(u.t_len, min(j0 + ${AW - 1}u, u.t_len - 1u) + u.win), u.win > 0u)` : 'u.t_len'};
 ${V.decl('kv')}
 ${V.each('kv[#] = ld_k(ko, # * 4u) * u.scale;')}
 ${wrt === 'k' ? `${V.decl('vv')}\n${V.each('vv[#] = ld_v(ko, # * 4u);')}\n${V.decl('qi')}` : ''}
 ${V.decl('acc')}
 for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
-  for (var i = ${masked ? 'j0' : '0u'}; i < u.t_len; i++) {
+  for (var i = ${masked ? 'j0' : '0u'}; i < iend; i++) {
     let qo = (b * u.t_len + i) * u.qw + h * u.hd;
     let si = 2u * ((b * u.heads + h) * u.t_len + i);
     ${wrt === 'k' ? V.each('qi[#] = ld_q(qo, # * 4u);') : ''}
     var s = 0.0;
     ${V.each(`s += dot(${wrt === 'k' ? 'qi[#]' : 'ld_q(qo, # * 4u)'}, kv[#]);`)}
-    let p = select(0.0, exp(s - st[si]), ${masked ? 'i >= j' : 'true'});
+    let p = select(0.0, exp(s - st[si]), ${masked ? '(i >= j && (u.win == 0u || i < j + u.win))' : 'true'});
     ${perQuery.replaceAll('\n', '\n    ')}
   }
 }

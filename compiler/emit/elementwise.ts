@@ -181,36 +181,6 @@ y[i] = val;`,
 }
 
 /** One thread per rotated pair (b, t, head, j < headDim/2). */
-export function emitRope(v: OpView<OpAttrs['rope']>): EmittedOp {
-  const [B, T] = v.inputs[0]!.shape as number[];
-  const { heads, headDim, theta, inverse } = v.attrs;
-  const half = headDim / 2;
-  const n = B! * T! * heads * half;
-  const hasOffset = v.inputs.length > 1;
-  const bindings = [inp('a', 0), ...(hasOffset ? [inp('offset', 1, 'i32')] : []), out()];
-  return one(kernel({
-    key: `rope${hasOffset ? ':offset' : ''}`, bindings,
-    uniforms: [['n', 'u32', n], ['t_len', 'u32', T!], ['heads', 'u32', heads], ['half', 'u32', half],
-      ['log2_theta', 'f32', Math.log2(theta)], ['sign', 'f32', inverse ? -1 : 1]],
-    workgroupSize: EW, workgroups: ceilDiv(n, EW),
-    body: `${idx}
-let j = i % u.half;
-let row = i / (u.half * u.heads);          // b * T + t
-let h = (i / u.half) % u.heads;
-let t = row % u.t_len;
-let pos = f32(${hasOffset ? 'u32(offset[0]) + t' : 't'});
-// theta^(-2j/headDim) = exp2(-j/half * log2(theta))
-let angle = pos * exp2(-f32(j) / f32(u.half) * u.log2_theta);
-let c = cos(angle);
-let s = sin(angle) * u.sign;
-let base = (row * u.heads + h) * 2u * u.half + j;
-let x1 = a[base];
-let x2 = a[base + u.half];
-y[base] = x1 * c - x2 * s;
-y[base + u.half] = x2 * c + x1 * s;`,
-  }));
-}
-
 export function emitEmbedding(v: OpView): EmittedOp {
   const [V, D] = v.inputs[0]!.shape as number[];
   const n = count(v.out.shape);

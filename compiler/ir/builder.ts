@@ -68,6 +68,13 @@ export class GraphBuilder {
     return this.emit('const', [], { value, shape: [...shape] });
   }
 
+  /** A constant tensor with the given values (rounded to f32), uploaded once; one node per name. */
+  literal(name: string, data: ArrayLike<number>, shape: Shape = [data.length]): Value {
+    const found = this.graph.nodes.find((n) => n.op === 'literal' && (n.attrs as OpAttrs['literal']).name === name);
+    if (found) return found.id;
+    return this.emit('literal', [], { name, shape: [...shape], data: Array.from(data, (x) => Math.fround(x)) }, name);
+  }
+
   // Elementwise.
   unary(fn: UnaryFn, x: Value, label?: string): Value {
     return this.emit('unary', [x], { fn }, label);
@@ -112,9 +119,14 @@ export class GraphBuilder {
   layernorm(x: Value, w: Value, b: Value, eps: number, label?: string): Value {
     return this.emit('layernorm', [x, w, b], { eps }, label);
   }
-  /** offset: i32 [1] position of the first token (generation with a KV cache). */
-  rope(x: Value, heads: number, headDim: number, theta: number, offset?: Value, label?: string): Value {
-    return this.emit('rope', offset === undefined ? [x] : [x, offset], { heads, headDim, theta, inverse: false }, label);
+  /**
+   * Rotary embedding of x [B, T, heads*headDim] with inverse frequencies invFreq [rotaryDim/2] (a
+   * literal); offset: i32 [1] position of the first token (generation with a KV cache).
+   */
+  rope(x: Value, invFreq: Value, a: { heads: number; headDim: number; scale?: number }, offset?: Value, label?: string): Value {
+    const rotaryDim = 2 * this.shape(invFreq)[0]!;
+    const attrs = { heads: a.heads, headDim: a.headDim, rotaryDim, scale: a.scale ?? 1, transpose: false };
+    return this.emit('rope', offset === undefined ? [x, invFreq] : [x, invFreq, offset], attrs, label);
   }
   /** offset: with a KV cache, k and v are the cache and offset the position of q's first token. */
   attention(q: Value, k: Value, v: Value, attrs: AttentionAttrs, offset?: Value, label?: string): Value {

@@ -17,6 +17,8 @@ function color(node: Node): string {
       return '#b3d9ff';
     case 'state':
       return '#d9b3ff';
+    case 'literal':
+      return '#c6ecc6';
     case 'adamw':
       return '#ff9999';
     default:

@@ -91,6 +91,12 @@ export function interpret(graph: Graph, feeds: Feeds, options: { precision?: Pre
         out = leaf('state', a.name, feeds.state?.[a.name], a.shape, 'f32', precision);
         break;
       }
+      case 'literal': {
+        // The compiler's constants: exact f32 values, held as the precision's array type.
+        const a = node.attrs as OpAttrs['literal'];
+        out = precision === 'f32' ? Float32Array.from(a.data) : Float64Array.from(a.data);
+        break;
+      }
       default: {
         const args = node.inputs.map((id): HostArg => {
           const data = values[id];

@@ -15,6 +15,11 @@ export interface AttentionAttrs {
   /** Multiplies q·k before the softmax (usually 1/sqrt(headDim)). */
   scale: number;
   causal: boolean;
+  /**
+   * Sliding window (Mistral's sliding_window): query i sees keys j with i − window < j ≤ i, so
+   * `window` keys including itself. 0 or absent: no window. Requires causal masking.
+   */
+  window?: number;
 }
 
 export interface OpAttrs {
@@ -29,6 +34,11 @@ export interface OpAttrs {
   state: { name: string; of: string; shape: Shape; kind?: StateKind };
   /** A tensor filled with one value. */
   const: { value: number; shape: Shape };
+  /**
+   * A compiler-made constant tensor whose values are in the graph (RoPE inverse frequencies, a few
+   * dozen f32 values): the program uploads `data` once when it is created. `name` is unique per graph.
+   */
+  literal: { name: string; shape: Shape; data: number[] };
   /** Elementwise function of one input. */
   unary: { fn: UnaryFn };
   /** inputs (x, dy): dy * f'(x). */
@@ -84,18 +94,23 @@ export interface OpAttrs {
    */
   row_norm_grad: Record<string, never>;
   /**
-   * Rotary position embedding on x [B, T, heads*headDim], Hugging Face's rotate_half layout:
-   * for j < headDim/2, angle = pos * theta^(-2j/headDim), pairs (j, j + headDim/2) rotate by angle
-   * (by -angle when inverse, which is also the gradient). pos is t, or offset[0] + t when a second
-   * input offset (i32 [1], the KV-cache position during generation) is given.
+   * Rotary position embedding, Hugging Face's rotate_half layout. inputs (x [B, T, heads*headDim],
+   * invFreq [rotaryDim/2], offset? i32 [1]). For j < rotaryDim/2 at position pos, angle =
+   * f32(pos · invFreq[j]) (rounded to f32, as torch computes it), and the pair (j, j + rotaryDim/2)
+   * becomes (x_j·c − x_{j+rotaryDim/2}·s, x_{j+rotaryDim/2}·c + x_j·s) with c = scale·cos(angle),
+   * s = scale·sin(angle) (scale: the yarn/longrope attention factor, 1 otherwise); features from
+   * rotaryDim on pass through (partial rotary). pos is t, or offset[0] + t with an offset input (the
+   * KV-cache position during generation). `transpose` applies the transposed map (angle negated,
+   * same scale): the gradient.
    */
-  rope: { heads: number; headDim: number; theta: number; inverse: boolean };
+  rope: { heads: number; headDim: number; rotaryDim: number; scale: number; transpose: boolean };
   /**
    * Softmax attention. q [B, T, heads*headDim], k and v [B, S, kvHeads*headDim]; query head h uses
    * kv head floor(h / (heads/kvHeads)) (grouped-query). Result [B, T, heads*headDim]. Without a
    * fourth input S = T and query t sees keys j <= t (causal). With a fourth input offset (i32 [1],
    * generation with a KV cache of S slots) query t sits at position offset[0] + t and sees keys
-   * j <= offset[0] + t; later cache slots are ignored.
+   * j <= offset[0] + t; later cache slots are ignored. With a `window` W, keys j <= pos − W are
+   * hidden too (training, evaluation and decoding alike).
    */
   attention: AttentionAttrs;
   /**

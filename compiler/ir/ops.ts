@@ -56,6 +56,9 @@ function matmulType(op: string, [a, b]: TensorType[], attrs: OpAttrs['matmul']):
 
 function attentionCheck(op: string, [q, k, v]: TensorType[], a: AttentionAttrs, cached = false): void {
   if (a.heads % a.kvHeads !== 0) fail(op, `heads ${a.heads} is not a multiple of kvHeads ${a.kvHeads}`);
+  const w = a.window ?? 0;
+  if (!Number.isInteger(w) || w < 0) fail(op, `window must be a non-negative integer, got ${w}`);
+  if (w > 0 && !a.causal) fail(op, 'a sliding window needs causal masking');
   if (q!.shape.length !== 3) fail(op, `q must be [B, T, heads*headDim], got ${shapeToString(q!.shape)}`);
   if (last(q!.shape) !== a.heads * a.headDim) fail(op, `q last dim ${last(q!.shape)} != heads*headDim`);
   for (const [name, t] of [['k', k!], ['v', v!]] as const) {
@@ -75,6 +78,11 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
   param: (ins, a) => (expectArity('param', ins, 0), f32(a.shape)),
   state: (ins, a) => (expectArity('state', ins, 0), f32(a.shape)),
   const: (ins, a) => (expectArity('const', ins, 0), f32(a.shape)),
+  literal: (ins, a) => {
+    expectArity('literal', ins, 0);
+    if (a.data.length !== numel(a.shape)) fail('literal', `${a.name}: ${a.data.length} values for shape ${shapeToString(a.shape)}`);
+    return f32(a.shape);
+  },
   unary: (ins) => (expectArity('unary', ins, 1), f32(ins[0]!.shape)),
   unary_grad: (ins) => (expectArity('unary_grad', ins, 2), expectSame('unary_grad', ins[0]!, ins[1]!, 'x and dy'), f32(ins[0]!.shape)),
   add: (ins) => (expectArity('add', ins, 2), broadcastBinary('add', ins)),
@@ -132,11 +140,14 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     return f32(x);
   },
   rope: (ins, a) => {
-    expectArity('rope', ins, 1, 2);
-    if (ins[1] && (ins[1].dtype !== 'i32' || !sameShape(ins[1].shape, [1]))) fail('rope', 'offset must be i32 [1]');
-    if (a.headDim % 2 !== 0) fail('rope', `headDim ${a.headDim} must be even`);
+    expectArity('rope', ins, 2, 3);
+    if (ins[2] && (ins[2].dtype !== 'i32' || !sameShape(ins[2].shape, [1]))) fail('rope', 'offset must be i32 [1]');
+    if (a.rotaryDim % 2 !== 0 || a.rotaryDim < 2 || a.rotaryDim > a.headDim) fail('rope', `rotaryDim ${a.rotaryDim} must be even and in [2, headDim ${a.headDim}]`);
     if (ins[0]!.shape.length !== 3 || last(ins[0]!.shape) !== a.heads * a.headDim) {
       fail('rope', `x ${shapeToString(ins[0]!.shape)} is not [B, T, ${a.heads}*${a.headDim}]`);
+    }
+    if (ins[1]!.dtype !== 'f32' || !sameShape(ins[1]!.shape, [a.rotaryDim / 2])) {
+      fail('rope', `invFreq ${shapeToString(ins[1]!.shape)} is not [rotaryDim/2 = ${a.rotaryDim / 2}]`);
     }
     return f32(ins[0]!.shape);
   },

@@ -4,7 +4,11 @@
 import type { Graph, Node } from './types.ts';
 import { shapeToString } from './types.ts';
 
+/** Arrays longer than this (a literal's data) print their first values and their length. */
+const MAX_PRINTED = 8;
+
 function attrValue(v: unknown): string {
+  if (Array.isArray(v) && v.length > MAX_PRINTED) return `[${v.slice(0, 4).join(', ')}, ... (${v.length} values)]`;
   if (Array.isArray(v)) return shapeToString(v as number[]);
   if (typeof v === 'string') return JSON.stringify(v);
   return String(v);

@@ -2,7 +2,7 @@
 //  - node i has id i, and its inputs are earlier nodes (topological order);
 //  - each node's stored type equals the type its shape rule infers from its inputs now;
 //  - outputs, grads and effects name existing nodes; a grad has its parameter's shape; effects are adamw;
-//  - parameters and inputs are unique by name.
+//  - parameters, inputs and literals are unique by name.
 import { inferType, type OpAttrs } from './ops.ts';
 import { IrError, sameShape, shapeToString, type Graph } from './types.ts';
 
@@ -17,6 +17,7 @@ export function collectErrors(graph: Graph): string[] {
   const n = graph.nodes.length;
   const paramShape = new Map<string, readonly number[]>();
   const inputNames = new Set<string>();
+  const literalNames = new Set<string>();
   graph.nodes.forEach((node, i) => {
     const at = `%${i} ${node.op}`;
     if (node.id !== i) errors.push(`${at}: id is ${node.id}, expected ${i}`);
@@ -42,6 +43,11 @@ export function collectErrors(graph: Graph): string[] {
       const a = node.attrs as OpAttrs['input'];
       if (inputNames.has(a.name)) errors.push(`${at}: duplicate input "${a.name}"`);
       inputNames.add(a.name);
+    }
+    if (node.op === 'literal') {
+      const a = node.attrs as OpAttrs['literal'];
+      if (literalNames.has(a.name)) errors.push(`${at}: duplicate literal "${a.name}"`);
+      literalNames.add(a.name);
     }
   });
   const valid = (id: number): boolean => Number.isInteger(id) && id >= 0 && id < n;

@@ -23,6 +23,10 @@ export interface ParamDecl {
   kind: 'Param';
   name: Ident;
   type: ParamType;
+  /** `int[]`: a list of the type (bound from a JSON array). */
+  list: boolean;
+  /** `int?`: may be none (JSON null in the config binds none rather than falling through). */
+  optional: boolean;
   typeLoc: Loc;
   default?: Expr;
   loc: Loc;
@@ -38,10 +42,23 @@ export interface ModelDecl {
 
 export type Stmt = ConfigBlock | InputStmt | OutputStmt | DefaultStmt | RepeatStmt | AssignStmt;
 
-/** `config { d = "hidden_size" | "n_embd" }`: which config.json keys bind which parameter. */
+/**
+ * `config { d = "hidden_size" | "n_embd"; refuse "attention_bias" unless false; ignore "use_cache" }`:
+ * which config.json keys bind which parameter, which keys the spec refuses (unless absent, null or
+ * one of the listed values) and which it reads and deliberately ignores.
+ */
 export interface ConfigBlock {
   kind: 'Config';
   entries: ConfigEntry[];
+  refusals: ConfigRefusal[];
+  ignored: StringLit[];
+  loc: Loc;
+}
+
+/** `refuse "key", ... [unless v | v ...]`: the keys must be absent or null, or equal one of the values. */
+export interface ConfigRefusal {
+  keys: StringLit[];
+  unless: Expr[];
   loc: Loc;
 }
 
@@ -88,7 +105,15 @@ export interface AssignStmt {
   loc: Loc;
 }
 
-export type Expr = NumberLit | StringLit | BoolLit | NoneLit | NameRef | Unary | Binary | Call;
+export type Expr = NumberLit | StringLit | BoolLit | NoneLit | NameRef | Index | Unary | Binary | Call;
+
+/** `name[i]`: an item of a list parameter. */
+export interface Index {
+  kind: 'Index';
+  target: NameRef;
+  index: Expr;
+  loc: Loc;
+}
 
 export interface NumberLit {
   kind: 'Number';

@@ -86,7 +86,12 @@ class AstBuilder extends BaseVisitor {
   param(ctx: Ctx, n: CstNode): A.ParamDecl {
     const id = tok(ctx, 'Identifier')!;
     const typeTok = tok(ctx, 'IntType') ?? tok(ctx, 'FloatType') ?? tok(ctx, 'BoolType') ?? tok(ctx, 'StringType')!;
-    const p: A.ParamDecl = { kind: 'Param', name: { name: id.image, loc: tokenLoc(id) }, type: typeTok.image as A.ParamType, typeLoc: tokenLoc(typeTok), loc: nodeLoc(n) };
+    const typeEnd = tok(ctx, 'Question') ?? tok(ctx, 'RBracket') ?? typeTok;
+    const p: A.ParamDecl = {
+      kind: 'Param', name: { name: id.image, loc: tokenLoc(id) }, type: typeTok.image as A.ParamType,
+      list: tok(ctx, 'LBracket') !== undefined, optional: tok(ctx, 'Question') !== undefined,
+      typeLoc: span(tokenLoc(typeTok), tokenLoc(typeEnd)), loc: nodeLoc(n),
+    };
     const e = node(ctx, 'expr');
     if (e) p.default = this.v(e);
     return p;
@@ -98,12 +103,18 @@ class AstBuilder extends BaseVisitor {
   }
 
   configBlock(ctx: Ctx, n: CstNode): A.ConfigBlock {
-    return { kind: 'Config', entries: nodes(ctx, 'configEntry').map((e) => this.v(e)), loc: nodeLoc(n) };
-  }
-
-  configEntry(ctx: Ctx, n: CstNode): A.ConfigEntry {
-    const id = tok(ctx, 'Identifier')!;
-    return { param: { name: id.image, loc: tokenLoc(id) }, keys: toks(ctx, 'StringLiteral').map((t) => this.string(t)), loc: nodeLoc(n) };
+    const block: A.ConfigBlock = { kind: 'Config', entries: [], refusals: [], ignored: [], loc: nodeLoc(n) };
+    for (const e of nodes(ctx, 'configEntry')) {
+      const c = e.children as Ctx;
+      const strings = toks(c, 'StringLiteral').map((t) => this.string(t));
+      if (tok(c, 'Refuse')) block.refusals.push({ keys: strings, unless: nodes(c, 'unaryExpr').map((x) => this.v(x)), loc: nodeLoc(e) });
+      else if (tok(c, 'Ignore')) block.ignored.push(...strings);
+      else {
+        const id = tok(c, 'Identifier')!;
+        block.entries.push({ param: { name: id.image, loc: tokenLoc(id) }, keys: strings, loc: nodeLoc(e) });
+      }
+    }
+    return block;
   }
 
   inputStmt(ctx: Ctx, n: CstNode): A.InputStmt {
@@ -221,7 +232,13 @@ class AstBuilder extends BaseVisitor {
   callOrName(ctx: Ctx, n: CstNode): A.Expr {
     const id = tok(ctx, 'Identifier')!;
     const argList = node(ctx, 'argList');
-    if (!argList) return { kind: 'Name', name: id.image, loc: tokenLoc(id) };
+    const index = node(ctx, 'expr');
+    const name: A.NameRef = { kind: 'Name', name: id.image, loc: tokenLoc(id) };
+    if (index) {
+      const i: A.Expr = this.v(index);
+      return this.capped({ kind: 'Index', target: name, index: i, loc: nodeLoc(n) }, [i]);
+    }
+    if (!argList) return name;
     const args: A.Arg[] = this.v(argList);
     const call: A.Call = { kind: 'Call', callee: { name: id.image, loc: tokenLoc(id) }, args, modifiers: nodes(ctx, 'modifier').map((m) => this.v(m)), loc: nodeLoc(n) };
     const mod = tok(ctx, 'StringLiteral');

@@ -44,6 +44,7 @@ export const CODES = {
   E0405: 'parameter has no value',
   E0406: 'bad external binding',
   E0407: 'model too large',
+  E0408: 'config field not supported',
   E0501: 'shape mismatch',
   E0502: 'bad attention configuration',
   E0503: 'sequence longer than positions',

@@ -90,6 +90,11 @@ class SpecParser extends CstParser {
       { ALT: () => this.CONSUME(T.StringType) },
     ]);
     this.OPTION(() => {
+      this.CONSUME(T.LBracket);
+      this.CONSUME(T.RBracket);
+    });
+    this.OPTION2(() => this.CONSUME(T.Question));
+    this.OPTION3(() => {
       this.CONSUME(T.Equals);
       this.SUBRULE(this.expr);
     });
@@ -115,14 +120,48 @@ class SpecParser extends CstParser {
   });
 
   configEntry = this.RULE('configEntry', () => {
-    this.CONSUME(T.Identifier);
-    this.CONSUME(T.Equals);
-    this.CONSUME(T.StringLiteral);
-    this.MANY(() => {
-      this.CONSUME(T.Pipe);
-      this.CONSUME2(T.StringLiteral);
-    });
-    this.OPTION(() => this.CONSUME(T.Semicolon));
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Identifier);
+          this.CONSUME(T.Equals);
+          this.CONSUME(T.StringLiteral);
+          this.MANY(() => {
+            this.CONSUME(T.Pipe);
+            this.CONSUME2(T.StringLiteral);
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Refuse);
+          this.CONSUME3(T.StringLiteral);
+          this.MANY2(() => {
+            this.CONSUME(T.Comma);
+            this.CONSUME4(T.StringLiteral);
+          });
+          this.OPTION(() => {
+            this.CONSUME(T.Unless);
+            this.SUBRULE(this.unaryExpr);
+            this.MANY3(() => {
+              this.CONSUME2(T.Pipe);
+              this.SUBRULE2(this.unaryExpr);
+            });
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Ignore);
+          this.CONSUME5(T.StringLiteral);
+          this.MANY4(() => {
+            this.CONSUME2(T.Comma);
+            this.CONSUME6(T.StringLiteral);
+          });
+        },
+      },
+    ]);
+    this.OPTION2(() => this.CONSUME(T.Semicolon));
   });
 
   inputStmt = this.RULE('inputStmt', () => {
@@ -249,14 +288,27 @@ class SpecParser extends CstParser {
 
   callOrName = this.RULE('callOrName', () => {
     this.CONSUME(T.Identifier);
-    this.OPTION(() => {
-      this.SUBRULE(this.argList);
-      this.OPTION2(() => {
-        this.CONSUME(T.As);
-        this.CONSUME(T.StringLiteral);
-      });
-      this.MANY(() => this.SUBRULE(this.modifier));
-    });
+    this.OPTION(() =>
+      this.OR([
+        {
+          ALT: () => {
+            this.SUBRULE(this.argList);
+            this.OPTION2(() => {
+              this.CONSUME(T.As);
+              this.CONSUME(T.StringLiteral);
+            });
+            this.MANY(() => this.SUBRULE(this.modifier));
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.LBracket);
+            this.SUBRULE(this.expr);
+            this.CONSUME(T.RBracket);
+          },
+        },
+      ]),
+    );
   });
 
   modifier = this.RULE('modifier', () => {

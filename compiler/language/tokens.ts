@@ -38,6 +38,9 @@ export const False = keyword('false', 'False');
 export const None = keyword('none', 'None');
 export const Tokens = keyword('tokens', 'Tokens');
 export const Regex = keyword('regex', 'Regex');
+export const Refuse = keyword('refuse', 'Refuse');
+export const Ignore = keyword('ignore', 'Ignore');
+export const Unless = keyword('unless', 'Unless');
 export const IntType = keyword('int', 'IntType');
 export const FloatType = keyword('float', 'FloatType');
 export const BoolType = keyword('bool', 'BoolType');
@@ -82,10 +85,11 @@ export const RBracket = createToken({ name: 'RBracket', pattern: /\]/, label: "'
 export const Comma = createToken({ name: 'Comma', pattern: /,/, label: "','" });
 export const Colon = createToken({ name: 'Colon', pattern: /:/, label: "':'" });
 export const Semicolon = createToken({ name: 'Semicolon', pattern: /;/, label: "';'" });
+export const Question = createToken({ name: 'Question', pattern: /\?/, label: "'?'" });
 
 export const keywords: TokenType[] = [
   Model, Config, Input, Output, Default, Repeat, In, Frozen, Trainable, Lora, Targets, Override, Train,
-  Tied, When, As, True, False, None, Tokens, Regex, IntType, FloatType, BoolType, StringType,
+  Tied, When, As, True, False, None, Tokens, Regex, IntType, FloatType, BoolType, StringType, Refuse, Ignore, Unless,
 ];
 
 export const allTokens: TokenType[] = [
@@ -95,7 +99,7 @@ export const allTokens: TokenType[] = [
   FloatLiteral, IntLiteral, StringLiteral, UnterminatedString,
   Arrow, DotDot, EqEq, NotEq, LtEq, GtEq, AndAnd, OrOr, Lt, Gt, Bang, Pipe, Equals,
   Plus, Minus, Star, Slash, Percent, LParen, RParen, LBrace, RBrace, LBracket, RBracket,
-  Comma, Colon, Semicolon,
+  Comma, Colon, Semicolon, Question,
 ];
 
 // One lexer for the process: building it validates every pattern, which is too slow to repeat.

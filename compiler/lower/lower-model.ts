@@ -4,8 +4,9 @@
 // (lower-lora.ts); the fuse-lowrank pass later turns them into one GEMM with a low-rank epilogue.
 import { GraphBuilder, type Value } from '../ir/builder.ts';
 import type { Graph, ParamRole } from '../ir/types.ts';
-import type { CheckedModel, Op, Weight } from '../check/model.ts';
+import type { CheckedModel, Op, RopeConfig, Weight } from '../check/model.ts';
 import { lowerAdaptedEmbedding, lowerAdaptedLinear, type LoraContext } from './lower-lora.ts';
+import { ropeTables } from './rope.ts';
 
 export interface LowerOptions {
   batch: number;
@@ -43,6 +44,8 @@ class Lowering {
   private readonly weights = new Map<string, Weight>();
   private attentionLayer = 0;
   private dropoutCount = 0;
+  /** One literal per distinct RoPE table (every layer usually shares one). */
+  private readonly ropeLiterals = new Map<string, { invFreq: Value; scale: number }>();
 
   constructor(
     private readonly model: CheckedModel,
@@ -102,8 +105,12 @@ class Lowering {
       }
       case 'linear':
         return this.linear(op);
-      case 'rmsnorm':
-        return b.rmsnorm(this.value(op.x), this.param(op.weight), op.eps, op.module);
+      case 'rmsnorm': {
+        // Gemma stores weight − 1: the norm multiplies by (1 + w), computed in f32 like GemmaRMSNorm.
+        const w = this.param(op.weight);
+        const scale = op.offset === 0 ? w : b.add(w, b.constant(op.offset, b.shape(w)), `${op.module}.weight_plus_${op.offset}`);
+        return b.rmsnorm(this.value(op.x), scale, op.eps, op.module);
+      }
       case 'layernorm': {
         const w = this.param(op.weight);
         const bias = op.bias !== undefined ? this.param(op.bias) : b.constant(0, b.shape(w));
@@ -117,9 +124,29 @@ class Lowering {
         return b.add(this.value(op.a), this.value(op.b));
       case 'mul':
         return b.mul(this.value(op.a), this.value(op.b));
+      case 'scale':
+        // torch multiplies by the scalar as an f32 tensor (Gemma: torch.tensor(hidden_size**0.5)).
+        return b.scale(this.value(op.x), Math.fround(op.c));
       case 'slice':
         return b.slice(this.value(op.x), -1, op.start, op.end - op.start);
     }
+  }
+
+  /**
+   * The RoPE table of `rope` for this graph's length: the compiled sequence, or the KV-cache length
+   * when decoding (dynamic and longrope depend on it), as one literal shared by every layer using it.
+   */
+  private ropeTable(rope: RopeConfig): { invFreq: Value; scale: number } {
+    const length = this.o.decode ? this.o.decode.cacheLen : this.o.seq;
+    const tables = ropeTables(rope, length);
+    const key = `${Array.from(tables.invFreq).join(',')}|${tables.attentionFactor}`;
+    let found = this.ropeLiterals.get(key);
+    if (!found) {
+      const name = `rope.inv_freq${this.ropeLiterals.size === 0 ? '' : `.${this.ropeLiterals.size}`}`;
+      found = { invFreq: this.b.literal(name, tables.invFreq), scale: Math.fround(tables.attentionFactor) };
+      this.ropeLiterals.set(key, found);
+    }
+    return found;
   }
 
   private attention(op: Extract<Op, { op: 'attention' }>): Value {
@@ -130,10 +157,14 @@ class Lowering {
     let v = this.value(op.v);
     const decode = this.o.decode;
     if (op.rope) {
-      q = b.rope(q, op.heads, op.headDim, op.rope.theta, decode ? this.offset() : undefined);
-      k = b.rope(k, op.kvHeads, op.headDim, op.rope.theta, decode ? this.offset() : undefined);
+      const { invFreq, scale } = this.ropeTable(op.rope);
+      q = b.rope(q, invFreq, { heads: op.heads, headDim: op.headDim, scale }, decode ? this.offset() : undefined);
+      k = b.rope(k, invFreq, { heads: op.kvHeads, headDim: op.headDim, scale }, decode ? this.offset() : undefined);
     }
-    const attrs = { heads: op.heads, kvHeads: op.kvHeads, headDim: op.headDim, scale: 1 / Math.sqrt(op.headDim), causal: op.causal };
+    const attrs = {
+      heads: op.heads, kvHeads: op.kvHeads, headDim: op.headDim, scale: 1 / Math.sqrt(op.headDim), causal: op.causal,
+      ...(op.window !== null ? { window: op.window } : {}),
+    };
     if (!decode) return b.attention(q, k, v, attrs);
     const names = cacheStateNames(layer);
     const shape = [this.o.batch, decode.cacheLen, op.kvHeads * op.headDim];

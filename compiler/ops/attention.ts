@@ -2,7 +2,8 @@
 // backward statistics and gradients, and the in-place KV-cache write of decoding graphs.
 import * as grad from '../autodiff/rules/attention.ts';
 import * as emit from '../emit/attention.ts';
-import { emitCacheUpdate, emitRope } from '../emit/elementwise.ts';
+import { emitCacheUpdate } from '../emit/elementwise.ts';
+import { emitRope } from '../emit/rope.ts';
 import * as interp from '../ir/interp/linalg.ts';
 import { shapeRules } from '../ir/ops.ts';
 import type { OpTable } from './entry.ts';

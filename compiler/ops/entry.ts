@@ -11,8 +11,8 @@ import type { ShapeRule } from '../ir/ops.ts';
 /** Kernel families, one registry file each (compiler/ops/<family>.ts). */
 export type OpFamily = 'leaf' | 'elementwise' | 'linalg' | 'norm' | 'attention' | 'indexing' | 'loss' | 'optimizer';
 
-/** Ops without inputs or kernels: their values are uploaded (inputs, parameters, state). */
-export type LeafOp = 'input' | 'param' | 'state';
+/** Ops without inputs or kernels: their values are uploaded (inputs, parameters, state, compiler-made literals). */
+export type LeafOp = 'input' | 'param' | 'state' | 'literal';
 
 export interface LeafEntry<K extends OpName> {
   family: 'leaf';

@@ -1,6 +1,6 @@
-// Leaves: values the runtime uploads (inputs), and persistent parameters and state. No kernel, no
-// gradient rule (autodiff seeds parameter gradients itself), no interpreter kernel (interpret reads
-// the feeds).
+// Leaves: values the runtime uploads (inputs), persistent parameters and state, and literals (the
+// compiler's constants, uploaded once by the program). No kernel, no gradient rule (autodiff seeds
+// parameter gradients itself), no interpreter kernel (interpret reads the feeds, or the literal's data).
 import { shapeRules } from '../ir/ops.ts';
 import type { LeafOp, OpTable } from './entry.ts';
 
@@ -8,4 +8,5 @@ export const leafOps: OpTable<LeafOp> = {
   input: { family: 'leaf', shape: shapeRules.input, grad: null, interp: null, emit: null },
   param: { family: 'leaf', shape: shapeRules.param, grad: null, interp: null, emit: null },
   state: { family: 'leaf', shape: shapeRules.state, grad: null, interp: null, emit: null },
+  literal: { family: 'leaf', shape: shapeRules.literal, grad: null, interp: null, emit: null },
 };

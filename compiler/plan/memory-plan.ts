@@ -1,7 +1,8 @@
 // Memory planning: which GPU buffer holds each node's result.
 //  - schedule: graph order (the runtime runs nodes in that order);
-//  - persistent buffers, never shared: params (by role), optimizer state, inputs, the gradients
-//    named in graph.grads, and graph outputs (the runtime reads them after the step);
+//  - persistent buffers, never shared: params (by role), optimizer state, inputs, literals (the
+//    compiler's constants, uploaded once), the gradients named in graph.grads, and graph outputs
+//    (the runtime reads them after the step);
 //  - every other result takes a buffer from a pool keyed by (category, size bucket: the next power of
 //    two); a buffer returns to its pool after the last reader of its tenant has run, and is handed
 //    out only to nodes scheduled later, so a node never writes a buffer it is still reading;
@@ -26,6 +27,7 @@ export const MEMORY_CATEGORIES: readonly MemoryCategory[] = [
   'activations',
   'scratch',
   'inputs',
+  'constants',
 ];
 
 export function bytesOf(node: Node): number {
@@ -54,7 +56,8 @@ export interface CategoryFacts {
  * The memory category of the buffer that holds `node`'s result, and whether it persists across
  * runs: the one place this is decided (the GPU program allocates every planned buffer under the
  * plan's category). Persistent: parameters by role, state by kind (KV caches are activations kept
- * between decoding runs, accumulators are gradients), inputs, named gradients and graph outputs.
+ * between decoding runs, accumulators are gradients), inputs, literals ('constants'), named
+ * gradients and graph outputs.
  * Otherwise 'activations' for forward results read by the backward part, 'scratch' for the rest.
  */
 export function memoryCategory(node: Node, facts: CategoryFacts): { category: MemoryCategory; persistent: boolean } {
@@ -70,6 +73,9 @@ export function memoryCategory(node: Node, facts: CategoryFacts): { category: Me
     }
     case 'input':
       return persistent('inputs');
+    case 'literal':
+      // The compiler's constants (RoPE frequencies): written once when the program is created.
+      return persistent('constants');
   }
   if (facts.grads.has(node.id)) return persistent('gradients');
   if (facts.outputs.has(node.id)) return persistent('activations');

@@ -10,7 +10,9 @@ export type MemoryCategory =
   | 'optimizer_state'
   | 'activations'
   | 'scratch'
-  | 'inputs';
+  | 'inputs'
+  /** Literals: values the compiler computed (RoPE inverse frequencies), uploaded once at create. */
+  | 'constants';
 
 export interface PlannedBuffer {
   id: number;

@@ -135,6 +135,10 @@ export class GpuProgram {
       // adamw's [] placeholder is never written or read: it gets no buffer.
       if (!this.buffers.has(node.id) && node.op !== 'adamw') throw new Error(`program: the plan has no buffer for %${node.id} ${node.op}`);
     }
+    // Literals (the compiler's constants): uploaded once, never written again.
+    for (const node of graph.nodes) {
+      if (node.op === 'literal') this.write(node, Float32Array.from((node.attrs as { data: number[] }).data));
+    }
 
     // Scratch slots are shared by all nodes: dispatches run in order within the pass.
     const slotSizes: number[] = [];

@@ -8,7 +8,7 @@ import { formatPlanBytes } from '../../../compiler/plan/memory-plan.ts';
 import { makeTarget, TARGET_KINDS, type TargetKind } from '../../../compiler/target.ts';
 import { UserError } from '../../../compiler/errors.ts';
 import { writeFileAtomic } from '../../../runtime/io/atomic.ts';
-import { intArg, loadSpecWith, setArg, type SetValues } from '../options.ts';
+import { intArg, loadModelSpecWith, setArg, type SetValues } from '../options.ts';
 import { maxPositions } from '../../../runtime/train/settings.ts';
 
 const EMITS = ['ir', 'wgsl', 'plan', 'dot'] as const;
@@ -16,6 +16,7 @@ type Emit = (typeof EMITS)[number];
 
 interface CompileFlags {
   config?: string;
+  model?: string;
   set?: SetValues;
   batch?: number;
   seq?: number;
@@ -47,9 +48,10 @@ export const registerCompile: RegisterCommand = (program) => {
   program
     .command('compile')
     .description('compile a spec and print its IR, WGSL kernels, memory plan or a Graphviz graph')
-    .argument('<spec>', 'the model spec (.rf)')
+    .argument('[spec]', 'the model spec (.rf); with --model, default: the shipped spec of the config\'s model_type')
     .requiredOption('--emit <form>', `what to print: ${EMITS.join(', ')}`)
     .option('--config <config.json>', 'bind spec parameters from a Hugging Face config.json')
+    .option('--model <dir>', 'a Hugging Face model folder (its config.json binds the spec)')
     .option('--set <name=value>', 'set a spec parameter (repeatable)', setArg)
     .option('--batch <b>', 'batch size (default: the spec\'s train block, else 1)', intArg)
     .option('--seq <t>', 'sequence length (default: the spec\'s train block, else min(128, positions))', intArg)
@@ -57,11 +59,11 @@ export const registerCompile: RegisterCommand = (program) => {
     .option('--no-fuse', 'skip the fusion passes')
     .option('--target <kind>', 'kernels tuned for gpu or cpu (software adapters such as lavapipe run the cpu ones)', 'gpu')
     .option('--out <file>', 'write to a file instead of stdout')
-    .action((spec: string, flags: CompileFlags) => {
+    .action(async (spec: string | undefined, flags: CompileFlags) => {
       if (!(EMITS as readonly string[]).includes(flags.emit)) throw new UserError(`--emit must be one of ${EMITS.join(', ')}, got "${flags.emit}"`);
       if (!(TARGET_KINDS as readonly string[]).includes(flags.target)) throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
       if (!['train', 'eval', 'decode'].includes(flags.mode)) throw new UserError(`--mode must be train, eval or decode, got "${flags.mode}"`);
-      const { model } = loadSpecWith(spec, flags);
+      const { model } = await loadModelSpecWith(spec, flags);
       const batch = flags.batch ?? model.train?.batch ?? 1;
       const positions = maxPositions(model);
       const seq = flags.seq ?? model.train?.seq ?? Math.min(128, positions ?? 128);

@@ -15,8 +15,10 @@ export const registerVerify: RegisterCommand = (program, setExitCode) => {
       if (opts.backend !== 'webgpu' && opts.backend !== 'interp') throw new UserError(`unknown backend "${opts.backend}" (webgpu or interp)`);
       const gpu = opts.backend === 'webgpu' ? await openGpu() : undefined;
       try {
-        const results = await verifyCase(dir, { backend: opts.backend, gpu });
+        const notes: string[] = [];
+        const results = await verifyCase(dir, { backend: opts.backend, gpu, onNote: (t) => notes.push(t) });
         console.log(`${dir} on ${gpu ? gpu.adapterName : 'the CPU interpreter'}`);
+        for (const n of notes) console.log(n);
         console.log(formatTable(results));
         const failed = results.filter((r) => !r.pass).length;
         console.log(failed === 0 ? `all ${results.length} checks pass` : `${failed} of ${results.length} checks FAIL`);

@@ -20,7 +20,11 @@ export const attention: GradRule<'attention'> = (c) => {
   return [when(c, 0, grad('q')), when(c, 1, grad('k')), when(c, 2, grad('v'))];
 };
 
-/** A rotation's gradient is the inverse rotation (same positions, same offset input). */
+/**
+ * RoPE is linear in x (a scaled rotation per pair): its gradient is the transposed map, the same
+ * scale with the angle negated, at the same positions (same frequencies and offset inputs). The
+ * frequencies are constants and get no gradient.
+ */
 export const rope: GradRule<'rope'> = (c) => [
-  when(c, 0, () => c.b.emit('rope', [c.dy, ...c.node.inputs.slice(1)], { ...c.node.attrs, inverse: !c.node.attrs.inverse })),
+  when(c, 0, () => c.b.emit('rope', [c.dy, ...c.node.inputs.slice(1)], { ...c.node.attrs, transpose: !c.node.attrs.transpose })),
 ];

@@ -9,6 +9,7 @@ export function walkExpr(e: Expr, fn: (e: Expr) => void): void {
     const x = stack.pop()!;
     fn(x);
     if (x.kind === 'Unary') stack.push(x.operand);
+    else if (x.kind === 'Index') stack.push(x.index, x.target);
     else if (x.kind === 'Binary') stack.push(x.right, x.left);
     else if (x.kind === 'Call') {
       for (const m of [...x.modifiers].reverse()) {

@@ -55,21 +55,24 @@ export const lowrankMatmul: Kernel<OpAttrs['lowrank_matmul']> = (ctx, [x, w, s, 
 };
 
 /**
- * HF rotate_half RoPE: for j < D/2 at position t (offset[0] + t with an offset input), angle = t · theta^(-2j/D), and the pair
- * (x_j, x_{j+D/2}) becomes (x_j cos − x_{j+D/2} sin, x_{j+D/2} cos + x_j sin); inverse negates angle.
+ * HF rotate_half RoPE over the first rotaryDim features of each head: for j < rotaryDim/2 at position
+ * pos (offset[0] + t with an offset input), angle = f32(pos · invFreq[j]) as torch rounds it, and the
+ * pair (x_j, x_{j+rotaryDim/2}) becomes (x_j c − x_{j+rotaryDim/2} s, x_{j+rotaryDim/2} c + x_j s) with
+ * c = scale·cos(angle), s = ±scale·sin(angle) (minus when transposed); other features are copied.
  */
-export const rope: Kernel<OpAttrs['rope']> = (ctx, [x, offset], { heads, headDim, theta, inverse }) => {
+export const rope: Kernel<OpAttrs['rope']> = (ctx, [x, invFreq, offset], { heads, headDim, rotaryDim, scale, transpose }) => {
   const [B, T] = [x!.shape[0]!, x!.shape[1]!];
   const pos0 = offset ? offset.data[0]! : 0;
-  const half = headDim / 2;
+  const half = rotaryDim / 2;
   const width = heads * headDim;
   const out = ctx.alloc(x!.data.length);
-  const sign = inverse ? -1 : 1;
+  out.set(x!.data); // the pass-through features
+  const sign = transpose ? -1 : 1;
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < half; j++) {
-      const angle = sign * (pos0 + t) * Math.pow(theta, (-2 * j) / headDim);
-      const c = Math.cos(angle);
-      const sn = Math.sin(angle);
+      const angle = Math.fround((pos0 + t) * invFreq!.data[j]!);
+      const c = scale * Math.cos(angle);
+      const sn = sign * scale * Math.sin(angle);
       for (let b = 0; b < B; b++) {
         for (let h = 0; h < heads; h++) {
           const base = (b * T + t) * width + h * headDim;
@@ -93,6 +96,8 @@ interface AttnGeometry {
   pos0: number;
   /** True when keys past the query's position are masked (causal, or any cached attention). */
   masked: boolean;
+  /** Sliding window: keys at or before position − window are masked too (0: none). */
+  window: number;
   qw: number;
   kw: number;
   group: number;
@@ -109,6 +114,7 @@ function geometry(q: HostArg, k: HostArg, offset: HostArg | undefined, a: Attent
     S: k.shape[1]!,
     pos0: offset ? offset.data[0]! : 0,
     masked: a.causal || offset !== undefined,
+    window: a.window ?? 0,
     qw: a.heads * a.headDim,
     kw: a.kvHeads * a.headDim,
     group: a.heads / a.kvHeads,
@@ -116,7 +122,8 @@ function geometry(q: HostArg, k: HostArg, offset: HostArg | undefined, a: Attent
 }
 
 /**
- * Softmax probabilities P[i, j] (row stride S) of query row i over keys j; masked keys get 0.
+ * Softmax probabilities P[i, j] (row stride S) of query row i over keys j; masked keys get 0: keys
+ * after the row's position (when masked) and, with a window W, keys j <= position − W.
  * With `lse`, each row's logsumexp of the scaled scores goes to lse[i].
  */
 function probs(q: HostTensor, k: HostTensor, a: AttentionAttrs, g: AttnGeometry, b: number, h: number, lse?: Float64Array): Float64Array {
@@ -126,8 +133,9 @@ function probs(q: HostTensor, k: HostTensor, a: AttentionAttrs, g: AttnGeometry,
   const P = new Float64Array(T * S);
   for (let i = 0; i < T; i++) {
     const jmax = g.masked ? Math.min(g.pos0 + i, S - 1) : S - 1;
+    const jmin = g.window > 0 ? Math.max(0, g.pos0 + i - g.window + 1) : 0;
     let mx = -Infinity;
-    for (let j = 0; j <= jmax; j++) {
+    for (let j = jmin; j <= jmax; j++) {
       let s = 0;
       for (let d = 0; d < D; d++) s += q[(b * T + i) * qw + h * D + d]! * k[(b * S + j) * kw + kvh * D + d]!;
       s *= a.scale;
@@ -135,8 +143,8 @@ function probs(q: HostTensor, k: HostTensor, a: AttentionAttrs, g: AttnGeometry,
       if (s > mx) mx = s;
     }
     let sum = 0;
-    for (let j = 0; j <= jmax; j++) sum += P[i * S + j] = Math.exp(P[i * S + j]! - mx);
-    for (let j = 0; j <= jmax; j++) P[i * S + j]! /= sum;
+    for (let j = jmin; j <= jmax; j++) sum += P[i * S + j] = Math.exp(P[i * S + j]! - mx);
+    for (let j = jmin; j <= jmax; j++) P[i * S + j]! /= sum;
     if (lse) lse[i] = mx + Math.log(sum);
   }
   return P;

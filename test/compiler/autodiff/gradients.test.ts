@@ -1,4 +1,5 @@
 // Every differentiable op's gradient rule against central finite differences (f64 interpreter).
+import { defaultInvFreq } from '../../../compiler/lower/rope.ts';
 import { describe, expect, it } from 'vitest';
 import type { UnaryFn } from '../../../compiler/ir/ops.ts';
 import { gradCheck, rng, type GradCase } from './gradcheck.ts';
@@ -48,8 +49,17 @@ const cases: Record<string, GradCase> = {
   'sum_to': { params: { x: [2, 3, 4] }, forward: (b, v) => b.emit('sum_to', [v['x']!], { shape: [3, 4] }) },
   row_norm: { params: { x: [3, 4] }, forward: (b, v) => b.emit('row_norm', [v['x']!], {}) },
   sumsq: { params: { x: [2, 3] }, forward: (b, v) => b.emit('sumsq', [v['x']!], {}) },
-  rope: { params: { x: [2, 3, 8] }, forward: (b, v) => b.rope(v['x']!, 2, 4, 10000) },
+  rope: { params: { x: [2, 3, 8] }, forward: (b, v) => b.rope(v['x']!, b.literal('f', defaultInvFreq(10000, 4)), { heads: 2, headDim: 4 }) },
+  // Partial rotary (Phi-3's partial_rotary_factor: 4 of 6 features rotate) with a yarn-style attention factor.
+  'rope partial and scaled': {
+    params: { x: [2, 3, 12] },
+    forward: (b, v) => b.rope(v['x']!, b.literal('f', Float32Array.of(1, 0.3)), { heads: 2, headDim: 6, scale: 1.25 }),
+  },
   'attention causal GQA': { params: { q: [2, 3, 8], k: [2, 3, 4], v: [2, 3, 4] }, forward: (b, v) => b.attention(v['q']!, v['k']!, v['v']!, attn) },
+  'attention sliding window GQA': {
+    params: { q: [2, 5, 8], k: [2, 5, 4], v: [2, 5, 4] },
+    forward: (b, v) => b.attention(v['q']!, v['k']!, v['v']!, { ...attn, window: 2 }),
+  },
   'attention non-causal': {
     params: { q: [1, 3, 4], k: [1, 3, 4], v: [1, 3, 4] },
     forward: (b, v) => b.attention(v['q']!, v['k']!, v['v']!, { heads: 2, kvHeads: 2, headDim: 2, scale: 0.5, causal: false }),

@@ -1,6 +1,7 @@
 // A tiny Llama-style LoRA model built directly with the GraphBuilder (embedding, RMSNorm, q/v LoRA,
 // RoPE, grouped-query causal attention, SwiGLU MLP, tied-free LM head, cross-entropy), shared by the
 // autodiff, optimizer, pass and memory-plan tests.
+import { defaultInvFreq } from '../../../compiler/lower/rope.ts';
 import { GraphBuilder, type Value } from '../../../compiler/ir/builder.ts';
 import type { ParamRole } from '../../../compiler/ir/types.ts';
 import type { Shape } from '../../../compiler/ir/types.ts';
@@ -40,8 +41,9 @@ export function tinyLlama(options: { lora?: boolean; dropout?: number; layers?: 
   for (let i = 0; i < (options.layers ?? 1); i++) {
     const pre = `layers.${i}`;
     const x = b.rmsnorm(h, P(`${pre}.input_layernorm.weight`, [D]), 1e-5);
-    const q = b.rope(linear(x, `${pre}.q_proj`, heads * headDim, D, true), heads, headDim, 10000);
-    const k = b.rope(linear(x, `${pre}.k_proj`, kvHeads * headDim, D, false), kvHeads, headDim, 10000);
+    const invFreq = b.literal('rope.inv_freq', defaultInvFreq(10000, headDim));
+    const q = b.rope(linear(x, `${pre}.q_proj`, heads * headDim, D, true), invFreq, { heads, headDim });
+    const k = b.rope(linear(x, `${pre}.k_proj`, kvHeads * headDim, D, false), invFreq, { heads: kvHeads, headDim });
     const v = linear(x, `${pre}.v_proj`, kvHeads * headDim, D, true);
     const a = b.attention(q, k, v, { heads, kvHeads, headDim, scale: 1 / Math.sqrt(headDim), causal: true });
     h = b.add(h, linear(a, `${pre}.o_proj`, D, heads * headDim, false));

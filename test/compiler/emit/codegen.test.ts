@@ -27,6 +27,8 @@ const goldens: [string, OpView][] = [
     inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32), t(1, 7, 64), t(1, 4, 7, 2)], out: t(1, 7, 64) }],
   ['attention_grad_k_causal', { op: 'attention_grad', attrs: { heads: 4, kvHeads: 2, headDim: 16, scale: 0.25, causal: true, wrt: 'k' },
     inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32), t(1, 7, 64), t(1, 4, 7, 2)], out: t(1, 7, 32) }],
+  ['rope_offset', { op: 'rope', attrs: { heads: 2, headDim: 16, rotaryDim: 12, scale: 1.25, transpose: false },
+    inputs: [t(1, 3, 32), t(6), i32(1)], out: t(1, 3, 32) }],
   ['rmsnorm', { op: 'rmsnorm', attrs: { eps: 1e-6 }, inputs: [t(7, 33), t(33)], out: t(7, 33) }],
   ['rmsnorm_grad', { op: 'rmsnorm_grad', attrs: { eps: 1e-6 }, inputs: [t(7, 33), t(33), t(7, 33)], out: t(7, 33) }],
   ['cross_entropy', { op: 'cross_entropy', attrs: { ignoreIndex: -100 }, inputs: [t(7, 33), i32(7)], out: t() }],
@@ -63,6 +65,14 @@ describe('WGSL codegen', () => {
     // Few query rows (decoding) pack rows of several (batch, head) pairs into a workgroup.
     expect(att(true, 1).key).toBe('attention:causal:flat');
     expect(att(true, 1).code).toBe(att(true, 3).code);
+    // The sliding window is a uniform: windowed and plain attention share one pipeline.
+    const win = emitOp({ op: 'attention', attrs: { heads: 2, kvHeads: 1, headDim: 8, scale: 1, causal: true, window: 3 }, inputs: [t(1, 5, 16), t(1, 5, 8), t(1, 5, 8)], out: t(1, 5, 16) }).launches[0]!;
+    expect([win.key, win.code]).toEqual([att(true, 5).key, att(true, 5).code]);
+    expect(win.uniforms.find(([n]) => n === 'win')![2]).toBe(3);
+    // RoPE: one kernel for every variant and rotary dim (the frequencies are a literal input).
+    const rope = (rotaryDim: number, scale: number) =>
+      emitOp({ op: 'rope', attrs: { heads: 2, headDim: 8, rotaryDim, scale, transpose: false }, inputs: [t(1, 5, 16), t(rotaryDim / 2)], out: t(1, 5, 16) }).launches[0]!;
+    expect([rope(8, 1).key, rope(8, 1).code]).toEqual([rope(4, 1.2).key, rope(4, 1.2).code]);
     const un = (fn: 'silu' | 'relu') => emitOp({ op: 'unary', attrs: { fn }, inputs: [t(3)], out: t(3) }).launches[0]!;
     expect(un('silu').key).toBe('unary:silu');
     expect(un('silu').code).not.toBe(un('relu').code);

@@ -1,4 +1,5 @@
 // A graph that uses every op of the IR at least once (small shapes), for codegen coverage tests.
+import { defaultInvFreq } from '../../../compiler/lower/rope.ts';
 import { GraphBuilder } from '../../../compiler/ir/builder.ts';
 import type { Graph } from '../../../compiler/ir/types.ts';
 
@@ -25,12 +26,13 @@ export function opZoo(): Graph {
   const sg = b.emit('stop_gradient', [b.scale(ug, 0.5)], {});
   const d = b.dropout(sg, 0.1, 3);
   const attrs = { heads: 2, kvHeads: 1, headDim: 8, scale: 0.35, causal: true };
-  const q = b.rope(d, 2, 8, 10000);
+  const invFreq = b.literal('rope.inv_freq', defaultInvFreq(10000, 8));
+  const q = b.rope(d, invFreq, { heads: 2, headDim: 8 });
   const k = b.slice(q, 2, 0, 8);
   const att = b.attention(q, k, k, attrs);
   const cache = b.state('cache', 'W', [2, 9, 8]);
   const cu = b.emit('cache_update', [cache, k, offset], {});
-  const attC = b.attention(b.rope(q, 2, 8, 10000, offset), cu, cu, attrs, offset, 'cached');
+  const attC = b.attention(b.rope(q, invFreq, { heads: 2, headDim: 8 }, offset), cu, cu, attrs, offset, 'cached');
   const ast = b.emit('attention_stats', [q, k, k, att, att], attrs);
   const ag = ['q', 'k', 'v'].map((wrt) => b.emit('attention_grad', [q, k, k, att, ast], { ...attrs, wrt: wrt as 'q' }));
   const sgr = b.emit('slice_grad', [ag[1]!], { axis: 2, start: 0, full: 16 });

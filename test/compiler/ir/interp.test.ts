@@ -79,18 +79,49 @@ describe('interpret', () => {
     expect(() => dq({ data: f64(0, 0), shape: [1, 2] })).toThrow(/stats and \[B, heads, T, 2\]/);
   });
 
-  it('rope rotates pairs (j, j + D/2) by t·theta^(-2j/D), and the inverse undoes it', () => {
+  it('rope rotates pairs (j, j + D/2) by f32(t·invFreq[j]), and the transpose undoes it', () => {
     const x = { data: f64(1, 0, 0, 0, 1, 2, 3, 4), shape: [1, 2, 4] };
-    const attrs = { heads: 1, headDim: 4, theta: 100, inverse: false };
-    const y = evalOp('rope', attrs, [x]).data;
+    const attrs = { heads: 1, headDim: 4, rotaryDim: 4, scale: 1, transpose: false };
+    const invFreq = { data: f64(1, Math.fround(Math.pow(100, -0.5))), shape: [2] };
+    const y = evalOp('rope', attrs, [x, invFreq]).data;
     expect(Array.from(y.slice(0, 4))).toEqual([1, 0, 0, 0]);
     const a0 = 1;
-    const a1 = Math.pow(100, -0.5);
+    const a1 = Math.fround(Math.pow(100, -0.5));
     expect(y[4]).toBeCloseTo(1 * Math.cos(a0) - 3 * Math.sin(a0), 14);
     expect(y[6]).toBeCloseTo(3 * Math.cos(a0) + 1 * Math.sin(a0), 14);
     expect(y[5]).toBeCloseTo(2 * Math.cos(a1) - 4 * Math.sin(a1), 14);
-    const back = evalOp('rope', { ...attrs, inverse: true }, [{ data: y, shape: [1, 2, 4] }]).data;
+    const back = evalOp('rope', { ...attrs, transpose: true }, [{ data: y, shape: [1, 2, 4] }, invFreq]).data;
     back.forEach((v, i) => expect(v).toBeCloseTo(x.data[i]!, 14));
+  });
+
+  it('rope with a partial rotary dim and an attention factor: features past rotaryDim pass through, cos and sin scale', () => {
+    // headDim 6, rotaryDim 4: pairs (0, 2) and (1, 3) rotate, features 4 and 5 are copied.
+    const x = { data: f64(0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6), shape: [1, 2, 6] };
+    const invFreq = { data: f64(0.5, 0.25), shape: [2] };
+    const y = evalOp('rope', { heads: 1, headDim: 6, rotaryDim: 4, scale: 1.5, transpose: false }, [x, invFreq]).data;
+    const [c0, s0, c1, s1] = [1.5 * Math.cos(0.5), 1.5 * Math.sin(0.5), 1.5 * Math.cos(0.25), 1.5 * Math.sin(0.25)];
+    expect(y[6]).toBeCloseTo(1 * c0 - 3 * s0, 14);
+    expect(y[8]).toBeCloseTo(3 * c0 + 1 * s0, 14);
+    expect(y[7]).toBeCloseTo(2 * c1 - 4 * s1, 14);
+    expect(y[9]).toBeCloseTo(4 * c1 + 2 * s1, 14);
+    expect([y[10], y[11]]).toEqual([5, 6]);
+  });
+
+  it('attention with a sliding window: query i sees keys i − W < j ≤ i (hand-computed on 4 positions)', () => {
+    // One head of width 1, q = 0 everywhere: the softmax is uniform over the visible keys, so the
+    // output is the mean of the visible values. v = 1, 10, 100, 1000; window 2.
+    const q = { data: f64(0, 0, 0, 0), shape: [1, 4, 1] };
+    const k = { data: f64(0, 0, 0, 0), shape: [1, 4, 1] };
+    const v = { data: f64(1, 10, 100, 1000), shape: [1, 4, 1] };
+    const a = { heads: 1, kvHeads: 1, headDim: 1, scale: 1, causal: true, window: 2 };
+    const close = (got: ArrayLike<number>, want: number[]) => want.forEach((w, i) => expect(got[i]).toBeCloseTo(w, 10));
+    close(evalOp('attention', a, [q, k, v]).data, [1, 5.5, 55, 550]);
+    // Without the window: the causal means 1, 5.5, 37, 277.75.
+    close(evalOp('attention', { ...a, window: 0 }, [q, k, v]).data, [1, 5.5, 37, 277.75]);
+    // Decoding with a KV cache: one query at position 3 (offset) sees keys 2 and 3.
+    const one = { data: f64(0), shape: [1, 1, 1] };
+    close(evalOp('attention', a, [one, k, v, { data: Int32Array.of(3), shape: [1] }]).data, [550]);
+    expect(() => evalOp('attention', { ...a, causal: false }, [q, k, v])).toThrow(/sliding window needs causal/);
   });
 
   it('cross_entropy averages over non-ignored labels and is 0 with none', () => {

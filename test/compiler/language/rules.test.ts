@@ -40,7 +40,7 @@ describe('rule: defined before use', () => {
 describe('rule: known functions', () => {
   it('reports unknown functions and bad arguments', () => {
     expect(errors(tiny('  y = rmsnrom(x) as "n"\n  output y'))).toEqual(["4:7 E0304 unknown function 'rmsnrom' (did you mean 'rmsnorm'?)"]);
-    expect(errors(tiny('  y = rmsnorm(x, epsilon = 1e-5) as "n"\n  output y'))).toEqual(["4:18 E0305 'rmsnorm' has no argument 'epsilon' (arguments: x, eps)"]);
+    expect(errors(tiny('  y = rmsnorm(x, epsilon = 1e-5) as "n"\n  output y'))).toEqual(["4:18 E0305 'rmsnorm' has no argument 'epsilon' (arguments: x, eps, offset)"]);
     expect(errors(tiny('  y = linear(x, d) as "n"\n  output y'))).toEqual(["4:17 E0305 argument 'dims' must be 'in -> out'"]);
     expect(errors(tiny('  y = attention(x, x, x)\n  output y'))).toEqual(["4:7 E0305 'attention' needs argument 'heads'"]);
   });

@@ -14,7 +14,7 @@ describe('op registry', () => {
   });
 
   it('leaves have no kernel; every other op has an interpreter kernel and an emitter', () => {
-    expect(OP_NAMES.filter(isLeafOp).sort()).toEqual(['input', 'param', 'state']);
+    expect(OP_NAMES.filter(isLeafOp).sort()).toEqual(['input', 'literal', 'param', 'state']);
     for (const op of OP_NAMES) {
       const e = OPS[op];
       if (isLeafOp(op)) expect([e.grad, e.interp, e.emit], op).toEqual([null, null, null]);

@@ -4,6 +4,7 @@
 // Tolerances: loss rtol 1e-5; gradients and updated adapters rtol 1e-3 / atol 1e-5 (a chain of ~20
 // f32 kernels, attention gradients subtract row dots); AdamW turns gradient errors into update
 // errors scaled by lr, so parameters are compared at atol 1e-6.
+import { defaultInvFreq } from '../../../compiler/lower/rope.ts';
 import { describe, expect } from 'vitest';
 import { gpuTest } from '../../helpers/gpu.ts';
 import { expectClose, gpuProgram, rand, randInt } from '../../compiler/emit/gpu/op-harness.ts';
@@ -36,8 +37,9 @@ function buildGraph(): { graph: Graph; params: Record<string, number[]> } {
   const q = b.emit('lowrank_matmul', [x, p('wq'), s, p('q.lora_B')], { transW: true, transL: true, scale: 2, hasBias: false }, 'q');
   const k = b.matmul(x, p('wk'), true, 'k');
   const v = b.matmul(x, p('wv'), true, 'v');
-  const qr = b.rope(q, H, HD, 10000);
-  const kr = b.rope(k, KVH, HD, 10000);
+  const invFreq = b.literal('rope.inv_freq', defaultInvFreq(10000, HD));
+  const qr = b.rope(q, invFreq, { heads: H, headDim: HD });
+  const kr = b.rope(k, invFreq, { heads: KVH, headDim: HD });
   const att = b.attention(qr, kr, v, { heads: H, kvHeads: KVH, headDim: HD, scale: 1 / Math.sqrt(HD), causal: true });
   const dropped = b.dropout(att, 0.2, 99, 'attn.drop');
   const logits = b.matmul(dropped, p('wo'), true, 'logits');

@@ -1,5 +1,8 @@
 // Decoding with a KV cache must give the logits a full forward pass gives at the same position,
-// for learned positions (char-gpt, GPT-2 style) and RoPE with grouped-query attention (llama).
+// for learned positions (char-gpt, GPT-2 style), RoPE with grouped-query attention (llama) and every
+// shipped architecture (test/helpers/architectures.ts): llama3 RoPE, qwen2's biases and per-layer
+// window, mistral's sliding window (shorter than the prompt), phi3's fused projections, partial
+// rotary and longrope, gemma's norms and scaled embedding.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { CheckedModel } from '../../../compiler/check/model.ts';
@@ -16,12 +19,14 @@ import { initBaseWeights, setWeights } from '../../../runtime/model/weights.ts';
 import { initAdapterWeights } from '../../../runtime/adapters/init.ts';
 import { conformanceCase } from '../../helpers/conformance.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
+import { tinyArchitectures } from '../../helpers/architectures.ts';
 
 function models(): Record<string, CheckedModel> {
   const llamaConfig = readConfigJson(join(conformanceCase('llama_qv_r4'), 'config.json'));
   return {
     'char-gpt': loadSpec(join(EXAMPLES_DIR, 'char-gpt.rf')),
     llama: loadSpec(join(EXAMPLES_DIR, 'llama.rf'), { config: llamaConfig }),
+    ...Object.fromEntries(Object.entries(tinyArchitectures()).map(([k, m]) => [`tiny ${k}`, m])),
   };
 }
 

@@ -1,5 +1,5 @@
 // kernel attention:causal
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -38,6 +38,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pos0 = 0u;
   let lim = pos0 + tc;
   let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  // With a sliding window, no row of the block sees keys before its first row's window.
+  let jlo = select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -48,14 +50,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var m = -3.0e38;
   var l = 0.0;
   
-  for (var j = 0u; j < nk; j++) {
+  for (var j = jlo; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
     sd += dot(qv[0u], ld_k(ko, 0u * 4u));
     sd += dot(qv[1u], ld_k(ko, 1u * 4u));
     sd += dot(qv[2u], ld_k(ko, 2u * 4u));
     sd += dot(qv[3u], ld_k(ko, 3u * 4u));
-    let vis = j <= lim;
+    let vis = (j <= lim && (u.win == 0u || j + u.win > lim));
     let s = select(-3.0e38, sd, vis);
     let mn = max(m, s);
     let corr = exp(m - mn);

@@ -1,5 +1,5 @@
 // kernel attention_grad_k:causal
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -39,6 +39,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let j = j0 + lid;
   let jc = min(j, u.t_len - 1u);
   let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
+  // With a sliding window, query i sees key j only while i < j + win: no query past the block's last key's window.
+  let iend = select(u.t_len, min(u.t_len, min(j0 + 63u, u.t_len - 1u) + u.win), u.win > 0u);
   var kv: array<vec4<f32>, 4>;
   kv[0u] = ld_k(ko, 0u * 4u) * u.scale;
   kv[1u] = ld_k(ko, 1u * 4u) * u.scale;
@@ -52,7 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var qi: array<vec4<f32>, 4>;
   var acc: array<vec4<f32>, 4>;
   for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
-    for (var i = j0; i < u.t_len; i++) {
+    for (var i = j0; i < iend; i++) {
       let qo = (b * u.t_len + i) * u.qw + h * u.hd;
       let si = 2u * ((b * u.heads + h) * u.t_len + i);
       qi[0u] = ld_q(qo, 0u * 4u);
@@ -64,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   s += dot(qi[1u], kv[1u]);
   s += dot(qi[2u], kv[2u]);
   s += dot(qi[3u], kv[3u]);
-      let p = select(0.0, exp(s - st[si]), i >= j);
+      let p = select(0.0, exp(s - st[si]), (i >= j && (u.win == 0u || i < j + u.win)));
       var dp = 0.0;
       dp += dot(vv[0u], ld_dy(qo, 0u * 4u));
       dp += dot(vv[1u], ld_dy(qo, 1u * 4u));

@@ -1,5 +1,5 @@
 // kernel attention_grad_q:causal
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -43,6 +43,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pos0 = 0u;
   let lim = pos0 + tc;
   let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  // With a sliding window, no row of the block sees keys before its first row's window.
+  let jlo = select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -57,7 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let lse = st[si];
   let row_dot = st[si + 1u];
   var acc: array<vec4<f32>, 4>;
-  for (var j = 0u; j < nk; j++) {
+  for (var j = jlo; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
     sd += dot(qv[0u], ld_k(ko, 0u * 4u));
@@ -69,7 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     dp += dot(dyv[1u], ld_v(ko, 1u * 4u));
     dp += dot(dyv[2u], ld_v(ko, 2u * 4u));
     dp += dot(dyv[3u], ld_v(ko, 3u * 4u));
-    let ds = select(0.0, exp(sd - lse) * (dp - row_dot), j <= lim);
+    let ds = select(0.0, exp(sd - lse) * (dp - row_dot), (j <= lim && (u.win == 0u || j + u.win > lim)));
     acc[0u] += ds * ld_k(ko, 0u * 4u);
   acc[1u] += ds * ld_k(ko, 1u * 4u);
   acc[2u] += ds * ld_k(ko, 2u * 4u);

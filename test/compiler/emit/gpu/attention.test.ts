@@ -11,17 +11,21 @@ import type { AttentionAttrs } from '../../../../compiler/ir/ops.ts';
 import { FLAT_MAX_T, NARROW_DIM } from '../../../../compiler/emit/attention.ts';
 import type { GpuContext } from '../../../../runtime/device/device.ts';
 
-const CASES: { B: number; T: number; heads: number; kvHeads: number; headDim: number; causal: boolean }[] = [
+const CASES: { B: number; T: number; heads: number; kvHeads: number; headDim: number; causal: boolean; window?: number }[] = [
   { B: 1, T: 1, heads: 1, kvHeads: 1, headDim: 1, causal: true },
   { B: 2, T: 7, heads: 4, kvHeads: 2, headDim: 8, causal: true },
   { B: 1, T: 65, heads: 2, kvHeads: 1, headDim: 33, causal: true },
   { B: 1, T: 33, heads: 3, kvHeads: 3, headDim: 16, causal: false },
   { B: 1, T: 5, heads: 1, kvHeads: 1, headDim: 256, causal: true },
   { B: 2, T: 21, heads: 2, kvHeads: 1, headDim: 20, causal: false }, // :wide, non-causal, partial 16-row block
+  // Sliding windows (Mistral): shorter than a row block, across blocks, and of one key.
+  { B: 2, T: 23, heads: 4, kvHeads: 2, headDim: 8, causal: true, window: 5 },
+  { B: 1, T: 40, heads: 2, kvHeads: 1, headDim: 24, causal: true, window: 20 },
+  { B: 1, T: 9, heads: 1, kvHeads: 1, headDim: 4, causal: true, window: 1 },
 ];
 const tol = { rtol: 2e-4, atol: 2e-5 };
 const attrsOf = (c: (typeof CASES)[number]): AttentionAttrs =>
-  ({ heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) * 2, causal: c.causal });
+  ({ heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) * 2, causal: c.causal, ...(c.window ? { window: c.window } : {}) });
 const f64 = (o: Operand) => ({ data: Float64Array.from(o.data), shape: o.shape });
 
 function operands(c: (typeof CASES)[number], seed: number) {
@@ -63,6 +67,8 @@ describe('attention kernels', () => {
     const offset = { data: new Int32Array([5]), shape: [1] };
     await checkOp(gpu, 'attention', attrs, [f([1, 6, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset');
     await checkOp(gpu, 'attention', { ...attrs, causal: false }, [f([1, 6, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset non-causal');
+    // A sliding window of 3 while decoding: the query at position 5 + t sees cache slots 3 + t .. 5 + t.
+    await checkOp(gpu, 'attention', { ...attrs, window: 3 }, [f([1, 6, 16], 5), f([1, 12, 8], 6), f([1, 12, 8], 7), offset], tol, 'attention offset window');
   });
 
   gpuTest('few query rows (decoding): rows of different batches and heads share a workgroup', async (gpu) => {
@@ -73,9 +79,10 @@ describe('attention kernels', () => {
       { B: 2, T: 3, heads: 4, kvHeads: 2, headDim: 16, causal: true, at: 2 },
       { B: 3, T: 1, heads: 2, kvHeads: 2, headDim: 20, causal: true, at: 9 }, // :wide
       { B: 2, T: FLAT_MAX_T, heads: 2, kvHeads: 1, headDim: 4, causal: false, at: 0 },
+      { B: 3, T: 2, heads: 2, kvHeads: 1, headDim: 8, causal: true, at: 7, window: 4 }, // sliding window while decoding
     ];
     for (const c of cases) {
-      const attrs: AttentionAttrs = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 0.35, causal: c.causal };
+      const attrs: AttentionAttrs = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 0.35, causal: c.causal, ...('window' in c ? { window: c.window } : {}) };
       const S = 12;
       const ops = [f([c.B, c.T, c.heads * c.headDim], 1), f([c.B, S, c.kvHeads * c.headDim], 2), f([c.B, S, c.kvHeads * c.headDim], 3), { data: new Int32Array([c.at]), shape: [1] }];
       for (const target of ['cpu', 'gpu'] as const) await checkOp(gpu, 'attention', attrs, ops, tol, `attention flat ${target} ${JSON.stringify(c)}`, { target });
@@ -87,7 +94,7 @@ describe('attention kernels', () => {
   });
 
   gpuTest('backward kernels tuned for GPUs (64-row blocks; lavapipe itself gets 16)', async (gpu) => {
-    const narrow = [...CASES.filter((c) => c.headDim <= NARROW_DIM), { B: 1, T: 70, heads: 2, kvHeads: 1, headDim: 8, causal: true }];
+    const narrow = [...CASES.filter((c) => c.headDim <= NARROW_DIM), { B: 1, T: 70, heads: 2, kvHeads: 1, headDim: 8, causal: true }, { B: 1, T: 90, heads: 1, kvHeads: 1, headDim: 8, causal: true, window: 70 }];
     for (const c of narrow) await checkBackward(gpu, c, { target: 'gpu' });
   });
 });

@@ -373,7 +373,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 
 // ---- kernel attention:causal:rows16 ---- 2 launch(es); first used by %19 attention
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -412,6 +412,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pos0 = 0u;
   let lim = pos0 + tc;
   let nk = min(pos0 + min(t0 + 16u, u.t_len), u.s_len);
+  // With a sliding window, no row of the block sees keys before its first row's window.
+  let jlo = select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -422,14 +424,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var m = -3.0e38;
   var l = 0.0;
   
-  for (var j = 0u; j < nk; j++) {
+  for (var j = jlo; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
     sd += dot(qv[0u], ld_k(ko, 0u * 4u));
     sd += dot(qv[1u], ld_k(ko, 1u * 4u));
     sd += dot(qv[2u], ld_k(ko, 2u * 4u));
     sd += dot(qv[3u], ld_k(ko, 3u * 4u));
-    let vis = j <= lim;
+    let vis = (j <= lim && (u.win == 0u || j + u.win > lim));
     let s = select(-3.0e38, sd, vis);
     let mn = max(m, s);
     let corr = exp(m - mn);
@@ -981,7 +983,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 
 // ---- kernel attention_stats:causal:rows16 ---- 2 launch(es); first used by %85 attention_stats
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
@@ -1018,6 +1020,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pos0 = 0u;
   let lim = pos0 + tc;
   let nk = min(pos0 + min(t0 + 16u, u.t_len), u.s_len);
+  // With a sliding window, no row of the block sees keys before its first row's window.
+  let jlo = select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -1027,14 +1031,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var m = -3.0e38;
   var l = 0.0;
   
-  for (var j = 0u; j < nk; j++) {
+  for (var j = jlo; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
     sd += dot(qv[0u], ld_k(ko, 0u * 4u));
     sd += dot(qv[1u], ld_k(ko, 1u * 4u));
     sd += dot(qv[2u], ld_k(ko, 2u * 4u));
     sd += dot(qv[3u], ld_k(ko, 3u * 4u));
-    let vis = j <= lim;
+    let vis = (j <= lim && (u.win == 0u || j + u.win > lim));
     let s = select(-3.0e38, sd, vis);
     let mn = max(m, s);
     let corr = exp(m - mn);
@@ -1057,7 +1061,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 
 // ---- kernel attention_grad_q:causal:rows16 ---- 2 launch(es); first used by %86 attention_grad
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -1101,6 +1105,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pos0 = 0u;
   let lim = pos0 + tc;
   let nk = min(pos0 + min(t0 + 16u, u.t_len), u.s_len);
+  // With a sliding window, no row of the block sees keys before its first row's window.
+  let jlo = select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -1115,7 +1121,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let lse = st[si];
   let row_dot = st[si + 1u];
   var acc: array<vec4<f32>, 4>;
-  for (var j = 0u; j < nk; j++) {
+  for (var j = jlo; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
     sd += dot(qv[0u], ld_k(ko, 0u * 4u));
@@ -1127,7 +1133,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     dp += dot(dyv[1u], ld_v(ko, 1u * 4u));
     dp += dot(dyv[2u], ld_v(ko, 2u * 4u));
     dp += dot(dyv[3u], ld_v(ko, 3u * 4u));
-    let ds = select(0.0, exp(sd - lse) * (dp - row_dot), j <= lim);
+    let ds = select(0.0, exp(sd - lse) * (dp - row_dot), (j <= lim && (u.win == 0u || j + u.win > lim)));
     acc[0u] += ds * ld_k(ko, 0u * 4u);
   acc[1u] += ds * ld_k(ko, 1u * 4u);
   acc[2u] += ds * ld_k(ko, 2u * 4u);
@@ -1140,7 +1146,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 
 // ---- kernel attention_grad_k:causal:rows16 ---- 2 launch(es); first used by %87 attention_grad
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -1180,6 +1186,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let j = j0 + lid;
   let jc = min(j, u.t_len - 1u);
   let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
+  // With a sliding window, query i sees key j only while i < j + win: no query past the block's last key's window.
+  let iend = select(u.t_len, min(u.t_len, min(j0 + 15u, u.t_len - 1u) + u.win), u.win > 0u);
   var kv: array<vec4<f32>, 4>;
   kv[0u] = ld_k(ko, 0u * 4u) * u.scale;
   kv[1u] = ld_k(ko, 1u * 4u) * u.scale;
@@ -1193,7 +1201,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var qi: array<vec4<f32>, 4>;
   var acc: array<vec4<f32>, 4>;
   for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
-    for (var i = j0; i < u.t_len; i++) {
+    for (var i = j0; i < iend; i++) {
       let qo = (b * u.t_len + i) * u.qw + h * u.hd;
       let si = 2u * ((b * u.heads + h) * u.t_len + i);
       qi[0u] = ld_q(qo, 0u * 4u);
@@ -1205,7 +1213,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   s += dot(qi[1u], kv[1u]);
   s += dot(qi[2u], kv[2u]);
   s += dot(qi[3u], kv[3u]);
-      let p = select(0.0, exp(s - st[si]), i >= j);
+      let p = select(0.0, exp(s - st[si]), (i >= j && (u.win == 0u || i < j + u.win)));
       var dp = 0.0;
       dp += dot(vv[0u], ld_dy(qo, 0u * 4u));
       dp += dot(vv[1u], ld_dy(qo, 1u * 4u));
@@ -1225,7 +1233,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 
 // ---- kernel attention_grad_v:causal:rows16 ---- 2 launch(es); first used by %88 attention_grad
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -1265,6 +1273,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let j = j0 + lid;
   let jc = min(j, u.t_len - 1u);
   let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
+  // With a sliding window, query i sees key j only while i < j + win: no query past the block's last key's window.
+  let iend = select(u.t_len, min(u.t_len, min(j0 + 15u, u.t_len - 1u) + u.win), u.win > 0u);
   var kv: array<vec4<f32>, 4>;
   kv[0u] = ld_k(ko, 0u * 4u) * u.scale;
   kv[1u] = ld_k(ko, 1u * 4u) * u.scale;
@@ -1273,7 +1283,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   
   var acc: array<vec4<f32>, 4>;
   for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
-    for (var i = j0; i < u.t_len; i++) {
+    for (var i = j0; i < iend; i++) {
       let qo = (b * u.t_len + i) * u.qw + h * u.hd;
       let si = 2u * ((b * u.heads + h) * u.t_len + i);
   
@@ -1282,7 +1292,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   s += dot(ld_q(qo, 1u * 4u), kv[1u]);
   s += dot(ld_q(qo, 2u * 4u), kv[2u]);
   s += dot(ld_q(qo, 3u * 4u), kv[3u]);
-      let p = select(0.0, exp(s - st[si]), i >= j);
+      let p = select(0.0, exp(s - st[si]), (i >= j && (u.win == 0u || i < j + u.win)));
       acc[0u] += p * ld_dy(qo, 0u * 4u);
       acc[1u] += p * ld_dy(qo, 1u * 4u);
       acc[2u] += p * ld_dy(qo, 2u * 4u);

@@ -205,34 +205,40 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel rope ---- 7 launch(es); first used by %19 rope
-struct U { n: u32, t_len: u32, heads: u32, half: u32, log2_theta: f32, sign: f32, }
+// ---- kernel rope ---- 7 launch(es); first used by %20 rope
+struct U { n: u32, t_len: u32, heads: u32, hd: u32, half: u32, per: u32, scale: f32, sign: f32, }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * nwg.x + wid.x;
   let i = wg * 256u + lid;
   if (i >= u.n) { return; }
-  let j = i % u.half;
-  let row = i / (u.half * u.heads);          // b * T + t
-  let h = (i / u.half) % u.heads;
-  let t = row % u.t_len;
+  let c = i % u.per;
+  let rh = i / u.per;                         // (b * T + t) * heads + h
+  let t = (rh / u.heads) % u.t_len;
+  let base = rh * u.hd;
+  if (c >= u.half) {
+    let e = base + u.half + c;                // a pass-through feature: rotaryDim <= e < headDim
+    y[e] = a[e];
+    return;
+  }
   let pos = f32(t);
-  // theta^(-2j/headDim) = exp2(-j/half * log2(theta))
-  let angle = pos * exp2(-f32(j) / f32(u.half) * u.log2_theta);
-  let c = cos(angle);
-  let s = sin(angle) * u.sign;
-  let base = (row * u.heads + h) * 2u * u.half + j;
-  let x1 = a[base];
-  let x2 = a[base + u.half];
-  y[base] = x1 * c - x2 * s;
-  y[base + u.half] = x2 * c + x1 * s;
+  let angle = pos * inv_freq[c];              // f32, as torch rounds it
+  let k = floor(angle * 0.15915494309189535 + 0.5);
+  let r = ((angle - k * 6.28125) - k * 0.0019353071693331003) - k * 1.0253131677018246e-11;
+  let co = cos(r) * u.scale;
+  let si = sin(r) * u.scale * u.sign;
+  let x1 = a[base + c];
+  let x2 = a[base + c + u.half];
+  y[base + c] = x1 * co - x2 * si;
+  y[base + c + u.half] = x2 * co + x1 * si;
 }
 
-// ---- kernel attention:causal ---- 2 launch(es); first used by %21 attention
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+// ---- kernel attention:causal ---- 2 launch(es); first used by %22 attention
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -271,6 +277,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pos0 = 0u;
   let lim = pos0 + tc;
   let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  // With a sliding window, no row of the block sees keys before its first row's window.
+  let jlo = select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -281,14 +289,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var m = -3.0e38;
   var l = 0.0;
   
-  for (var j = 0u; j < nk; j++) {
+  for (var j = jlo; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
     sd += dot(qv[0u], ld_k(ko, 0u * 4u));
     sd += dot(qv[1u], ld_k(ko, 1u * 4u));
     sd += dot(qv[2u], ld_k(ko, 2u * 4u));
     sd += dot(qv[3u], ld_k(ko, 3u * 4u));
-    let vis = j <= lim;
+    let vis = (j <= lim && (u.win == 0u || j + u.win > lim));
     let s = select(-3.0e38, sd, vis);
     let mn = max(m, s);
     let corr = exp(m - mn);
@@ -310,7 +318,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel add:v4 ---- 12 launch(es); first used by %24 add
+// ---- kernel add:v4 ---- 12 launch(es); first used by %25 add
 struct U { n: u32, nb: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -324,7 +332,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = a[i] + b[i % u.nb];
 }
 
-// ---- kernel unary:silu:v4 ---- 2 launch(es); first used by %31 unary
+// ---- kernel unary:silu:v4 ---- 2 launch(es); first used by %32 unary
 struct U { n: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
@@ -352,7 +360,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = r;
 }
 
-// ---- kernel mul:v4 ---- 6 launch(es); first used by %32 mul
+// ---- kernel mul:v4 ---- 6 launch(es); first used by %33 mul
 struct U { n: u32, nb: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -366,7 +374,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = a[i] * b[i % u.nb];
 }
 
-// ---- kernel cross_entropy:rows ---- 1 launch(es); first used by %74 cross_entropy (loss)
+// ---- kernel cross_entropy:rows ---- 1 launch(es); first used by %75 cross_entropy (loss)
 struct U { rows: u32, d: u32, ignore: i32, }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
@@ -395,7 +403,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel cross_entropy:mean ---- 1 launch(es); first used by %74 cross_entropy (loss)
+// ---- kernel cross_entropy:mean ---- 1 launch(es); first used by %75 cross_entropy (loss)
 struct U { rows: u32, }
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
@@ -432,7 +440,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (lid == 0u) { y[0] = select(total / n, 0.0, n == 0.0); }
 }
 
-// ---- kernel const ---- 1 launch(es); first used by %75 const
+// ---- kernel const ---- 1 launch(es); first used by %76 const
 struct U { n: u32, value: f32, }
 @group(0) @binding(0) var<storage, read_write> y: array<f32>;
 @group(0) @binding(1) var<uniform> u: U;
@@ -444,7 +452,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = u.value;
 }
 
-// ---- kernel cross_entropy:count ---- 1 launch(es); first used by %76 cross_entropy_grad
+// ---- kernel cross_entropy:count ---- 1 launch(es); first used by %77 cross_entropy_grad
 struct U { rows: u32, d: u32, ignore: i32, }
 @group(0) @binding(0) var<storage, read> labels: array<i32>;
 @group(0) @binding(1) var<storage, read_write> cnt: array<f32>;
@@ -479,7 +487,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (lid == 0u) { cnt[0] = n; }
 }
 
-// ---- kernel cross_entropy_grad ---- 1 launch(es); first used by %76 cross_entropy_grad
+// ---- kernel cross_entropy_grad ---- 1 launch(es); first used by %77 cross_entropy_grad
 struct U { rows: u32, d: u32, ignore: i32, }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
@@ -512,7 +520,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel matmul:vA:vB ---- 16 launch(es); first used by %77 matmul
+// ---- kernel matmul:vA:vB ---- 16 launch(es); first used by %78 matmul
 struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -579,7 +587,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel rmsnorm_grad ---- 4 launch(es); first used by %78 rmsnorm_grad
+// ---- kernel rmsnorm_grad ---- 4 launch(es); first used by %79 rmsnorm_grad
 struct U { rows: u32, d: u32, eps: f32, }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
@@ -605,7 +613,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var c = 0u; c < u.d; c++) { let i = base + c; y[i] = inv * (dy[i] * w[c] - x[i] * inv * mdot); }
 }
 
-// ---- kernel unary_grad:silu:v4 ---- 2 launch(es); first used by %82 unary_grad
+// ---- kernel unary_grad:silu:v4 ---- 2 launch(es); first used by %83 unary_grad
 struct U { n: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> dy: array<vec4<f32>>;
@@ -635,8 +643,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = r;
 }
 
-// ---- kernel attention_stats:causal ---- 2 launch(es); first used by %89 attention_stats
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+// ---- kernel attention_stats:causal ---- 2 launch(es); first used by %90 attention_stats
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
@@ -673,6 +681,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pos0 = 0u;
   let lim = pos0 + tc;
   let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  // With a sliding window, no row of the block sees keys before its first row's window.
+  let jlo = select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -682,14 +692,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var m = -3.0e38;
   var l = 0.0;
   
-  for (var j = 0u; j < nk; j++) {
+  for (var j = jlo; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
     sd += dot(qv[0u], ld_k(ko, 0u * 4u));
     sd += dot(qv[1u], ld_k(ko, 1u * 4u));
     sd += dot(qv[2u], ld_k(ko, 2u * 4u));
     sd += dot(qv[3u], ld_k(ko, 3u * 4u));
-    let vis = j <= lim;
+    let vis = (j <= lim && (u.win == 0u || j + u.win > lim));
     let s = select(-3.0e38, sd, vis);
     let mn = max(m, s);
     let corr = exp(m - mn);
@@ -711,8 +721,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel attention_grad_q:causal ---- 2 launch(es); first used by %90 attention_grad
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+// ---- kernel attention_grad_q:causal ---- 2 launch(es); first used by %91 attention_grad
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -756,6 +766,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pos0 = 0u;
   let lim = pos0 + tc;
   let nk = min(pos0 + min(t0 + 64u, u.t_len), u.s_len);
+  // With a sliding window, no row of the block sees keys before its first row's window.
+  let jlo = select(0u, pos0 + t0 + 1u - u.win, u.win > 0u && pos0 + t0 + 1u > u.win);
   var qv: array<vec4<f32>, 4>;
   qv[0u] = ld_q(qo, 0u * 4u) * u.scale;
   qv[1u] = ld_q(qo, 1u * 4u) * u.scale;
@@ -770,7 +782,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let lse = st[si];
   let row_dot = st[si + 1u];
   var acc: array<vec4<f32>, 4>;
-  for (var j = 0u; j < nk; j++) {
+  for (var j = jlo; j < nk; j++) {
     let ko = kbase + j * u.kw;
     var sd = 0.0;
     sd += dot(qv[0u], ld_k(ko, 0u * 4u));
@@ -782,7 +794,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     dp += dot(dyv[1u], ld_v(ko, 1u * 4u));
     dp += dot(dyv[2u], ld_v(ko, 2u * 4u));
     dp += dot(dyv[3u], ld_v(ko, 3u * 4u));
-    let ds = select(0.0, exp(sd - lse) * (dp - row_dot), j <= lim);
+    let ds = select(0.0, exp(sd - lse) * (dp - row_dot), (j <= lim && (u.win == 0u || j + u.win > lim)));
     acc[0u] += ds * ld_k(ko, 0u * 4u);
   acc[1u] += ds * ld_k(ko, 1u * 4u);
   acc[2u] += ds * ld_k(ko, 2u * 4u);
@@ -794,8 +806,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   st_y(qo, 3u * 4u, acc[3u] * u.scale); }
 }
 
-// ---- kernel attention_grad_k:causal ---- 1 launch(es); first used by %91 attention_grad
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+// ---- kernel attention_grad_k:causal ---- 1 launch(es); first used by %92 attention_grad
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -835,6 +847,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let j = j0 + lid;
   let jc = min(j, u.t_len - 1u);
   let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
+  // With a sliding window, query i sees key j only while i < j + win: no query past the block's last key's window.
+  let iend = select(u.t_len, min(u.t_len, min(j0 + 63u, u.t_len - 1u) + u.win), u.win > 0u);
   var kv: array<vec4<f32>, 4>;
   kv[0u] = ld_k(ko, 0u * 4u) * u.scale;
   kv[1u] = ld_k(ko, 1u * 4u) * u.scale;
@@ -848,7 +862,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var qi: array<vec4<f32>, 4>;
   var acc: array<vec4<f32>, 4>;
   for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
-    for (var i = j0; i < u.t_len; i++) {
+    for (var i = j0; i < iend; i++) {
       let qo = (b * u.t_len + i) * u.qw + h * u.hd;
       let si = 2u * ((b * u.heads + h) * u.t_len + i);
       qi[0u] = ld_q(qo, 0u * 4u);
@@ -860,7 +874,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   s += dot(qi[1u], kv[1u]);
   s += dot(qi[2u], kv[2u]);
   s += dot(qi[3u], kv[3u]);
-      let p = select(0.0, exp(s - st[si]), i >= j);
+      let p = select(0.0, exp(s - st[si]), (i >= j && (u.win == 0u || i < j + u.win)));
       var dp = 0.0;
       dp += dot(vv[0u], ld_dy(qo, 0u * 4u));
       dp += dot(vv[1u], ld_dy(qo, 1u * 4u));
@@ -879,8 +893,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   st_y(ko, 3u * 4u, acc[3u] * u.scale); }
 }
 
-// ---- kernel attention_grad_v:causal ---- 2 launch(es); first used by %92 attention_grad
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, }
+// ---- kernel attention_grad_v:causal ---- 2 launch(es); first used by %93 attention_grad
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -920,6 +934,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let j = j0 + lid;
   let jc = min(j, u.t_len - 1u);
   let ko = (b * u.t_len + jc) * u.kw + kvh * u.hd;
+  // With a sliding window, query i sees key j only while i < j + win: no query past the block's last key's window.
+  let iend = select(u.t_len, min(u.t_len, min(j0 + 63u, u.t_len - 1u) + u.win), u.win > 0u);
   var kv: array<vec4<f32>, 4>;
   kv[0u] = ld_k(ko, 0u * 4u) * u.scale;
   kv[1u] = ld_k(ko, 1u * 4u) * u.scale;
@@ -928,7 +944,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   
   var acc: array<vec4<f32>, 4>;
   for (var h = kvh * u.group; h < (kvh + 1u) * u.group; h++) {
-    for (var i = j0; i < u.t_len; i++) {
+    for (var i = j0; i < iend; i++) {
       let qo = (b * u.t_len + i) * u.qw + h * u.hd;
       let si = 2u * ((b * u.heads + h) * u.t_len + i);
   
@@ -937,7 +953,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   s += dot(ld_q(qo, 1u * 4u), kv[1u]);
   s += dot(ld_q(qo, 2u * 4u), kv[2u]);
   s += dot(ld_q(qo, 3u * 4u), kv[3u]);
-      let p = select(0.0, exp(s - st[si]), i >= j);
+      let p = select(0.0, exp(s - st[si]), (i >= j && (u.win == 0u || i < j + u.win)));
       acc[0u] += p * ld_dy(qo, 0u * 4u);
       acc[1u] += p * ld_dy(qo, 1u * 4u);
       acc[2u] += p * ld_dy(qo, 2u * 4u);
@@ -950,7 +966,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   st_y(ko, 3u * 4u, acc[3u]); }
 }
 
-// ---- kernel scale:v4 ---- 4 launch(es); first used by %95 scale
+// ---- kernel scale:v4 ---- 4 launch(es); first used by %96 scale
 struct U { n: u32, c: f32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
@@ -963,7 +979,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   y[i] = a[i] * u.c;
 }
 
-// ---- kernel matmul:tA:vA:vB ---- 8 launch(es); first used by %97 matmul
+// ---- kernel matmul:tA:vA:vB ---- 8 launch(es); first used by %98 matmul
 struct U { m: u32, n: u32, k: u32, tiles_n: u32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -1027,7 +1043,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel lowrank_matmul:vA:vB ---- 1 launch(es); first used by %108 lowrank_matmul
+// ---- kernel lowrank_matmul:vA:vB ---- 1 launch(es); first used by %109 lowrank_matmul
 struct U { m: u32, n: u32, k: u32, tiles_n: u32, r: u32, scale: f32, }
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -1104,7 +1120,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-// ---- kernel adamw ---- 8 launch(es); first used by %139 adamw (model.layers.0.self_attn.q_proj.lora_A.weight.adamw)
+// ---- kernel adamw ---- 8 launch(es); first used by %140 adamw (model.layers.0.self_attn.q_proj.lora_A.weight.adamw)
 struct U { n: u32, beta1: f32, beta2: f32, eps: f32, wd: f32, }
 @group(0) @binding(0) var<storage, read_write> p: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
