@@ -30,7 +30,8 @@ import { csvRow } from '../report/logger.ts';
 import { lineChartSvg } from '../report/charts.ts';
 import { learningRate, type ScheduleOptions } from './schedule.ts';
 import { NonFiniteLossError, feedBatch, trainLoop, type StepInfo } from './trainer.ts';
-import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requireFiniteTrained, saveCheckpoint, trainedParams } from './checkpoints.ts';
+import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requireFiniteTrained, saveCheckpoint, trainedWeights } from './checkpoints.ts';
+import { getWeight, setWeight, weightSlots } from '../exec/weight-slots.ts';
 import { loadTrainData, tokenizerFor, type TrainData } from '../data/job-data.ts';
 import { resolveTrainSettings, resumeMismatches, type TrainOverrides, type TrainSettings } from './settings.ts';
 import { loadBase, modelFileBytes } from '../model/base-weights.ts';
@@ -236,7 +237,7 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
       evalExec = await createExecutor(compile(model, { mode: 'eval', batch: s.batch, seq: s.seq, target }), o);
       setWeights(evalExec, base.weights);
     }
-    const params = trainedParams(exec);
+    const trained = trainedWeights(exec);
     const startStep = ck?.state.step ?? 0;
     const history: LossRecord[] = (ck?.state.loss_history ?? []).filter((h) => h.step <= startStep);
     const rng = new Rng(mixSeed(s.seed, 2));
@@ -287,7 +288,8 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
             // Evaluation and saving happen at logged steps (the loss is known finite there); a due
             // point between two logged steps moves to the next logged one.
             if (evalExec && (Math.floor(done / s.evalEvery) > Math.floor(lastEval / s.evalEvery) || last)) {
-              for (const p of params) evalExec.setParam(p, await exec.getParam(p));
+              const evalSlots = weightSlots(evalExec.graph);
+              for (const w of trained) setWeight(evalExec, evalSlots.get(w), await getWeight(exec, w));
               const evalLoss = await evaluate(evalExec, heldOut!, s.batch);
               lastEval = done;
               if (evalLoss !== undefined) {
@@ -342,7 +344,7 @@ function nonFiniteCause(err: NonFiniteLossError, startStep: number, s: TrainSett
 async function finalOutputs(exec: Executor, model: CheckedModel, peft: PeftConfig | undefined, input: SafetensorsFile | undefined, full: boolean, step: number): Promise<Record<string, Uint8Array | string>> {
   if (full) {
     const weights: WeightMap = new Map();
-    for (const w of model.weights) if (w.tiedTo === undefined) weights.set(w.name, await exec.getParam(w.name));
+    for (const w of model.weights) if (w.tiedTo === undefined) weights.set(w.name, await getWeight(exec, w.name));
     return { [FULL_WEIGHTS_NAME]: modelFileBytes(model, weights, input, `after step ${step}`) };
   }
   const adapter = await readAdapterFromExecutor(exec, model, peft);

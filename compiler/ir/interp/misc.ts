@@ -56,12 +56,12 @@ export const embedding: Kernel<OpAttrs['embedding']> = (ctx, [table, ids], { row
 };
 
 /** Rows of dy summed per id, for ids in [start, start + vocab) (a chunk of a split table); other ids are another chunk's. */
-export const embeddingGrad: Kernel<OpAttrs['embedding_grad']> = (ctx, [ids, dy], { vocab, start = 0 }) => {
+export const embeddingGrad: Kernel<OpAttrs['embedding_grad']> = (ctx, [ids, dy], { vocab, start }) => {
   const D = lastDim(dy!.shape);
   const acc = new Float64Array(vocab * D);
   for (let t = 0; t < ids!.data.length; t++) {
-    const id = ids!.data[t]! - start;
-    if (start === 0) checkId(id, vocab, 'embedding_grad');
+    const id = ids!.data[t]! - (start ?? 0);
+    if (start === undefined) checkId(id, vocab, 'embedding_grad');
     else if (id < 0 || id >= vocab) continue;
     for (let d = 0; d < D; d++) acc[id * D + d]! += dy!.data[t * D + d]!;
   }
