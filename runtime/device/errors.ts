@@ -19,9 +19,28 @@ export class DeviceError extends UserError {
     readonly detail: string,
   ) {
     const what = kind === 'lost' ? 'GPU device lost' : `GPU ${kind} error`;
-    super(`${what} while ${during}: ${detail.trim().replace(/\s*\n\s*/g, '; ')}; stopped, nothing written from this run`);
+    const clean = cleanMessage(detail);
+    const kernel = kernelIn(clean);
+    super(`${what}${kernel ? ` in kernel ${kernel}` : ''} while ${during}: ${clean}; stopped, nothing written from this run`);
     this.name = 'DeviceError';
+    this.kernel = kernel;
   }
+
+  /** The kernel (pipeline key and node) a dispatch error names, from the debug group GpuProgram pushes around each dispatch. */
+  readonly kernel: string | undefined;
+}
+
+/** The driver's message on one line, without the NUL bytes Dawn leaves in debug-group names. */
+function cleanMessage(detail: string): string {
+  // eslint-disable-next-line no-control-regex
+  return detail.replace(/[\u0000-\u0008\u000b-\u001f]/g, '').trim().replace(/\s*\n\s*/g, '; ');
+}
+
+/** The innermost debug group of a Dawn message: GpuProgram names each dispatch "<key> %<node> <label>". */
+function kernelIn(message: string): string | undefined {
+  const stack = /Debug group stack:(.*)$/.exec(message)?.[1];
+  const groups = stack ? [...stack.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) : [];
+  return groups[groups.length - 1];
 }
 
 const SCOPES: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
@@ -38,17 +57,20 @@ function kindOf(error: GPUError): DeviceErrorKind {
   return 'validation';
 }
 
-/** Watches one device: scopes around work, loss, uncaptured errors; `check()` turns them into a DeviceError. */
+/**
+ * Watches one device for what concerns every program on it: device loss and errors raised outside
+ * any scope. Both are final: every later check of any program on the device throws them.
+ */
 export class DeviceWatch {
-  private pending: Pending[] = [];
   private failure: DeviceError | undefined;
   private destroyed = false;
 
   constructor(readonly device: GPUDevice) {
     void device.lost.then((info) => {
-      // destroy() by us is not a failure.
-      if (this.destroyed || info.reason === 'destroyed') return;
-      this.fail(new DeviceError('lost', 'running', info.message || String(info.reason)));
+      // A device the program itself is done with (markDestroyed) is no failure.
+      if (this.destroyed) return;
+      const why = info.reason === 'destroyed' ? 'the device was destroyed' : info.message || String(info.reason);
+      this.fail(new DeviceError('lost', 'running', why));
     });
     device.addEventListener('uncapturederror', (event) => {
       const error = (event as GPUUncapturedErrorEvent).error;
@@ -56,27 +78,50 @@ export class DeviceWatch {
     });
   }
 
-  /** The first failure seen (a later error is usually a consequence of it). */
+  fail(e: DeviceError): void {
+    this.failure ??= e;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** The device is being destroyed on purpose: its loss is no error. */
+  markDestroyed(): void {
+    this.destroyed = true;
+  }
+}
+
+/**
+ * The error scopes of one program's work (creation, runs, reads). Each call wraps its device calls
+ * in validation, out-of-memory and internal scopes; the popped scopes are checked at the next
+ * check() (which reads call), so no run waits for its own result. A program's first error is final
+ * for that program: every later check throws it again.
+ */
+export class ScopedWork {
+  private pending: Pending[] = [];
+  private failure: DeviceError | undefined;
+
+  constructor(readonly watch: DeviceWatch) {}
+
+  private get device(): GPUDevice {
+    return this.watch.device;
+  }
+
   private fail(e: DeviceError): void {
     this.failure ??= e;
   }
 
-  /**
-   * Runs `work` (device calls that do not wait) inside validation, out-of-memory and internal error
-   * scopes; their result is checked by the next check(). `during` names the work for the message.
-   */
+  /** Runs `work` (device calls that do not wait) inside the scopes; checked by the next check(). */
   scoped<T>(during: string, work: () => T): T {
     this.throwIfFailed();
     for (const f of SCOPES) this.device.pushErrorScope(f);
-    let result: T;
     try {
-      result = work();
+      return work();
     } finally {
-      // Scopes pop in reverse order: internal, out-of-memory, validation.
       const popped = SCOPES.map(() => this.device.popErrorScope());
       this.pending.push({ during, errors: Promise.all(popped) });
     }
-    return result;
   }
 
   /** Like scoped() for work that awaits (pipeline creation): checked before it returns. */
@@ -91,6 +136,8 @@ export class DeviceWatch {
       thrown = err;
     }
     const errors = await Promise.all(SCOPES.map(() => this.device.popErrorScope()));
+    // A DeviceError of the work itself (a kernel that does not compile) names more than its scope.
+    if (thrown instanceof DeviceError) this.fail(thrown);
     const e = errors.find((x): x is GPUError => x !== null);
     if (e) this.fail(new DeviceError(kindOf(e), during, e.message));
     this.throwIfFailed();
@@ -98,15 +145,16 @@ export class DeviceWatch {
     return result as T;
   }
 
-  /** Throws the recorded failure, if any, without waiting. */
+  /** Throws this program's or the device's failure, if any, without waiting. */
   throwIfFailed(): void {
     if (this.failure) throw this.failure;
+    this.watch.throwIfFailed();
   }
 
   /**
    * Waits for every scope popped so far and throws a DeviceError for the first error among them (or
-   * a loss or uncaptured error). Call it where the program waits anyway (a read) and before writing
-   * anything computed on the device.
+   * the device's loss or an uncaptured error). Call it where the program waits anyway (a read) and
+   * before writing anything computed on the device.
    */
   async check(): Promise<void> {
     const pending = this.pending;
@@ -127,11 +175,6 @@ export class DeviceWatch {
       }
     }
     this.throwIfFailed();
-  }
-
-  /** The device is being destroyed on purpose: its loss is no error. */
-  markDestroyed(): void {
-    this.destroyed = true;
   }
 }
 

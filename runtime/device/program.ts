@@ -17,7 +17,7 @@ import type { GpuContext } from './device.ts';
 import { joinOutputParts } from '../../compiler/ir/output-parts.ts';
 import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { watchOf, type DeviceWatch } from './errors.ts';
+import { ScopedWork, watchOf } from './errors.ts';
 import { deviceBytes, deviceValues, type ParamData } from './param-data.ts';
 
 /** What only the executor allocates, beside the plan's buffers: kernel temporaries, uniforms, staging. */
@@ -51,6 +51,8 @@ interface Launched {
 
 interface Step {
   node: number;
+  /** "<key> %<node> (<label>)": the debug group around its dispatch, which driver messages quote. */
+  debugName: string;
   launch: Launch;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
@@ -94,7 +96,7 @@ export class GpuProgram {
   private kernelKeys = new Set<string>();
   /** Nodes whose planned buffer is shared with other tenants: their values do not survive a run. */
   private readonly transient = new Set<number>();
-  private readonly watch: DeviceWatch;
+  private readonly watch: ScopedWork;
   private scratch: GPUBuffer[] = [];
   private uniformBuffer: GPUBuffer | undefined;
 
@@ -107,7 +109,7 @@ export class GpuProgram {
     ({ graph: this.graph, plan: this.plan, kernels: this.kernels, target: this.target } = program);
     const graph = this.graph;
     checkTargetFits(this.target, gpu);
-    this.watch = watchOf(gpu.device);
+    this.watch = new ScopedWork(watchOf(gpu.device));
     if (this.kernels.length !== graph.nodes.length) throw new Error(`program: ${this.kernels.length} kernel entries for ${graph.nodes.length} nodes`);
     this.pool = new BufferPool(gpu.device);
     for (const node of graph.nodes) {
@@ -248,6 +250,7 @@ export class GpuProgram {
       this.kernelKeys.add(launch.key);
       this.steps.push({
         node: node.id,
+        debugName: `${launch.key} %${node.id}${node.label ? ` (${node.label})` : ''}`,
         launch,
         pipeline: pipe.pipeline,
         bindGroup: device.createBindGroup({ label: `${launch.key} %${node.id}`, layout: pipe.layout, entries }),
@@ -310,7 +313,7 @@ export class GpuProgram {
     const encoder = this.gpu.device.createCommandEncoder({ label });
     const pass = encoder.beginComputePass({ label });
     for (const s of steps) {
-      pass.pushDebugGroup(`${s.launch.key} %${s.node}`);
+      pass.pushDebugGroup(s.debugName);
       pass.setPipeline(s.pipeline);
       pass.setBindGroup(0, s.bindGroup);
       pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
