@@ -226,16 +226,22 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
 
   const adamw = { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, gradAccum: s.gradAccum, ...(s.maxGradNorm > 0 ? { maxGradNorm: s.maxGradNorm } : {}) };
   const target = executorTarget(o);
-  const exec = await createExecutor(compile(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed, target }), o);
+  // Frozen base weights keep the file's dtype on the device (bf16 stays bf16); full fine-tuning
+  // trains f32 copies of them (the storage pass keeps only frozen weights 16-bit).
+  const paramDtypes = base.paramDtypes ? { paramDtypes: base.paramDtypes } : {};
+  const exec = await createExecutor(compile(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed, target, ...paramDtypes }), o);
   let evalExec: Executor | undefined;
   try {
-    const set = setWeights(exec, base.weights);
-    if (!o.full) set.push(...setWeights(exec, initAdapterWeights(model, base.weights, mixSeed(s.seed, 1))));
+    const set = await base.upload(exec);
+    // PEFT's init reads the base weight only for DoRA's magnitude (decoding the file to f32 then).
+    const dora = model.ops.some((op) => op.op === 'linear' && op.lora?.dora);
+    if (!o.full) set.push(...setWeights(exec, initAdapterWeights(model, dora ? base.weights : new Map(), mixSeed(s.seed, 1))));
     requireAllSet(exec, set);
     ck?.apply(exec);
     if (heldOut) {
-      evalExec = await createExecutor(compile(model, { mode: 'eval', batch: s.batch, seq: s.seq, target }), o);
-      setWeights(evalExec, base.weights);
+      // --full evaluates the trained f32 weights, copied in at each evaluation: no 16-bit storage there.
+      evalExec = await createExecutor(compile(model, { mode: 'eval', batch: s.batch, seq: s.seq, target, ...(o.full ? {} : paramDtypes) }), o);
+      await base.upload(evalExec);
     }
     const trained = trainedWeights(exec);
     const startStep = ck?.state.step ?? 0;
