@@ -325,6 +325,8 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
 
     // The final weights, the loss log and its plot replace the previous ones together or not at all.
     const outputs = await finalOutputs(exec, model, peft, base.file, o.full === true, s.steps);
+    // Every device error of the run surfaces here at the latest: nothing is written after one.
+    await exec.check();
     outputs[LOSS_CSV] = csvText();
     outputs[LOSS_SVG] = await lossCurveSvg(history, `${model.name} (${path.basename(o.data)})`);
     commitFiles(out, outputs);
