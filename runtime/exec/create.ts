@@ -1,6 +1,6 @@
 // Choosing an executor for a compiled program, and the target to compile for it: the GPU program
 // runs the program's kernels under its plan; the interpreter runs its graph.
-import { makeTarget, type Target } from '../../compiler/target.ts';
+import { makeTarget, NO_SIZE_LIMITS, type Target } from '../../compiler/target.ts';
 import type { Executable } from '../../compiler/compile.ts';
 import type { GpuContext } from '../device/device.ts';
 import { targetFor } from '../device/target.ts';
@@ -18,7 +18,7 @@ export interface ExecutorOptions {
  * The interpreter's target: it runs no kernel and binds no buffer, so nothing is split or refused
  * for size (a 152k-vocab model runs unsplit, as in PyTorch).
  */
-export const INTERP_TARGET: Target = makeTarget('gpu', { limits: { maxStorageBufferBindingSize: Number.MAX_SAFE_INTEGER, maxBufferSize: Number.MAX_SAFE_INTEGER } });
+export const INTERP_TARGET: Target = makeTarget('gpu', { limits: NO_SIZE_LIMITS });
 
 /** What to compile for these options: the device's Target on webgpu; INTERP_TARGET for the interpreter. */
 export function executorTarget(o: ExecutorOptions): Target {
