@@ -233,9 +233,8 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
   let evalExec: Executor | undefined;
   try {
     const set = await base.upload(exec);
-    // PEFT's init reads the base weight only for DoRA's magnitude (decoding the file to f32 then).
-    const dora = model.ops.some((op) => op.op === 'linear' && op.lora?.dora);
-    if (!o.full) set.push(...setWeights(exec, initAdapterWeights(model, dora ? base.weights : new Map(), mixSeed(s.seed, 1))));
+    // PEFT's inits read a base weight only where they need it (DoRA, PiSSA, OLoRA): decoded then.
+    if (!o.full) set.push(...setWeights(exec, initAdapterWeights(model, base.decodedOnUse(), mixSeed(s.seed, 1))));
     requireAllSet(exec, set);
     ck?.apply(exec);
     if (heldOut) {
