@@ -4,7 +4,7 @@
 //   - embedding(table, ids): one lookup per chunk (ids outside a chunk give zeros), summed;
 //   - matmul(x, W, transB) (an LM head, W [vocab, d]): one product per chunk, each giving a column
 //     range of the result (a "split value"), never joined on the device, so that [batch, seq, vocab]
-//     logits need not fit one binding either;
+//     logits need not fit one binding either (chunks are small enough for their logits to fit too);
 //   - readers of a split value: cross_entropy becomes online-logsumexp statistics chained over the
 //     chunks (logit_stats) and cross_entropy_chunked, whose gradient goes to each chunk; element-wise
 //     ops (add/sub/mul/div, unary, scale) apply per chunk, slicing a full-width other operand; a graph
@@ -62,6 +62,8 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
   if (oversized.length === 0) return graph;
   if (Object.keys(graph.grads).length > 0 || graph.effects.length > 0) throw new Error('split: runs before autodiff and the optimizer');
 
+  const users: number[][] = graph.nodes.map(() => []);
+  for (const n of graph.nodes) for (const i of n.inputs) users[i]!.push(n.id);
   const b = new GraphBuilder();
   const map = new Map<number, Value>();
   const chunked = new Map<number, Split>(); // old param id -> its chunk params (split along rows)
@@ -74,7 +76,16 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
       const rows = a.shape[0]!;
       const rowBytes = bytes(node) / rows;
       if (a.shape.length < 2 || rowBytes > room) throw tooLarge(node, 'not even one row fits, so it cannot be split by rows');
-      const ranges = rowRanges(rows, Math.floor(room / rowBytes));
+      // An LM head's product gives one column of the result per weight row: its chunks must fit too.
+      let perChunk = Math.floor(room / rowBytes);
+      for (const user of users[node.id]!) {
+        const u = graph.nodes[user]!;
+        if (u.op !== 'matmul' || u.inputs[1] !== node.id) continue;
+        const outRows = numel(u.type.shape) / u.type.shape[u.type.shape.length - 1]!;
+        perChunk = Math.min(perChunk, Math.floor(room / (outRows * dtypeBytes(u.type.dtype))));
+      }
+      if (perChunk < 1) throw tooLarge(node, 'one column of its product with the activations does not fit: use a smaller --batch or --seq');
+      const ranges = rowRanges(rows, perChunk);
       const parts = ranges.map(([s, e]) => b.param(chunkName(a.name, s, e), [e - s, ...a.shape.slice(1)], a.role, { rows: { of: a.name, start: s, total: rows } }));
       chunked.set(node.id, { parts, starts: ranges.map(([s]) => s), sizes: ranges.map(([s, e]) => e - s), total: rows });
       continue;

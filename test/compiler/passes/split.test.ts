@@ -78,6 +78,15 @@ describe('split pass', () => {
     close(await getWeight(a, 'model.embed_tokens.weight'), await getWeight(b, 'model.embed_tokens.weight'), 'updated embedding');
   });
 
+  it('cuts an LM head finer when its logits would not fit one binding per chunk', () => {
+    // 2 x 16 = 32 logit rows: at 4 KiB a chunk holds at most 32 columns of f32 logits (not 60).
+    const program = compile(tinyLlama(false), { mode: 'train', batch: 2, seq: 16, target: TINY_TARGET });
+    const head = program.graph.nodes.filter((n) => n.op === 'param' && (n.attrs as OpAttrs['param']).rows?.of === 'lm_head.weight');
+    expect(head).toHaveLength(10);
+    expect(Math.max(...head.map((n) => n.type.shape[0]!))).toBe(30);
+    for (const id of program.plan.assignment.keys()) expect(bytesOf(program.graph.nodes[id]!)).toBeLessThanOrEqual(LIMIT);
+  });
+
   it('refuses what it cannot split, and values over the limit, naming the tensor, its size and the limit', () => {
     const model = tinyLlama(false);
     // At 1 KiB the MLP weights are split too, and down_proj would read a split activation whole.
