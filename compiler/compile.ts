@@ -10,10 +10,13 @@
 //   elaborate  parameters bound, body unrolled and
 //              shaped, LoRA targets resolved         compiler/check (dataflow, layers), compiler/lora
 //   lower      CheckedModel -> IR graph              compiler/lower
+//   split      weights over one binding -> row chunks compiler/passes/split.ts (Target limits)
 //   autodiff   d(loss)/d(param) (train mode)         compiler/autodiff
 //   optimizer  AdamW step as IR (train mode)         compiler/optim
-//   passes     dce, cse, LoRA and elementwise fusion compiler/passes
-//   plan       GPU buffers and their categories      compiler/plan
+//   passes     dce, cse, LoRA and elementwise fusion,
+//              16-bit storage of frozen weights      compiler/passes
+//   plan       GPU buffers and their categories,
+//              checked against the Target's limits   compiler/plan
 //   emit       WGSL kernels per node for the Target  compiler/emit
 //
 // Front-end stages throw a CompileError carrying the diagnostics; the rest throw on misuse only.
@@ -30,14 +33,18 @@ import { Source } from './language/source.ts';
 import { lowerModel, type LowerOptions } from './lower/lower-model.ts';
 import { appendAdamW, DEFAULT_ADAMW, type AdamWSettings } from './optim/adamw.ts';
 import { pipeline } from './passes/pipeline.ts';
+import { splitOversized } from './passes/split.ts';
+import type { ParamDtypes } from './passes/storage.ts';
+import { checkKernelLimits, checkPlanLimits } from './plan/limits.ts';
 import { planMemory, type PlanOptions } from './plan/memory-plan.ts';
 import type { MemoryPlan } from './plan/types.ts';
 import { DEFAULT_TARGET, type Target } from './target.ts';
 
 export { DEFAULT_ADAMW } from './optim/adamw.ts';
 export type { AdamWSettings } from './optim/adamw.ts';
+export type { ParamDtypes } from './passes/storage.ts';
 
-export const STAGES = ['parse', 'check', 'elaborate', 'lower', 'autodiff', 'optimizer', 'passes', 'plan', 'emit'] as const;
+export const STAGES = ['parse', 'check', 'elaborate', 'lower', 'split', 'autodiff', 'optimizer', 'passes', 'plan', 'emit'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** A spec's text and the file name its diagnostics name (a language/source.ts Source is one). */
@@ -80,6 +87,11 @@ export interface GraphOptions {
   adamw?: AdamWSettings;
   /** Seed of the adapter-dropout masks (mode 'train'). */
   dropoutSeed?: number;
+  /**
+   * How base weights are stored in their files, by weight name: frozen weight matrices stored bf16
+   * or f16 stay 16-bit on the device (the storage pass); absent names are f32.
+   */
+  paramDtypes?: ParamDtypes;
 }
 
 export interface CompileOptions extends ElaborateOptions, Partial<GraphOptions> {
@@ -192,6 +204,14 @@ export function lower(model: CheckedModel, o: GraphOptions): Graph {
   return lowerModel(model, options);
 }
 
+/**
+ * Stage 'split': weights larger than one binding of the target (maxStorageBufferBindingSize) become
+ * row chunks, and their readers work per chunk (compiler/passes/split.ts); other graphs are unchanged.
+ */
+export function split(graph: Graph, target: Target = DEFAULT_TARGET, paramDtypes?: ParamDtypes): Graph {
+  return splitOversized(graph, { limit: target.limits.maxStorageBufferBindingSize, ...(paramDtypes ? { paramDtypes } : {}) });
+}
+
 /** Stage 'autodiff' (mode 'train'): appends d(loss)/d(param) of every trainable parameter. */
 export function autodiff(graph: Graph): Graph {
   const loss = graph.outputs['loss'];
@@ -204,19 +224,30 @@ export function optimizer(graph: Graph, adamw: AdamWSettings = DEFAULT_ADAMW): G
   return appendAdamW(graph, adamw);
 }
 
-/** Stage 'passes': dce and cse, then (with fuse, the default) LoRA and elementwise fusion. */
-export function passes(graph: Graph, options: { fuse?: boolean } = {}): Graph {
-  return pipeline(graph, { fuse: options.fuse ?? true });
+/**
+ * Stage 'passes': dce and cse, then (with fuse, the default) LoRA and elementwise fusion, then
+ * (with 16-bit paramDtypes) the storage pass: frozen 16-bit weight matrices stay 16-bit.
+ */
+export function passes(graph: Graph, options: { fuse?: boolean; paramDtypes?: ParamDtypes } = {}): Graph {
+  return pipeline(graph, { fuse: options.fuse ?? true, ...(options.paramDtypes ? { paramDtypes: options.paramDtypes } : {}) });
 }
 
-/** Stage 'plan': which GPU buffer holds each value, and the memory category of each buffer. */
-export function plan(graph: Graph, options: PlanOptions = {}): MemoryPlan {
-  return planMemory(graph, options);
+/**
+ * Stage 'plan': which GPU buffer holds each value, and the memory category of each buffer. With a
+ * target, every value and buffer is checked against its limits (a DeviceLimitError names the first
+ * that does not fit).
+ */
+export function plan(graph: Graph, options: PlanOptions & { target?: Target } = {}): MemoryPlan {
+  const memory = planMemory(graph, options);
+  if (options.target) checkPlanLimits(graph, memory, options.target);
+  return memory;
 }
 
-/** Stage 'emit': every node's WGSL kernels for the target. */
+/** Stage 'emit': every node's WGSL kernels for the target, checked against its limits (scratch, grid). */
 export function emit(graph: Graph, target: Target = DEFAULT_TARGET): NodeKernels {
-  return emitKernels(graph, target);
+  const kernels = emitKernels(graph, target);
+  checkKernelLimits(graph, kernels, target);
+  return kernels;
 }
 
 /**
@@ -225,7 +256,7 @@ export function emit(graph: Graph, target: Target = DEFAULT_TARGET): NodeKernels
  */
 export function compileGraph(graph: Graph, options: { target?: Target; reuseBuffers?: boolean } = {}): Executable {
   const target = options.target ?? DEFAULT_TARGET;
-  return { graph, plan: plan(graph, { reuse: options.reuseBuffers ?? true }), kernels: emit(graph, target), target };
+  return { graph, plan: plan(graph, { reuse: options.reuseBuffers ?? true, target }), kernels: emit(graph, target), target };
 }
 
 function isSource(input: SpecSource | CheckedModel): input is SpecSource {
@@ -239,8 +270,8 @@ function graphOptions(o: CompileOptions, model: CheckedModel): GraphOptions {
   for (const [name, v] of [['batch', o.batch], ['seq', o.seq], ['cacheLen', o.cacheLen]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`compile ${model.file}: ${name} must be a positive integer, got ${v}`);
   }
-  const { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed } = o;
-  return { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed };
+  const { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes } = o;
+  return { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes };
 }
 
 /**
@@ -274,6 +305,8 @@ export function compile<S extends Stage = 'emit'>(input: SpecSource | CheckedMod
   const at = (stage: Stage, graph: Graph): AfterLower => ({ ...front, stage, model, graph, options: g });
   let graph = lower(model, g);
   if (done('lower')) return result(at('lower', graph));
+  graph = split(graph, target, g.paramDtypes);
+  if (done('split')) return result(at('split', graph));
   if (g.mode === 'train') {
     if (graph.outputs['loss'] === undefined) throw new Error(`${model.file}: the model has no loss to train (no token output?)`);
     graph = autodiff(graph);
@@ -281,9 +314,9 @@ export function compile<S extends Stage = 'emit'>(input: SpecSource | CheckedMod
   if (done('autodiff')) return result(at('autodiff', graph));
   if (g.mode === 'train') graph = optimizer(graph, g.adamw);
   if (done('optimizer')) return result(at('optimizer', graph));
-  graph = passes(graph, { fuse: g.fuse ?? true });
+  graph = passes(graph, { fuse: g.fuse ?? true, ...(g.paramDtypes ? { paramDtypes: g.paramDtypes } : {}) });
   if (done('passes')) return result(at('passes', graph));
-  const memory = plan(graph);
+  const memory = plan(graph, { target });
   if (done('plan')) return result({ ...at('plan', graph), plan: memory });
   const program: CompiledProgram = { ...at('emit', graph), plan: memory, kernels: emit(graph, target) };
   return result(program);

@@ -36,3 +36,31 @@ export class CompileError extends UserError {
     this.name = 'CompileError';
   }
 }
+
+/** "134,217,728 bytes (128 MiB)": sizes in messages about device limits. */
+export function formatBytes(n: number): string {
+  const mib = n / 2 ** 20;
+  const human = mib >= 1024 ? `${(mib / 1024).toFixed(2)} GiB` : mib >= 1 ? `${mib.toFixed(mib >= 100 ? 0 : 1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+  return `${n.toLocaleString('en-US')} bytes (${human})`;
+}
+
+/**
+ * A tensor or buffer the target device cannot hold in one binding or buffer, found by the compiler
+ * (nothing has run, nothing is written): names the tensor, its size and the limit.
+ */
+export class DeviceLimitError extends UserError {
+  constructor(
+    /** The tensor (parameter name, or the value's label) or buffer that does not fit. */
+    readonly tensor: string,
+    readonly bytes: number,
+    /** The WebGPU limit's name (maxStorageBufferBindingSize, maxBufferSize). */
+    readonly limitName: string,
+    readonly limit: number,
+    hint: string,
+    unit: 'bytes' | 'workgroups' = 'bytes',
+  ) {
+    const amount = (n: number) => (unit === 'bytes' ? formatBytes(n) : `${n.toLocaleString('en-US')} workgroups`);
+    super(`${tensor} needs ${amount(bytes)}, more than the device's ${limitName} of ${amount(limit)}${hint ? `: ${hint}` : ''}`);
+    this.name = 'DeviceLimitError';
+  }
+}

@@ -44,6 +44,15 @@ export const DEFAULT_LIMITS: Readonly<TargetLimits> = Object.freeze({
 
 export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof TargetLimits)[];
 
+/**
+ * Buffer limits that bound nothing: for executors that bind no buffers (the interpreter) and for
+ * plans of models no device holds (memory at scale). Nothing is split or refused for size.
+ */
+export const NO_SIZE_LIMITS: Readonly<Partial<TargetLimits>> = Object.freeze({
+  maxStorageBufferBindingSize: Number.MAX_SAFE_INTEGER,
+  maxBufferSize: Number.MAX_SAFE_INTEGER,
+});
+
 /** Optional device features. Kernels are f32 today; the flags are here so that f16 ones can be chosen. */
 export interface TargetFeatures {
   shaderF16: boolean;

@@ -5,7 +5,8 @@
 // so the right index is simply i % numel(b).
 import type { OpAttrs, UnaryFn } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv } from './wgsl.ts';
-import type { Launch, EmittedOp, OpView } from './kernel.ts';
+import type { Launch, EmittedOp, EmitContext, OpView } from './kernel.ts';
+import { keyOf, operandAccess } from './storage.ts';
 
 export const EW = 256;
 const one = (l: Launch): EmittedOp => ({ launches: [l], scratch: [] });
@@ -180,20 +181,35 @@ y[i] = val;`,
   }));
 }
 
-/** One thread per rotated pair (b, t, head, j < headDim/2). */
-export function emitEmbedding(v: OpView): EmittedOp {
+/**
+ * One thread per output element. The table may be 16-bit (widened as it is read) and may be a row
+ * chunk [start, start + vocab) of a split table: ids outside it give 0 (another chunk's rows), as do
+ * out-of-range ids (robust access would clamp them silently; the interpreter rejects them).
+ */
+export function emitEmbedding(v: OpView<OpAttrs['embedding']>, ctx: EmitContext): EmittedOp {
   const [V, D] = v.inputs[0]!.shape as number[];
   const n = count(v.out.shape);
+  const table = operandAccess(v.inputs[0]!.dtype, ctx.target);
   return one(kernel({
-    key: 'embedding', bindings: [inp('table', 0), inp('ids', 1, 'i32'), out()],
-    uniforms: [['n', 'u32', n], ['d', 'u32', D!], ['vocab', 'u32', V!]],
-    workgroupSize: EW, workgroups: ceilDiv(n, EW),
-    // Out-of-range ids read as zero rather than out of bounds (robust access would clamp silently).
+    key: keyOf('embedding', table.key), bindings: [inp('table', 0, table.elem(false)), inp('ids', 1, 'i32'), out()],
+    uniforms: [['n', 'u32', n], ['d', 'u32', D!], ['vocab', 'u32', V!], ['start', 'u32', v.attrs.rows?.start ?? 0]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW), decls: table.decls,
     body: `${idx}
 let id = ids[i / u.d];
 var val = 0.0;
-if (id >= 0 && u32(id) < u.vocab) { val = table[u32(id) * u.d + i % u.d]; }
+if (id >= i32(u.start) && u32(id) - u.start < u.vocab) { val = ${table.at('table', '(u32(id) - u.start) * u.d + i % u.d', false)}; }
 y[i] = val;`,
+  }));
+}
+
+/** A 16-bit tensor widened to f32: one thread per element. */
+export function emitCast(v: OpView, ctx: EmitContext): EmittedOp {
+  const n = count(v.out.shape);
+  const x = operandAccess(v.inputs[0]!.dtype, ctx.target);
+  return one(kernel({
+    key: keyOf('cast', x.key), bindings: [inp('x', 0, x.elem(false)), out()], uniforms: [['n', 'u32', n]],
+    workgroupSize: EW, workgroups: ceilDiv(n, EW), decls: x.decls, body: `${idx}
+y[i] = ${x.at('x', 'i', false)};`,
   }));
 }
 

@@ -59,16 +59,17 @@ export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extra
   const bVecN = !transB && N % 4 === 0;
   // vec4 along N for L of the low-rank term ([r, N], N % 4 == 0).
   const lVecN = !!lowrank && !lowrank.transL && N % 4 === 0;
-  const key = [keyBase, 'reg', cfg.name, transA ? 'tA' : '', transB ? 'tB' : '', aVecK ? 'vA' : '', bVecK || bVecN ? 'vB' : '',
+  const B = spec.b;
+  const key = [keyBase, 'reg', cfg.name, transA ? 'tA' : '', transB ? 'tB' : '', aVecK ? 'vA' : '', bVecK || bVecN ? 'vB' : '', B.key,
     lowrank?.transL ? 'tL' : '', lVecN ? 'vL' : '', lowrank?.hasBias ? 'bias' : ''].filter(Boolean).join(':');
   const aVec = aVecK;
   const bVec = bVecK || bVecN;
   const scalar = (buf: string, vec: boolean, idx: string) => (vec ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`);
   const aAt = (i: number, k: string) => scalar('a', aVec, transA ? `${k} * u.m + mr${i}` : `mr${i} * u.k + ${k}`);
   const colAt = (c: number, e: number) => `nc${c}_${e}`;
-  const bAt = (c: number, e: number, k: string) => scalar('b', bVec, transB ? `${colAt(c, e)} * u.k + ${k}` : `${k} * u.n + ${colAt(c, e)}`);
+  const bAt = (c: number, e: number, k: string) => B.at('b', transB ? `${colAt(c, e)} * u.k + ${k}` : `${k} * u.n + ${colAt(c, e)}`, bVec);
   const bQuad = (c: number, k: string) => (bVecN
-    ? `b[(${k} * u.n + nc${c}) / 4u]`
+    ? B.quad('b', `(${k} * u.n + nc${c}) / 4u`)
     : `vec4<f32>(${range(4).map((e) => bAt(c, e, k)).join(', ')})`);
 
   const lines: string[] = [];
@@ -102,7 +103,7 @@ export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extra
   // Main loop: 4 k per step.
   const main: string[] = [];
   if (aVecK) for (const i of range(R)) main.push(`let av${i} = a[(mr${i} * u.k + k) / 4u];`);
-  if (bVecK) for (const c of range(C)) for (const e of range(4)) main.push(`let bv${c}_${e} = b[(${colAt(c, e)} * u.k + k) / 4u];`);
+  if (bVecK) for (const c of range(C)) for (const e of range(4)) main.push(`let bv${c}_${e} = ${B.quad('b', `(${colAt(c, e)} * u.k + k) / 4u`)};`);
   for (const kk of range(4)) {
     const kx = kk === 0 ? 'k' : `(k + ${kk}u)`;
     for (const c of range(C)) {
@@ -141,13 +142,13 @@ export function gemmReg(keyBase: string, spec: GemmSpec, extra: Binding[], extra
     scratch: [],
     launches: [kernel({
       key,
-      bindings: [inp('a', 0, aVec ? 'vec4f' : 'f32'), inp('b', 1, bVec ? 'vec4f' : 'f32'),
+      bindings: [inp('a', 0, aVec ? 'vec4f' : 'f32'), inp('b', 1, B.elem(bVec)),
         ...extra.map((x) => (x.name === 'l' && lVecN ? { ...x, elem: 'vec4f' as const } : x)), out()],
       uniforms: [['m', 'u32', M], ['n', 'u32', N], ['k', 'u32', K], ['tiles_n', 'u32', tilesN], ...extraUniforms],
       workgroupSize: 64,
       workgroups: tilesN * ceilDiv(M, TM),
       // One copy of the epilogue (the bias add) instead of R·4C inlined ones: faster compiles.
-      decls: `fn store(row: u32, col: u32, acc: f32) {\n  var val = acc;\n${epilogue ? `${epilogue.replace(/^/gm, '  ')}\n` : ''}  y[row * u.n + col] = val;\n}`,
+      decls: `${B.decls ? `${B.decls}\n` : ''}fn store(row: u32, col: u32, acc: f32) {\n  var val = acc;\n${epilogue ? `${epilogue.replace(/^/gm, '  ')}\n` : ''}  y[row * u.n + col] = val;\n}`,
       body: lines.join('\n'),
     })],
   };

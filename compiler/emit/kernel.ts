@@ -15,7 +15,8 @@ export type BufferRef =
   /** A graph input by name (dropout reads "step"). */
   | { kind: 'named_input'; name: string };
 
-export type Elem = 'f32' | 'i32' | 'u32' | 'vec4f';
+/** Element types of bindings: f32 and i32 values, and the forms 16-bit storage is bound as (compiler/emit/storage.ts). */
+export type Elem = 'f32' | 'i32' | 'u32' | 'vec4f' | 'vec2u' | 'f16' | 'vec4h';
 
 export interface Binding {
   name: string;

@@ -12,13 +12,14 @@ import type { Binding, EmittedOp, OpView, Uniform } from './kernel.ts';
 import { gemmForm, type Target } from '../target.ts';
 import { gemmReg, regConfigFor, REG_CONFIGS } from './gemm-reg.ts';
 import { biasEpilogue, type GemmSpec } from './gemm-spec.ts';
+import { F32_ACCESS, operandAccess, type OperandAccess } from './storage.ts';
 
 export const TILE = 64;
 export const BK = 16;
 
 /** Loads 4 consecutive elements along the contiguous dim into the k-major tile `tile`. */
 function loadStmt(
-  tile: string, buf: string, vec: boolean, contiguousIsK: boolean, strideU: string, outerLimit: string, kLimit: string,
+  tile: string, buf: string, access: OperandAccess, vec: boolean, contiguousIsK: boolean, strideU: string, outerLimit: string, kLimit: string,
   outerBase: string,
 ): string {
   // contiguousIsK: element (outer, k) at outer*stride + k; thread t covers outer t/4, k quad (t%4)*4.
@@ -30,14 +31,14 @@ function loadStmt(
   const target = (c: number) => (contiguousIsK ? `${tile}[lk + ${c}u][lo / 4u][lo % 4u]` : `${tile}[lk][lo / 4u][${c}]`);
   if (vec) {
     lines.push(`  var q = vec4<f32>(0.0);`);
-    lines.push(`  if (go < ${outerLimit} && gk < ${kLimit}) { q = ${buf}[(${flat}) / 4u]; }`);
+    lines.push(`  if (go < ${outerLimit} && gk < ${kLimit}) { q = ${access.quad(buf, `(${flat}) / 4u`)}; }`);
     if (contiguousIsK) for (let c = 0; c < 4; c++) lines.push(`  ${target(c)} = q[${c}];`);
     else lines.push(`  ${tile}[lk][lo / 4u] = q;`);
   } else {
     for (let c = 0; c < 4; c++) {
       const [oc, kc] = contiguousIsK ? ['go', `gk + ${c}u`] : [`go + ${c}u`, 'gk'];
       const idx = contiguousIsK ? `go * ${strideU} + gk + ${c}u` : `gk * ${strideU} + go + ${c}u`;
-      lines.push(`  ${target(c)} = select(0.0, ${buf}[min(${idx}, arrayLength(&${buf}) - 1u)], ${oc} < ${outerLimit} && ${kc} < ${kLimit});`);
+      lines.push(`  ${target(c)} = select(0.0, ${access.at(buf, `min(${idx}, ${access.length(buf, false)} - 1u)`, false)}, ${oc} < ${outerLimit} && ${kc} < ${kLimit});`);
     }
   }
   lines.push('}');
@@ -49,12 +50,12 @@ function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: 
   // Contiguous dimension of each operand decides whether a vec4 load is aligned.
   const vecA = transA ? M % 4 === 0 : K % 4 === 0;
   const vecB = transB ? K % 4 === 0 : N % 4 === 0;
-  const key = [keyBase, transA ? 'tA' : '', transB ? 'tB' : '', vecA ? 'vA' : '', vecB ? 'vB' : '',
+  const key = [keyBase, transA ? 'tA' : '', transB ? 'tB' : '', vecA ? 'vA' : '', vecB ? 'vB' : '', spec.b.key,
     lowrank?.transL ? 'tL' : '', lowrank?.hasBias ? 'bias' : ''].filter(Boolean).join(':');
   const tilesN = ceilDiv(N, TILE);
-  const bindings: Binding[] = [inp('a', 0, vecA ? 'vec4f' : 'f32'), inp('b', 1, vecB ? 'vec4f' : 'f32'), ...extra, out()];
-  const loadA = loadStmt('As', 'a', vecA, !transA, transA ? 'u.m' : 'u.k', 'u.m', 'u.k', 'm0');
-  const loadB = loadStmt('Bs', 'b', vecB, transB, transB ? 'u.k' : 'u.n', 'u.n', 'u.k', 'n0');
+  const bindings: Binding[] = [inp('a', 0, vecA ? 'vec4f' : 'f32'), inp('b', 1, spec.b.elem(vecB)), ...extra, out()];
+  const loadA = loadStmt('As', 'a', F32_ACCESS, vecA, !transA, transA ? 'u.m' : 'u.k', 'u.m', 'u.k', 'm0');
+  const loadB = loadStmt('Bs', 'b', spec.b, vecB, transB, transB ? 'u.k' : 'u.n', 'u.n', 'u.k', 'n0');
   const epilogue = `var val = accs[i][j];\n${biasEpilogue(spec)}`.trimEnd();
   const code = kernel({
     key,
@@ -62,7 +63,7 @@ function gemm(keyBase: string, spec: GemmSpec, extra: Binding[], extraUniforms: 
     uniforms: [['m', 'u32', M], ['n', 'u32', N], ['k', 'u32', K], ['tiles_n', 'u32', tilesN], ...extraUniforms],
     workgroupSize: 256,
     workgroups: tilesN * ceilDiv(M, TILE),
-    decls: `
+    decls: `${spec.b.decls}
 var<workgroup> As: array<array<vec4<f32>, ${TILE / 4}>, ${BK}>;
 var<workgroup> Bs: array<array<vec4<f32>, ${TILE / 4}>, ${BK}>;`,
     body: `
@@ -149,7 +150,7 @@ function gemmDims(a: readonly number[], b: readonly number[], transA: boolean, t
 export function emitMatmul(v: OpView<OpAttrs['matmul']>, target: Target): EmittedOp {
   const { transA, transB } = v.attrs;
   const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, transA, transB);
-  return pickGemm(target)('matmul', { transA, transB, ...dims }, [], []);
+  return pickGemm(target)('matmul', { transA, transB, ...dims, b: operandAccess(v.inputs[1]!.dtype, target) }, [], []);
 }
 
 export function emitLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>, target: Target): EmittedOp {
@@ -157,7 +158,7 @@ export function emitLowrankMatmul(v: OpView<OpAttrs['lowrank_matmul']>, target: 
   const dims = gemmDims(v.inputs[0]!.shape, v.inputs[1]!.shape, false, transW);
   const r = last(v.inputs[2]!.shape);
   const extra = [inp('s', 2), inp('l', 3), ...(hasBias ? [inp('bias', 4)] : [])];
-  return pickGemm(target)('lowrank_matmul', { transA: false, transB: transW, ...dims, lowrank: { r, scale, transL, hasBias } }, extra, [
+  return pickGemm(target)('lowrank_matmul', { transA: false, transB: transW, ...dims, b: operandAccess(v.inputs[1]!.dtype, target), lowrank: { r, scale, transL, hasBias } }, extra, [
     ['r', 'u32', r],
     ['scale', 'f32', scale],
   ]);

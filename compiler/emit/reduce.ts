@@ -200,32 +200,14 @@ if (lid == 0u) {
   part[u.rows + r] = select(0.0, 1.0, valid);
 }`,
   });
-  const final = kernel({
-    key: 'cross_entropy:mean', bindings: [scratch('part', 0, 'read'), out()], uniforms: [['rows', 'u32', rows]],
-    workgroupSize: FIN, workgroups: 1, decls: RED_FIN,
-    body: `
-var acc = 0.0;
-var cnt = 0.0;
-for (var i = lid; i < u.rows; i += ${FIN}u) { acc += part[i]; cnt += part[u.rows + i]; }
-let total = wg_sum(acc, lid);
-let n = wg_sum(cnt, lid);
-if (lid == 0u) { y[0] = select(total / n, 0.0, n == 0.0); }`,
-  });
-  return { scratch: [rows * 2 * 4], launches: [rowsK, final] };
+  return { scratch: [rows * 2 * 4], launches: [rowsK, meanOfParts(rows)] };
 }
 
 export function emitCrossEntropyGrad(v: OpView<OpAttrs['cross_entropy_grad']>): EmittedOp {
   const V = last(v.inputs[0]!.shape);
   const rows = rowsOf(v.inputs[0]!.shape);
   const uniforms: [string, 'u32' | 'i32', number][] = [['rows', 'u32', rows], ['d', 'u32', V], ['ignore', 'i32', v.attrs.ignoreIndex]];
-  const countK = kernel({
-    key: 'cross_entropy:count', bindings: [inp('labels', 1, 'i32'), scratch('cnt', 0)], uniforms, workgroupSize: FIN, workgroups: 1, decls: RED_FIN,
-    body: `
-var acc = 0.0;
-for (var i = lid; i < u.rows; i += ${FIN}u) { let l = labels[i]; acc += select(0.0, 1.0, l != u.ignore && l >= 0 && u32(l) < u.d); }
-let n = wg_sum(acc, lid);
-if (lid == 0u) { cnt[0] = n; }`,
-  });
+  const countK = countValidLabels(rows, V, v.attrs.ignoreIndex);
   const gradK = rowLaunch('cross_entropy_grad', V, rows, {
     bindings: [inp('x', 0), inp('labels', 1, 'i32'), inp('dloss', 2), scratch('cnt', 0, 'read'), out()],
     uniforms,
@@ -241,6 +223,106 @@ for (var c = lid; c < u.d; c += ${RW}u) {
   return { scratch: [16], launches: [countK, gradK] };
 }
 
+/** The mean of the valid rows' losses: part[r] (the loss, 0 when ignored) and part[rows + r] (1 when valid). */
+function meanOfParts(rows: number): Launch {
+  return kernel({
+    key: 'cross_entropy:mean', bindings: [scratch('part', 0, 'read'), out()], uniforms: [['rows', 'u32', rows]],
+    workgroupSize: FIN, workgroups: 1, decls: RED_FIN,
+    body: `
+var acc = 0.0;
+var cnt = 0.0;
+for (var i = lid; i < u.rows; i += ${FIN}u) { acc += part[i]; cnt += part[u.rows + i]; }
+let total = wg_sum(acc, lid);
+let n = wg_sum(cnt, lid);
+if (lid == 0u) { y[0] = select(total / n, 0.0, n == 0.0); }`,
+  });
+}
+
+/** How many labels (input 1) are neither ignored nor out of [0, vocab), into scratch slot 0. */
+function countValidLabels(rows: number, vocab: number, ignoreIndex: number): Launch {
+  return kernel({
+    key: 'cross_entropy:count', bindings: [inp('labels', 1, 'i32'), scratch('cnt', 0)],
+    uniforms: [['rows', 'u32', rows], ['d', 'u32', vocab], ['ignore', 'i32', ignoreIndex]], workgroupSize: FIN, workgroups: 1, decls: RED_FIN,
+    body: `
+var acc = 0.0;
+for (var i = lid; i < u.rows; i += ${FIN}u) { let l = labels[i]; acc += select(0.0, 1.0, l != u.ignore && l >= 0 && u32(l) < u.d); }
+let n = wg_sum(acc, lid);
+if (lid == 0u) { cnt[0] = n; }`,
+  });
+}
+
+/**
+ * One chunk's online-softmax statistics per row, merged into the previous chunks' (input 2): the
+ * row's max, Σ exp(x − max) rescaled to the merged max, and the label's logit when it is in this chunk.
+ */
+export function emitLogitStats(v: OpView<OpAttrs['logit_stats']>): EmittedOp {
+  const V = last(v.inputs[0]!.shape);
+  const rows = rowsOf(v.inputs[0]!.shape);
+  const prev = v.inputs.length === 3;
+  return { scratch: [], launches: [rowLaunch(prev ? 'logit_stats:prev' : 'logit_stats', V, rows, {
+    bindings: [inp('x', 0), inp('labels', 1, 'i32'), ...(prev ? [inp('prev', 2)] : []), out()],
+    uniforms: [['rows', 'u32', rows], ['d', 'u32', V], ['start', 'u32', v.attrs.start]],
+    body: `${rowHead}
+var mx_p = ${NEG_BIG};
+for (var c = lid; c < u.d; c += ${RW}u) { mx_p = max(mx_p, x[base + c]); }
+let mx = wg_max(mx_p, lid);
+${rowSum('se', 'exp(x[i] - mx)')}
+let label = labels[r] - i32(u.start);
+let here = label >= 0 && u32(label) < u.d;
+let t = select(0.0, x[base + u32(clamp(label, 0, i32(u.d) - 1))], here);
+${prev ? `let pm = prev[r * 3u];
+let mm = max(mx, pm);
+let m = mm;
+let s = se * exp(mx - mm) + prev[r * 3u + 1u] * exp(pm - mm);
+let tt = select(prev[r * 3u + 2u], t, here);` : 'let m = mx;\nlet s = se;\nlet tt = t;'}
+if (lid == 0u) {
+  y[r * 3u] = m;
+  y[r * 3u + 1u] = s;
+  y[r * 3u + 2u] = tt;
+}`,
+  })] };
+}
+
+/** The mean cross-entropy from the chained statistics (input 0) and the labels: one thread per row, then the mean. */
+export function emitCrossEntropyChunked(v: OpView<OpAttrs['cross_entropy_chunked']>): EmittedOp {
+  const rows = count(v.inputs[1]!.shape);
+  const rowsK = kernel({
+    key: 'cross_entropy_chunked:rows', bindings: [inp('stats', 0), inp('labels', 1, 'i32'), scratch('part', 0)],
+    uniforms: [['rows', 'u32', rows], ['vocab', 'u32', v.attrs.vocab], ['ignore', 'i32', v.attrs.ignoreIndex]],
+    workgroupSize: RW, workgroups: ceilDiv(rows, RW),
+    body: `
+let r = wg * ${RW}u + lid;
+if (r >= u.rows) { return; }
+let label = labels[r];
+let valid = label != u.ignore && label >= 0 && u32(label) < u.vocab;
+part[r] = select(0.0, stats[r * 3u] + log(stats[r * 3u + 1u]) - stats[r * 3u + 2u], valid);
+part[u.rows + r] = select(0.0, 1.0, valid);`,
+  });
+  return { scratch: [rows * 2 * 4], launches: [rowsK, meanOfParts(rows)] };
+}
+
+/** dlogits of one chunk: dloss·(exp(x − lse) − onehot)/count, lse = m + log(s) from the stats (input 3). */
+export function emitCrossEntropyChunkedGrad(v: OpView<OpAttrs['cross_entropy_chunked_grad']>): EmittedOp {
+  const V = last(v.inputs[0]!.shape);
+  const rows = rowsOf(v.inputs[0]!.shape);
+  const { ignoreIndex, vocab, start } = v.attrs;
+  const gradK = rowLaunch('cross_entropy_chunked_grad', V, rows, {
+    bindings: [inp('x', 0), inp('labels', 1, 'i32'), inp('dloss', 2), inp('stats', 3), scratch('cnt', 0, 'read'), out()],
+    uniforms: [['rows', 'u32', rows], ['d', 'u32', V], ['ignore', 'i32', ignoreIndex], ['vocab', 'u32', vocab], ['start', 'u32', start]],
+    body: `${rowHead}
+let label = labels[r];
+let valid = label != u.ignore && label >= 0 && u32(label) < u.vocab;
+let lse = stats[r * 3u] + log(stats[r * 3u + 1u]);
+let n = cnt[0];
+let g = select(dloss[0] / n, 0.0, n == 0.0 || !valid);
+for (var c = lid; c < u.d; c += ${RW}u) {
+  let i = base + c;
+  y[i] = g * (exp(x[i] - lse) - select(0.0, 1.0, i32(c + u.start) == label));
+}`,
+  });
+  return { scratch: [16], launches: [countValidLabels(rows, vocab, ignoreIndex), gradK] };
+}
+
 /**
  * One invocation per vocab row (64 rows per workgroup), scanning all ids in order and adding the
  * matching dy rows into its own output row: deterministic, the interpreter's summation order, no
@@ -254,7 +336,7 @@ export function emitEmbeddingGrad(v: OpView<OpAttrs['embedding_grad']>): Emitted
     scratch: [],
     launches: [kernel({
       key: 'embedding_grad', bindings: [inp('ids', 0, 'i32'), inp('dy', 1), out()],
-      uniforms: [['vocab', 'u32', v.attrs.vocab], ['d', 'u32', D], ['n', 'u32', N]],
+      uniforms: [['vocab', 'u32', v.attrs.vocab], ['d', 'u32', D], ['n', 'u32', N], ['start', 'u32', v.attrs.start ?? 0]],
       workgroupSize: RW, workgroups: ceilDiv(v.attrs.vocab, RW),
       body: `
 let row = wg * ${RW}u + lid;
@@ -262,7 +344,7 @@ if (row >= u.vocab) { return; }
 let base = row * u.d;
 for (var c = 0u; c < u.d; c++) { y[base + c] = 0.0; }
 for (var t = 0u; t < u.n; t++) {
-  if (ids[t] == i32(row)) {
+  if (ids[t] == i32(row + u.start)) {
     let src = t * u.d;
     for (var c = 0u; c < u.d; c++) { y[base + c] += dy[src + c]; }
   }

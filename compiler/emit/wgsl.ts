@@ -16,11 +16,15 @@ export interface KernelSource {
 
 function elemType(b: Binding): string {
   if (b.elem === 'vec4f') return 'vec4<f32>';
+  if (b.elem === 'vec2u') return 'vec2<u32>';
+  if (b.elem === 'vec4h') return 'vec4<f16>';
   return b.elem;
 }
 
 export function kernel(src: KernelSource): Launch {
   const lines: string[] = [];
+  // f16 bindings (shader-f16 targets only) need the extension enabled in the module.
+  if (src.bindings.some((b) => b.elem === 'f16' || b.elem === 'vec4h')) lines.push('enable f16;');
   lines.push(`struct U { ${src.uniforms.map(([n, t]) => `${n}: ${t},`).join(' ')} }`);
   src.bindings.forEach((b, i) => {
     const access = b.access === 'read' ? 'read' : 'read_write';

@@ -48,10 +48,10 @@ export class GraphBuilder {
     return id;
   }
 
-  param(name: string, shape: Shape, role: ParamRole): Value {
+  param(name: string, shape: Shape, role: ParamRole, extra: Pick<OpAttrs['param'], 'dtype' | 'rows'> = {}): Value {
     const found = this.params.get(name);
     if (found !== undefined) return found;
-    const id = this.emit('param', [], { name, shape: [...shape], role }, name);
+    const id = this.emit('param', [], { name, shape: [...shape], role, ...extra }, name);
     this.params.set(name, id);
     return id;
   }
@@ -144,8 +144,8 @@ export class GraphBuilder {
   slice(x: Value, axis: number, start: number, size: number, label?: string): Value {
     return this.emit('slice', [x], { axis, start, size }, label);
   }
-  embedding(table: Value, ids: Value, label?: string): Value {
-    return this.emit('embedding', [table, ids], {}, label);
+  embedding(table: Value, ids: Value, label?: string, attrs: OpAttrs['embedding'] = {}): Value {
+    return this.emit('embedding', [table, ids], attrs, label);
   }
   crossEntropy(logits: Value, labels: Value, ignoreIndex = -100): Value {
     return this.emit('cross_entropy', [logits, labels], { ignoreIndex }, 'loss');

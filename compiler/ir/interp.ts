@@ -10,6 +10,7 @@ import { IrError, numel, sameShape, shapeToString, type Graph, type Shape, type 
 import { inferType, type OpAttrs, type OpName } from './ops.ts';
 import { makeCtx, type HostArg, type HostTensor, type Kernel, type Precision } from './interp/common.ts';
 import { isLeafOp, OPS } from '../ops/registry.ts';
+import { roundToHalf } from './float16.ts';
 
 export type { HostArg, HostTensor, Precision } from './interp/common.ts';
 export { dropoutHash, dropoutKeep, dropoutThreshold, pcgHash, unaryDerivs, unaryFns } from './interp/elementwise.ts';
@@ -78,12 +79,15 @@ export function interpret(graph: Graph, feeds: Feeds, options: { precision?: Pre
     switch (node.op) {
       case 'input': {
         const a = node.attrs as OpAttrs['input'];
+        if (a.dtype !== 'f32' && a.dtype !== 'i32') throw new IrError(`interpret: input "${a.name}" is ${a.dtype}; inputs are f32 or i32`);
         out = leaf('input', a.name, feeds.inputs?.[a.name], a.shape, a.dtype, precision);
         break;
       }
       case 'param': {
         const a = node.attrs as OpAttrs['param'];
         out = leaf('param', a.name, feeds.params?.[a.name], a.shape, 'f32', precision);
+        // A 16-bit weight holds 16-bit values: what the GPU reads (the executors round when setting it too).
+        if (a.dtype) out = precision === 'f32' ? roundToHalf(out, a.dtype) : Float64Array.from(roundToHalf(out, a.dtype));
         break;
       }
       case 'state': {

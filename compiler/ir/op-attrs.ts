@@ -2,7 +2,7 @@
 // gradients in compiler/autodiff/rules, interpreter kernels in interp/ and WGSL emitters in
 // compiler/emit; compiler/ops/registry.ts ties the four together per op. Activations are row-major;
 // "rows" means the product of all but the last dimension.
-import type { DType, ParamRole, Shape } from './tensor.ts';
+import type { DType, HalfDType, ParamRole, Shape } from './tensor.ts';
 
 export type StateKind = 'optimizer' | 'grad_accum' | 'kv_cache';
 
@@ -22,11 +22,27 @@ export interface AttentionAttrs {
   window?: number;
 }
 
+/**
+ * A parameter that holds rows [start, start + shape[0]) of the weight `of` (`total` rows): the split
+ * pass cuts a weight larger than one GPU binding into such chunks, and the runtime fills each from
+ * the stored tensor's row range.
+ */
+export interface RowRange {
+  of: string;
+  start: number;
+  total: number;
+}
+
 export interface OpAttrs {
   /** Runtime-provided tensor (token ids, labels, optimizer hyper-parameters). */
   input: { name: string; dtype: DType; shape: Shape };
-  /** Persistent weight. Role decides gradients: only adapter/trainable parameters get them. */
-  param: { name: string; shape: Shape; role: ParamRole };
+  /**
+   * Persistent weight. Role decides gradients: only adapter/trainable parameters get them. `dtype`:
+   * a frozen weight stored in 16 bits (bf16 or f16, as its file stores it; f32 when absent), read by
+   * the ops that can widen it in their kernels (ir/ops.ts HALF_OPERANDS) and through `cast` by the
+   * rest. `rows`: this parameter is a row chunk of a larger weight (the split pass).
+   */
+  param: { name: string; shape: Shape; role: ParamRole; dtype?: HalfDType; rows?: RowRange };
   /**
    * Persistent state that lives across runs: AdamW moments of the parameter `of` (kind 'optimizer',
    * the default), a gradient accumulator ('grad_accum') or a KV cache ('kv_cache').
@@ -53,6 +69,8 @@ export interface OpAttrs {
   div: Record<string, never>;
   /** x * c. */
   scale: { c: number };
+  /** A 16-bit tensor (bf16 or f16) widened to f32, exactly. Inserted by the storage pass only. */
+  cast: Record<string, never>;
   /** Identity whose gradient is zero (PEFT's detached DoRA norm). */
   stop_gradient: Record<string, never>;
   /**
@@ -140,10 +158,14 @@ export interface OpAttrs {
   slice: { axis: number; start: number; size: number };
   /** Places dy into zeros of size `full` along `axis` at `start` (the gradient of slice). */
   slice_grad: { axis: number; start: number; full: number };
-  /** inputs (table [V, D], ids [...]) -> [..., D]. */
-  embedding: Record<string, never>;
-  /** inputs (ids [...], dy [..., D]) -> [vocab, D], rows summed per id. */
-  embedding_grad: { vocab: number };
+  /**
+   * inputs (table [V, D], ids [...]) -> [..., D]. With `rows`, the table holds rows [start, start + V)
+   * of a table of `total` rows (a chunk of a split embedding): ids in that range read their row,
+   * other ids in [0, total) give zeros (the chunks' results are added), ids outside [0, total) are an error.
+   */
+  embedding: { rows?: { start: number; total: number } };
+  /** inputs (ids [...], dy [..., D]) -> [vocab, D], rows of dy summed per id - start (ids in [start, start + vocab) only). */
+  embedding_grad: { vocab: number; start?: number };
   /**
    * inputs (logits [..., V], labels [...] i32) -> [] mean cross-entropy over labels != ignoreIndex.
    * Labels are already shifted (label t is the target of position t).
@@ -151,6 +173,22 @@ export interface OpAttrs {
   cross_entropy: { ignoreIndex: number };
   /** inputs (logits, labels, dloss []) -> dlogits. */
   cross_entropy_grad: { ignoreIndex: number };
+  /**
+   * inputs (logits [..., Vc] holding columns [start, start + Vc) of the logits, labels [...] i32,
+   * prev [..., 3]?) -> [..., 3]: per row the online-softmax statistics (m, s, t) of the columns so far:
+   * m = running max, s = Σ exp(x - m), t = the label's logit (0 until its chunk is seen). Chained over
+   * the chunks of a split LM head; not differentiated (cross_entropy_chunked's gradient goes to the
+   * logits directly).
+   */
+  logit_stats: { start: number };
+  /**
+   * inputs (stats [..., 3] of every chunk, labels [...], logits chunk 0, ..., chunk k-1) -> []: the mean
+   * cross-entropy m + log(s) - t over labels != ignoreIndex (labels must lie in [0, vocab)). Only stats
+   * and labels are read; the chunks are inputs so that the gradient reaches each of them.
+   */
+  cross_entropy_chunked: { ignoreIndex: number; vocab: number };
+  /** inputs (logits chunk [..., Vc], labels, dloss [], stats [..., 3]) -> dlogits of the chunk (columns start..). */
+  cross_entropy_chunked_grad: { ignoreIndex: number; vocab: number; start: number };
   /** Sum of squares of all elements -> []. */
   sumsq: Record<string, never>;
   /** input total sum of squares [] -> min(1, maxNorm / (sqrt(total) + 1e-6)) (gradient clipping). */

@@ -1,13 +1,30 @@
 // Shape and dtype rules of every op (the attributes and semantics are in op-attrs.ts, documented in
 // spec/ir.md too); the CPU interpreter (interp.ts) is the executable definition and the oracle for
 // the WGSL kernels.
-import { IrError, isSuffix, numel, sameShape, shapeToString, type Shape, type TensorType } from './tensor.ts';
+import { IrError, isHalf, isSuffix, numel, sameShape, shapeToString, type Shape, type TensorType } from './tensor.ts';
 import type { AttentionAttrs, OpAttrs, OpName } from './op-attrs.ts';
 
 export type { AttentionAttrs, OpAttrs, OpName, StateKind, UnaryFn } from './op-attrs.ts';
 
 /** Ops that write their first input in place and return it (their result aliases its buffer). */
 export const IN_PLACE_OPS: ReadonlySet<OpName> = new Set<OpName>(['cache_update', 'grad_accumulate']);
+
+/**
+ * The operands that may be 16-bit (bf16/f16 storage of frozen weights), by op: their kernels widen
+ * the values as they load them. Every other operand is f32 or i32; the storage pass (passes/storage.ts)
+ * puts a `cast` in front of any other reader of a 16-bit weight.
+ */
+export const HALF_OPERANDS: Readonly<Partial<Record<OpName, readonly number[]>>> = {
+  matmul: [1],
+  lowrank_matmul: [1],
+  embedding: [0],
+  cast: [0],
+};
+
+/** Whether operand `index` of `op` may be a 16-bit tensor. */
+export function readsHalf(op: OpName, index: number): boolean {
+  return HALF_OPERANDS[op]?.includes(index) ?? false;
+}
 
 const f32 = (shape: Shape): TensorType => ({ dtype: 'f32', shape });
 
@@ -75,7 +92,14 @@ export type ShapeRule<K extends OpName> = (inputs: TensorType[], attrs: OpAttrs[
 /** Shape and dtype rule of every op; throws IrError naming both sides of a mismatch. */
 export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
   input: (ins, a) => (expectArity('input', ins, 0), { dtype: a.dtype, shape: a.shape }),
-  param: (ins, a) => (expectArity('param', ins, 0), f32(a.shape)),
+  param: (ins, a) => {
+    expectArity('param', ins, 0);
+    if (a.dtype !== undefined && a.role !== 'frozen') fail('param', `${a.name}: only frozen weights are stored in ${a.dtype} (trained weights are f32)`);
+    if (a.rows && (a.shape.length < 1 || a.rows.start < 0 || a.rows.start + a.shape[0]! > a.rows.total)) {
+      fail('param', `${a.name}: rows [${a.rows.start}, ${a.rows.start + (a.shape[0] ?? 0)}) are outside ${a.rows.of}'s ${a.rows.total}`);
+    }
+    return { dtype: a.dtype ?? 'f32', shape: a.shape };
+  },
   state: (ins, a) => (expectArity('state', ins, 0), f32(a.shape)),
   const: (ins, a) => (expectArity('const', ins, 0), f32(a.shape)),
   literal: (ins, a) => {
@@ -90,6 +114,11 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
   mul: (ins) => (expectArity('mul', ins, 2), broadcastBinary('mul', ins)),
   div: (ins) => (expectArity('div', ins, 2), broadcastBinary('div', ins)),
   scale: (ins) => (expectArity('scale', ins, 1), f32(ins[0]!.shape)),
+  cast: (ins) => {
+    expectArity('cast', ins, 1);
+    if (!isHalf(ins[0]!.dtype)) fail('cast', `widens bf16 or f16 to f32, got ${ins[0]!.dtype}`);
+    return f32(ins[0]!.shape);
+  },
   stop_gradient: (ins) => (expectArity('stop_gradient', ins, 1), f32(ins[0]!.shape)),
   dropout: (ins, a) => {
     expectArity('dropout', ins, 1);
@@ -200,15 +229,19 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     if (a.start + s[axis]! > a.full) fail('slice_grad', `slice [${a.start}, ${a.start + s[axis]!}) exceeds ${a.full}`);
     return f32(s.map((d, i) => (i === axis ? a.full : d)));
   },
-  embedding: (ins) => {
+  embedding: (ins, a) => {
     expectArity('embedding', ins, 2);
     if (ins[0]!.shape.length !== 2) fail('embedding', `table must be 2-D, got ${shapeToString(ins[0]!.shape)}`);
     if (ins[1]!.dtype !== 'i32') fail('embedding', 'ids must be i32');
+    if (a.rows && (a.rows.start < 0 || a.rows.start + ins[0]!.shape[0]! > a.rows.total)) {
+      fail('embedding', `table rows [${a.rows.start}, ${a.rows.start + ins[0]!.shape[0]!}) exceed ${a.rows.total}`);
+    }
     return f32([...ins[1]!.shape, ins[0]!.shape[1]!]);
   },
   embedding_grad: (ins, a) => {
     expectArity('embedding_grad', ins, 2);
     if (ins[0]!.dtype !== 'i32') fail('embedding_grad', 'ids must be i32');
+    if ((a.start ?? 0) < 0) fail('embedding_grad', `start ${a.start} < 0`);
     return f32([a.vocab, last(ins[1]!.shape)]);
   },
   cross_entropy: (ins) => {
@@ -220,6 +253,35 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     return f32([]);
   },
   cross_entropy_grad: (ins) => (expectArity('cross_entropy_grad', ins, 3), f32(ins[0]!.shape)),
+  logit_stats: (ins) => {
+    expectArity('logit_stats', ins, 2, 3);
+    const [logits, labels, prev] = ins;
+    labelsMatch('logit_stats', logits!, labels!);
+    const stats = [...labels!.shape, 3];
+    if (prev && !sameShape(prev.shape, stats)) fail('logit_stats', `prev ${shapeToString(prev.shape)} != ${shapeToString(stats)}`);
+    return f32(stats);
+  },
+  cross_entropy_chunked: (ins, a) => {
+    if (ins.length < 3) fail('cross_entropy_chunked', `expects stats, labels and at least one logits chunk, got ${ins.length} inputs`);
+    const [stats, labels, ...chunks] = ins;
+    if (labels!.dtype !== 'i32') fail('cross_entropy_chunked', 'labels must be i32');
+    if (!sameShape(stats!.shape, [...labels!.shape, 3])) fail('cross_entropy_chunked', `stats ${shapeToString(stats!.shape)} != labels ${shapeToString(labels!.shape)} + [3]`);
+    let width = 0;
+    for (const c of chunks) {
+      labelsMatch('cross_entropy_chunked', c, labels!);
+      width += last(c.shape);
+    }
+    if (width !== a.vocab) fail('cross_entropy_chunked', `the chunks hold ${width} columns, vocab is ${a.vocab}`);
+    return f32([]);
+  },
+  cross_entropy_chunked_grad: (ins, a) => {
+    expectArity('cross_entropy_chunked_grad', ins, 4);
+    const [logits, labels, , stats] = ins;
+    labelsMatch('cross_entropy_chunked_grad', logits!, labels!);
+    if (!sameShape(stats!.shape, [...labels!.shape, 3])) fail('cross_entropy_chunked_grad', `stats ${shapeToString(stats!.shape)} != labels + [3]`);
+    if (a.start < 0 || a.start + last(logits!.shape) > a.vocab) fail('cross_entropy_chunked_grad', `columns [${a.start}, ${a.start + last(logits!.shape)}) exceed vocab ${a.vocab}`);
+    return f32(logits!.shape);
+  },
   sumsq: (ins) => (expectArity('sumsq', ins, 1), f32([])),
   clip_coef: (ins) => (expectArity('clip_coef', ins, 1), f32([])),
   grad_accumulate: (ins) => {
@@ -236,6 +298,15 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
   },
 };
 
+/** Labels [...rows] of logits [...rows, V]. */
+function labelsMatch(op: string, logits: TensorType, labels: TensorType): void {
+  if (labels.dtype !== 'i32') fail(op, 'labels must be i32');
+  if (!sameShape(logits.shape.slice(0, -1), labels.shape)) fail(op, `logits ${shapeToString(logits.shape)} and labels ${shapeToString(labels.shape)} disagree`);
+}
+
 export function inferType<K extends OpName>(op: K, inputs: TensorType[], attrs: OpAttrs[K]): TensorType {
+  inputs.forEach((t, i) => {
+    if (isHalf(t.dtype) && !readsHalf(op, i)) fail(op, `operand ${i} is ${t.dtype}; this op reads f32 (a cast must widen it first)`);
+  });
   return (shapeRules[op] as ShapeRule<K>)(inputs, attrs);
 }

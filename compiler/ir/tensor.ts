@@ -1,7 +1,23 @@
 // Tensor types of the IR (dtype and static shape), the shape helpers every phase uses, and the
 // IR's error class. No imports: every other IR module builds on this one.
 
-export type DType = 'f32' | 'i32';
+/**
+ * 16-bit float storage of frozen weights: kept as the file stores them and widened to f32 inside the
+ * kernels that read them (spec/ir.md "Storage dtypes"); no op computes in 16 bits.
+ */
+export type HalfDType = 'bf16' | 'f16';
+export type DType = 'f32' | 'i32' | HalfDType;
+
+export const HALF_DTYPES: readonly HalfDType[] = ['bf16', 'f16'];
+
+export function isHalf(dtype: DType): dtype is HalfDType {
+  return dtype === 'bf16' || dtype === 'f16';
+}
+
+/** Bytes per element of a dtype. */
+export function dtypeBytes(dtype: DType): number {
+  return isHalf(dtype) ? 2 : 4;
+}
 export type Shape = readonly number[];
 
 export interface TensorType {

@@ -24,4 +24,10 @@ export interface Graph {
   grads: Record<string, number>;
   /** Nodes run for their side effects (in-place optimizer updates); never removed by DCE. */
   effects: number[];
+  /**
+   * Outputs too large for one GPU binding, held in pieces along the last axis (the split pass): an
+   * output name -> the names of the outputs that hold its column ranges, in order. Executors join
+   * the pieces when the whole output is read.
+   */
+  outputParts?: Record<string, string[]>;
 }

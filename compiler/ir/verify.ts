@@ -65,6 +65,12 @@ export function collectErrors(graph: Graph): string[] {
       errors.push(`grad "${name}": ${shapeToString(graph.nodes[id]!.type.shape)} vs param ${shapeToString(shape)}`);
     }
   }
+  for (const [name, parts] of Object.entries(graph.outputParts ?? {})) {
+    if (name in graph.outputs) errors.push(`output "${name}" is both whole and in parts`);
+    const shapes = parts.map((p) => graph.outputs[p]).filter((id) => id !== undefined && valid(id)).map((id) => graph.nodes[id!]!.type.shape);
+    if (shapes.length !== parts.length || parts.length === 0) errors.push(`output "${name}": parts ${parts.join(', ')} are not all outputs`);
+    else if (shapes.some((s) => !sameShape(s.slice(0, -1), shapes[0]!.slice(0, -1)))) errors.push(`output "${name}": parts differ in more than the last dimension`);
+  }
   for (const id of graph.effects) {
     if (!valid(id)) errors.push(`effect %${id} does not exist`);
     else if (graph.nodes[id]!.op !== 'adamw' && graph.nodes[id]!.op !== 'cache_update') {

@@ -4,3 +4,5 @@ export { fuseElementwise } from './fuse-elementwise.ts';
 export { fuseLowrank } from './fuse-lowrank.ts';
 export { passes, pipeline, pipelinePasses, type NamedPass } from './pipeline.ts';
 export { rewrite, useCounts, usersOf, type Pass, type RewriteCtx } from './rewrite.ts';
+export { splitOversized, chunkName, type SplitOptions } from './split.ts';
+export { storagePass, storageDtype, type ParamDtypes } from './storage.ts';

@@ -7,6 +7,8 @@ import { dce } from './dce.ts';
 import { fuseElementwise } from './fuse-elementwise.ts';
 import { fuseLowrank } from './fuse-lowrank.ts';
 import type { Pass } from './rewrite.ts';
+import { storagePass, type ParamDtypes } from './storage.ts';
+import { isHalf } from '../ir/types.ts';
 
 export interface NamedPass {
   name: string;
@@ -20,14 +22,25 @@ export const passes = {
   fuseElementwise: { name: 'fuse-elementwise', run: fuseElementwise },
 } satisfies Record<string, NamedPass>;
 
-/** dce, cse, then (with fuse) fuse-lowrank, fuse-elementwise, and a final dce for what they replaced. */
-export function pipelinePasses(options: { fuse: boolean }): NamedPass[] {
+export interface PipelineOptions {
+  fuse: boolean;
+  /** The base weights' file dtypes: 16-bit ones add the storage pass (last, so fusion never sees a cast). */
+  paramDtypes?: ParamDtypes;
+}
+
+/**
+ * dce, cse, then (with fuse) fuse-lowrank, fuse-elementwise, and a final dce for what they replaced;
+ * then, when some base weight is stored 16-bit, the storage pass.
+ */
+export function pipelinePasses(options: PipelineOptions): NamedPass[] {
   const list: NamedPass[] = [passes.dce, passes.cse];
   if (options.fuse) list.push(passes.fuseLowrank, passes.fuseElementwise, passes.dce);
+  const dtypes = options.paramDtypes;
+  if (dtypes && Object.values(dtypes).some(isHalf)) list.push({ name: 'storage', run: storagePass(dtypes) });
   return list;
 }
 
-export function pipeline(graph: Graph, options: { fuse: boolean; verify?: boolean; trace?: (name: string, g: Graph) => void }): Graph {
+export function pipeline(graph: Graph, options: PipelineOptions & { verify?: boolean; trace?: (name: string, g: Graph) => void }): Graph {
   let g = graph;
   for (const p of pipelinePasses(options)) {
     g = p.run(g);

@@ -44,6 +44,7 @@ export function rewrite(graph: Graph, visit: (node: Node, ctx: RewriteCtx) => Va
   b.graph.outputs = remap(graph.outputs);
   b.graph.grads = remap(graph.grads);
   b.graph.effects = graph.effects.map((id) => ctx.map(id));
+  if (graph.outputParts) b.graph.outputParts = structuredClone(graph.outputParts);
   return b.graph;
 }
 

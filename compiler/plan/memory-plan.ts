@@ -15,7 +15,7 @@
 //  - with { reuse: false } nothing is pooled: one buffer per value (every value readable after a run).
 import { IN_PLACE_OPS } from '../ir/ops.ts';
 import type { OpAttrs } from '../ir/ops.ts';
-import { numel, type Graph, type Node } from '../ir/types.ts';
+import { dtypeBytes, numel, type Graph, type Node } from '../ir/types.ts';
 import type { MemoryCategory, MemoryPlan, PlannedBuffer } from './types.ts';
 
 export const MEMORY_CATEGORIES: readonly MemoryCategory[] = [
@@ -30,8 +30,9 @@ export const MEMORY_CATEGORIES: readonly MemoryCategory[] = [
   'constants',
 ];
 
+/** Bytes of a node's buffer: its elements at their dtype's size (2 for 16-bit weights), rounded up to 16. */
 export function bytesOf(node: Node): number {
-  return Math.ceil((numel(node.type.shape) * 4) / 16) * 16;
+  return Math.ceil((numel(node.type.shape) * dtypeBytes(node.type.dtype)) / 16) * 16;
 }
 
 function bucketOf(size: number): number {

@@ -19,6 +19,7 @@ import {
   type PeftConfig,
 } from '../../compiler/lora/index.ts';
 import type { Executor } from '../exec/executor.ts';
+import { getWeight } from '../exec/weight-slots.ts';
 import type { Adapter, FloatTensor, LoraModuleWeights } from '../io/peft.ts';
 import { sameShape, type WeightMap } from '../model/weights.ts';
 import { adaptedShape, isAdaptable, moduleInfos, type AdaptableOp } from './apply-peft.ts';
@@ -204,6 +205,7 @@ export async function readAdapterFromExecutor(exec: Executor, model: CheckedMode
     tensors.set(op.module, entry);
   }
   const others = new Map<string, FloatTensor>();
-  for (const w of trainableBaseWeights(model)) others.set(trainedKey(model, w), { shape: w.shape, data: await exec.getParam(w.name) });
+  // getWeight joins a trained copy the compiler split into row chunks (modules_to_save of an embedding).
+  for (const w of trainableBaseWeights(model)) others.set(trainedKey(model, w), { shape: w.shape, data: await getWeight(exec, w.name) });
   return { config: config ?? peftConfigFor(model), tensors, others };
 }

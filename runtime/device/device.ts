@@ -1,6 +1,7 @@
 // The one place that creates a WebGPU device. In Node it loads Dawn through the `webgpu`
 // package; in a browser it uses navigator.gpu. Everything else takes a GpuContext.
 import { UserError } from '../../compiler/errors.ts';
+import { watchOf } from './errors.ts';
 
 export interface GpuContext {
   device: GPUDevice;
@@ -108,11 +109,8 @@ export async function createGpu(options: DeviceOptions = {}): Promise<GpuContext
     requiredLimits[key] = adapter.limits[key];
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
-  device.addEventListener('uncapturederror', (event) => {
-    const e = event as GPUUncapturedErrorEvent;
-    // Validation errors are bugs in our generated code; make them loud rather than silent.
-    console.error(`rankfold: WebGPU error: ${e.error.message}`);
-  });
+  // Errors, uncaptured ones and device loss become a DeviceError at the next check (errors.ts).
+  watchOf(device);
   return {
     device,
     adapterName: nameOf(adapter),

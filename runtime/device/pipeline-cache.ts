@@ -1,6 +1,7 @@
 // Compute pipelines shared per device, keyed by the kernel's shader key. Keys never contain sizes,
 // so a second program (or a second graph of other shapes) on the same device compiles nothing new.
 import type { Launch } from '../../compiler/emit/kernel.ts';
+import { DeviceError } from './errors.ts';
 
 export interface CachedPipeline {
   pipeline: GPUComputePipeline;
@@ -44,8 +45,9 @@ async function build(device: GPUDevice, launch: Launch): Promise<CachedPipeline>
     return { pipeline, layout };
   } catch (err) {
     const info = await module.getCompilationInfo();
-    const messages = info.messages.map((m) => `  ${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
-    throw new Error(`WGSL kernel "${launch.key}" failed to compile: ${(err as Error).message}\n${messages}\n${launch.code}`);
+    const messages = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
+    // The kernel's text is in `rankfold compile --emit wgsl`; the message names it by key.
+    throw new DeviceError('validation', `compiling kernel ${launch.key}`, `${(err as Error).message}${messages ? `; ${messages}` : ''}`);
   }
 }
 

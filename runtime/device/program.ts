@@ -5,15 +5,20 @@
 // only records every dispatch into one compute pass of one command encoder and submits once;
 // nothing is read back unless `read` asks for it.
 import type { Graph, Node } from '../../compiler/ir/types.ts';
-import { numel } from '../../compiler/ir/types.ts';
+import { dtypeBytes, isHalf, numel } from '../../compiler/ir/types.ts';
+import { bytesOf } from '../../compiler/plan/memory-plan.ts';
+import { DeviceLimitError } from '../../compiler/errors.ts';
 import type { MemoryCategory, MemoryPlan } from '../../compiler/plan/types.ts';
 import { MEMORY_CATEGORIES } from '../../compiler/plan/memory-plan.ts';
 import { foldWorkgroups, type Launch, type NodeKernels } from '../../compiler/emit/index.ts';
 import type { Executable } from '../../compiler/compile.ts';
 import { LIMIT_NAMES, type Target } from '../../compiler/target.ts';
 import type { GpuContext } from './device.ts';
+import { joinOutputParts } from '../../compiler/ir/output-parts.ts';
 import { getPipeline, pipelinesCreated } from './pipeline-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
+import { ScopedWork, watchOf } from './errors.ts';
+import { deviceBytes, deviceValues, type ParamData } from './param-data.ts';
 
 /** What only the executor allocates, beside the plan's buffers: kernel temporaries, uniforms, staging. */
 export const EXECUTOR_CATEGORIES = ['kernel_scratch', 'uniforms', 'readback'] as const;
@@ -37,8 +42,17 @@ export interface ProgramStats {
   peakBytes: number;
 }
 
+/** A launch of a node, with its slice of the uniform buffer. */
+interface Launched {
+  node: Node;
+  launch: Launch;
+  offset: number;
+}
+
 interface Step {
   node: number;
+  /** "<key> %<node> (<label>)": the debug group around its dispatch, which driver messages quote. */
+  debugName: string;
   launch: Launch;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
@@ -58,6 +72,14 @@ function checkTargetFits(target: Target, gpu: GpuContext): void {
   }
 }
 
+/** An i32 input's bytes, checked against the node. */
+function intBytes(node: Node, data: Int32Array): Uint8Array {
+  const n = numel(node.type.shape);
+  if (data.length !== n) throw new Error(`program: ${node.label ?? node.op} wants ${n} values, got ${data.length}`);
+  if (node.type.dtype !== 'i32') throw new Error(`program: ${node.label ?? node.op} is ${node.type.dtype}, got Int32Array`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
 // A function, not a constant: in Node the GPU* globals exist only once createGpu has loaded Dawn.
 const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -74,6 +96,9 @@ export class GpuProgram {
   private kernelKeys = new Set<string>();
   /** Nodes whose planned buffer is shared with other tenants: their values do not survive a run. */
   private readonly transient = new Set<number>();
+  private readonly watch: ScopedWork;
+  private scratch: GPUBuffer[] = [];
+  private uniformBuffer: GPUBuffer | undefined;
 
   readonly graph: Graph;
   readonly plan: MemoryPlan;
@@ -84,6 +109,7 @@ export class GpuProgram {
     ({ graph: this.graph, plan: this.plan, kernels: this.kernels, target: this.target } = program);
     const graph = this.graph;
     checkTargetFits(this.target, gpu);
+    this.watch = new ScopedWork(watchOf(gpu.device));
     if (this.kernels.length !== graph.nodes.length) throw new Error(`program: ${this.kernels.length} kernel entries for ${graph.nodes.length} nodes`);
     this.pool = new BufferPool(gpu.device);
     for (const node of graph.nodes) {
@@ -96,11 +122,21 @@ export class GpuProgram {
   /** Builds everything a run needs from a compiled program (compile, or compileGraph for hand-built graphs). */
   static async create(gpu: GpuContext, program: Executable): Promise<GpuProgram> {
     const p = new GpuProgram(gpu, program);
-    await p.build();
+    try {
+      await p.build();
+      // Buffers, bind groups and uniforms were created inside error scopes: fail here, naming them.
+      await p.watch.check();
+    } catch (err) {
+      p.destroy();
+      throw err;
+    }
     return p;
   }
 
   private allocate(size: number, category: ByteCategory, label: string): GPUBuffer {
+    // The compiler checked the plan against the target (plan/limits.ts); this guards hand-made plans.
+    const max = this.gpu.limits.maxBufferSize;
+    if (size > max) throw new DeviceLimitError(`buffer "${label}"`, size, 'maxBufferSize', max, 'compile for targetFor(gpu), which checks every value against the limits');
     const buffer = this.gpu.device.createBuffer({ size, usage: storageUsage(), label });
     this.owned.push(buffer);
     this.bytes[category] += size;
@@ -108,9 +144,24 @@ export class GpuProgram {
   }
 
   private async build(): Promise<void> {
+    const launches = this.watch.scoped('creating the buffers of a program', () => this.allocateAll());
+    const device = this.gpu.device;
+    const before = pipelinesCreated(device);
+    // Pipelines compile in parallel; a kernel that fails names its key (pipeline-cache.ts).
+    const pipelines = await this.watch.scopedAsync('compiling kernels', () => Promise.all(launches.map(({ launch }) => getPipeline(device, launch))));
+    this.watch.scoped('creating bind groups', () => this.bindAll(launches, pipelines));
+    this.pipelinesAtCreate = pipelinesCreated(device) - before;
+  }
+
+  /** Binding size of a node's buffer: the node's own bytes (a pooled buffer may be larger than any one binding allows). */
+  private bindingSize(id: number, buffer: GPUBuffer): number {
+    const node = this.graph.nodes[id]!;
+    return Math.min(buffer.size, bytesOf(node));
+  }
+
+  private allocateAll(): Launched[] {
     const { device } = this.gpu;
     const graph = this.graph;
-    const before = pipelinesCreated(device);
     const kernels = this.kernels;
     const plan = this.plan;
     const order = plan.schedule;
@@ -143,11 +194,11 @@ export class GpuProgram {
     // Scratch slots are shared by all nodes: dispatches run in order within the pass.
     const slotSizes: number[] = [];
     for (const l of kernels) l?.scratch.forEach((s, i) => (slotSizes[i] = Math.max(slotSizes[i] ?? 16, align(s, 16))));
-    const scratch = slotSizes.map((s, i) => this.allocate(s, 'kernel_scratch', `kernel scratch ${i}`));
+    this.scratch = slotSizes.map((s, i) => this.allocate(s, 'kernel_scratch', `kernel scratch ${i}`));
 
     // Uniforms: one buffer, one aligned slice per launch.
     const uAlign = this.target.limits.minUniformBufferOffsetAlignment;
-    const launches: { node: Node; launch: Launch; offset: number }[] = [];
+    const launches: Launched[] = [];
     let uBytes = 0;
     for (const id of order) {
       const node = graph.nodes[id]!;
@@ -158,6 +209,7 @@ export class GpuProgram {
     }
     const uniformBuffer = this.gpu.device.createBuffer({ size: Math.max(uBytes, 16), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniforms' });
     this.owned.push(uniformBuffer);
+    this.uniformBuffer = uniformBuffer;
     this.bytes.uniforms += Math.max(uBytes, 16);
     const uData = new ArrayBuffer(Math.max(uBytes, 16));
     for (const { launch, offset } of launches) {
@@ -169,34 +221,42 @@ export class GpuProgram {
       });
     }
     device.queue.writeBuffer(uniformBuffer, 0, uData);
+    return launches;
+  }
 
-    // Pipelines compile in parallel; bind groups are built once.
-    const pipelines = await Promise.all(launches.map(({ launch }) => getPipeline(device, launch)));
+  /** One bind group per launch, built once: each binding sees exactly its tensor's bytes. */
+  private bindAll(launches: Launched[], pipelines: { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }[]): void {
+    const { device } = this.gpu;
     const maxDim = this.target.limits.maxComputeWorkgroupsPerDimension;
+    const maxBinding = this.gpu.limits.maxStorageBufferBindingSize;
     launches.forEach(({ node, launch, offset }, i) => {
       const entries: GPUBindGroupEntry[] = launch.bindings.map((b, binding) => {
+        let id: number | undefined;
         let buffer: GPUBuffer | undefined;
         switch (b.ref.kind) {
-          case 'input': buffer = this.buffers.get(node.inputs[b.ref.index]!); break;
-          case 'output': buffer = this.buffers.get(node.id); break;
-          case 'scratch': buffer = scratch[b.ref.slot]; break;
-          case 'named_input': buffer = this.buffers.get(this.byName.input.get(b.ref.name)?.id ?? -1); break;
+          case 'input': id = node.inputs[b.ref.index]!; break;
+          case 'output': id = node.id; break;
+          case 'scratch': buffer = this.scratch[b.ref.slot]; break;
+          case 'named_input': id = this.byName.input.get(b.ref.name)?.id; break;
         }
+        if (id !== undefined) buffer = this.buffers.get(id);
         if (!buffer) throw new Error(`program: no buffer for binding ${b.name} of %${node.id} ${node.op}`);
-        return { binding, resource: { buffer } };
+        const size = id === undefined ? buffer.size : this.bindingSize(id, buffer);
+        if (size > maxBinding) throw new DeviceLimitError(`binding ${b.name} of kernel ${launch.key} (%${node.id} ${node.op})`, size, 'maxStorageBufferBindingSize', maxBinding, 'compile for targetFor(gpu), which splits or refuses such tensors');
+        return { binding, resource: { buffer, size } };
       });
-      entries.push({ binding: launch.bindings.length, resource: { buffer: uniformBuffer, offset, size: Math.max(launch.uniforms.length * 4, 16) } });
+      entries.push({ binding: launch.bindings.length, resource: { buffer: this.uniformBuffer!, offset, size: Math.max(launch.uniforms.length * 4, 16) } });
       const pipe = pipelines[i]!;
       this.kernelKeys.add(launch.key);
       this.steps.push({
         node: node.id,
+        debugName: `${launch.key} %${node.id}${node.label ? ` (${node.label})` : ''}`,
         launch,
         pipeline: pipe.pipeline,
         bindGroup: device.createBindGroup({ label: `${launch.key} %${node.id}`, layout: pipe.layout, entries }),
         grid: typeof launch.workgroups === 'number' ? foldWorkgroups(launch.workgroups, maxDim) : launch.workgroups,
       });
     });
-    this.pipelinesAtCreate = pipelinesCreated(device) - before;
   }
 
   private leaf(kind: 'input' | 'param' | 'state', name: string): Node {
@@ -205,18 +265,17 @@ export class GpuProgram {
     return node;
   }
 
-  private write(node: Node, data: ArrayBufferView & { length: number }): void {
-    const n = numel(node.type.shape);
-    if (data.length !== n) throw new Error(`program: ${node.label ?? node.op} wants ${n} values, got ${data.length}`);
-    const wantInt = node.type.dtype === 'i32';
-    if (wantInt !== data instanceof Int32Array) throw new Error(`program: ${node.label ?? node.op} is ${node.type.dtype}, got ${data.constructor.name}`);
-    this.gpu.device.queue.writeBuffer(this.buffers.get(node.id)!, 0, data.buffer, data.byteOffset, n * 4);
+  private write(node: Node, data: ParamData | Int32Array): void {
+    const label = node.label ?? node.op;
+    const bytes = data instanceof Int32Array ? intBytes(node, data) : deviceBytes(data, node.type, label);
+    this.watch.scoped(`writing ${label}`, () => this.gpu.device.queue.writeBuffer(this.buffers.get(node.id)!, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
   setInput(name: string, data: Float32Array | Int32Array): void {
     this.write(this.leaf('input', name), data);
   }
-  setParam(name: string, data: Float32Array): void {
+  /** A parameter's values: f32 numbers, or a tensor as its file stores it (F32, F16, BF16; 16-bit weights upload as they are). */
+  setParam(name: string, data: ParamData): void {
     this.write(this.leaf('param', name), data);
   }
   setState(name: string, data: Float32Array): void {
@@ -229,22 +288,40 @@ export class GpuProgram {
     return this.read(this.leaf('state', name).id) as Promise<Float32Array>;
   }
 
+  /**
+   * Waits for the work submitted so far and throws a DeviceError if any of it failed (or the device
+   * was lost). Reads do this themselves; call it before writing anything the device computed.
+   */
+  check(): Promise<void> {
+    return this.watch.check();
+  }
+
   /** Records every dispatch into one compute pass and submits once. */
   run(): void {
     const { device } = this.gpu;
     const before = pipelinesCreated(device);
-    const encoder = device.createCommandEncoder({ label: 'rankfold run' });
-    const pass = encoder.beginComputePass();
-    for (const s of this.steps) {
+    this.watch.scoped(`running step ${this.runs + 1} of a program of ${this.steps.length} kernels`, () => this.submit(this.steps, 'rankfold run'));
+    this.runs++;
+    this.pipelinesLastRun = pipelinesCreated(device) - before;
+  }
+
+  /**
+   * One compute pass over `steps`, submitted. Each dispatch sits in a debug group named after its
+   * kernel and node, so a driver message about a dispatch names the kernel.
+   */
+  private submit(steps: readonly Step[], label: string): void {
+    const encoder = this.gpu.device.createCommandEncoder({ label });
+    const pass = encoder.beginComputePass({ label });
+    for (const s of steps) {
+      pass.pushDebugGroup(s.debugName);
       pass.setPipeline(s.pipeline);
       pass.setBindGroup(0, s.bindGroup);
       pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
+      pass.popDebugGroup();
     }
     pass.end();
-    device.queue.submit([encoder.finish()]);
+    this.gpu.device.queue.submit([encoder.finish()]);
     this.pool.submitted();
-    this.runs++;
-    this.pipelinesLastRun = pipelinesCreated(device) - before;
   }
 
   /**
@@ -252,20 +329,13 @@ export class GpuProgram {
    * at a time (runtime/device/profile.ts). Earlier dispatches must have run for the inputs to be valid.
    */
   runSteps(from: number, to = from + 1): void {
-    const encoder = this.gpu.device.createCommandEncoder({ label: 'rankfold steps' });
-    const pass = encoder.beginComputePass();
-    for (const s of this.steps.slice(from, to)) {
-      pass.setPipeline(s.pipeline);
-      pass.setBindGroup(0, s.bindGroup);
-      pass.dispatchWorkgroups(s.grid[0], s.grid[1], s.grid[2]);
-    }
-    pass.end();
-    this.gpu.device.queue.submit([encoder.finish()]);
-    this.pool.submitted();
+    const steps = this.steps.slice(from, to);
+    this.watch.scoped(`running kernels ${steps.map((s) => `${s.launch.key} (%${s.node})`).join(', ')}`, () => this.submit(steps, 'rankfold steps'));
   }
 
-  /** Reads back one tensor: a graph output by name, or any node by id. */
+  /** Reads back one tensor: a graph output by name (one held in parts is joined), or any node by id. */
   async read(which: string | number): Promise<Float32Array | Int32Array> {
+    if (typeof which === 'string' && this.graph.outputParts?.[which]) return joinOutputParts(this.graph, which, (part) => this.read(part));
     const id = typeof which === 'number' ? which : this.graph.outputs[which];
     if (id === undefined) throw new Error(`program: no output named "${which}" (has: ${Object.keys(this.graph.outputs).join(', ')})`);
     const node = this.graph.nodes[id]!;
@@ -273,18 +343,35 @@ export class GpuProgram {
       throw new Error(`program: %${id} ${node.label ?? node.op} shares a planned buffer with later values; read outputs, gradients, params or state`);
     }
     if (!this.buffers.has(id)) throw new Error(`program: %${id} ${node.op} has no buffer`);
-    const size = Math.max(numel(node.type.shape), 1) * 4;
-    const staging = this.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
-    const encoder = this.gpu.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(this.buffers.get(id)!, 0, staging, 0, align(size, 4));
-    this.gpu.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ, 0, size);
-    const bytes = staging.getMappedRange(0, size).slice(0);
-    staging.unmap();
-    this.pool.release(staging);
-    this.pool.submitted();
     const n = numel(node.type.shape);
-    return node.type.dtype === 'i32' ? new Int32Array(bytes, 0, n) : new Float32Array(bytes, 0, n);
+    const size = align(Math.max(n * dtypeBytes(node.type.dtype), 4), 4);
+    const staging = this.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    const label = node.label ?? `%${id} ${node.op}`;
+    let bytes: ArrayBuffer;
+    try {
+      this.watch.scoped(`reading ${label}`, () => {
+        const encoder = this.gpu.device.createCommandEncoder({ label: `read ${label}` });
+        encoder.copyBufferToBuffer(this.buffers.get(id)!, 0, staging, 0, size);
+        this.gpu.device.queue.submit([encoder.finish()]);
+      });
+      try {
+        await staging.mapAsync(GPUMapMode.READ, 0, size);
+      } catch (err) {
+        // A failed copy or a lost device rejects the map: the check below names the cause.
+        await this.watch.check();
+        throw err;
+      }
+      bytes = staging.getMappedRange(0, size).slice(0);
+      staging.unmap();
+    } finally {
+      this.pool.release(staging);
+      this.pool.submitted();
+    }
+    // Everything submitted before the copy has finished: any failure of it is known now. Values
+    // from a failed command buffer (zeros) never leave this function.
+    await this.watch.check();
+    if (node.type.dtype === 'i32') return new Int32Array(bytes, 0, n);
+    return isHalf(node.type.dtype) ? deviceValues(new Uint8Array(bytes, 0, n * 2), node.type.dtype) : new Float32Array(bytes, 0, n);
   }
 
   /** The GPU buffer holding a node's result (for callers that chain programs). */

@@ -1,6 +1,6 @@
 // Choosing an executor for a compiled program, and the target to compile for it: the GPU program
 // runs the program's kernels under its plan; the interpreter runs its graph.
-import { DEFAULT_TARGET, type Target } from '../../compiler/target.ts';
+import { makeTarget, NO_SIZE_LIMITS, type Target } from '../../compiler/target.ts';
 import type { Executable } from '../../compiler/compile.ts';
 import type { GpuContext } from '../device/device.ts';
 import { targetFor } from '../device/target.ts';
@@ -14,10 +14,16 @@ export interface ExecutorOptions {
   precision?: 'f32' | 'f64';
 }
 
-/** What to compile for these options: the device's Target on webgpu; the default one for the interpreter (which runs no kernel). */
+/**
+ * The interpreter's target: it runs no kernel and binds no buffer, so nothing is split or refused
+ * for size (a 152k-vocab model runs unsplit, as in PyTorch).
+ */
+export const INTERP_TARGET: Target = makeTarget('gpu', { limits: NO_SIZE_LIMITS });
+
+/** What to compile for these options: the device's Target on webgpu; INTERP_TARGET for the interpreter. */
 export function executorTarget(o: ExecutorOptions): Target {
   if (o.backend === 'webgpu' && o.gpu) return targetFor(o.gpu);
-  return DEFAULT_TARGET;
+  return INTERP_TARGET;
 }
 
 export async function createExecutor(program: Executable, o: ExecutorOptions): Promise<Executor> {

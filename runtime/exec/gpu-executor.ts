@@ -3,7 +3,7 @@ import type { Executable } from '../../compiler/compile.ts';
 import type { Graph } from '../../compiler/ir/types.ts';
 import type { GpuContext } from '../device/device.ts';
 import { GpuProgram, type ProgramStats } from '../device/program.ts';
-import { inputNames, type Executor } from './executor.ts';
+import { inputNames, type Executor, type ParamData } from './executor.ts';
 
 export class GpuExecutor implements Executor {
   readonly backend = 'webgpu' as const;
@@ -25,7 +25,7 @@ export class GpuExecutor implements Executor {
     return this.program.stats;
   }
 
-  setParam(name: string, data: Float32Array): void {
+  setParam(name: string, data: ParamData): void {
     this.program.setParam(name, data);
   }
   getParam(name: string): Promise<Float32Array> {
@@ -46,6 +46,9 @@ export class GpuExecutor implements Executor {
   }
   read(output: string): Promise<Float32Array | Int32Array> {
     return this.program.read(output);
+  }
+  check(): Promise<void> {
+    return this.program.check();
   }
   async readGrad(param: string): Promise<Float32Array> {
     const id = this.graph.grads[param];

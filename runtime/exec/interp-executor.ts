@@ -2,7 +2,9 @@
 // the oracle for the WebGPU backend and a fallback for `--backend interp`.
 import { interpret, type HostTensor, type Precision } from '../../compiler/ir/interp.ts';
 import type { Graph } from '../../compiler/ir/types.ts';
-import { inputNames, paramNames, stateNames, type Executor } from './executor.ts';
+import { inputNames, paramNames, stateNames, type Executor, type ParamData } from './executor.ts';
+import { paramValues } from '../device/param-data.ts';
+import { joinOutputParts } from '../../compiler/ir/output-parts.ts';
 
 export class InterpExecutor implements Executor {
   readonly backend = 'interp' as const;
@@ -27,9 +29,10 @@ export class InterpExecutor implements Executor {
     return this.precision === 'f64' ? Float64Array.from(data) : Float32Array.from(data);
   }
 
-  setParam(name: string, data: Float32Array): void {
+  /** 16-bit parameters are rounded by interpret() itself, as the GPU stores them. */
+  setParam(name: string, data: ParamData): void {
     if (!this.known.params.has(name)) throw new Error(`graph has no parameter "${name}"`);
-    this.params[name] = this.copy(data);
+    this.params[name] = this.copy(paramValues(data, name));
   }
   async getParam(name: string): Promise<Float32Array> {
     const p = this.params[name];
@@ -59,6 +62,7 @@ export class InterpExecutor implements Executor {
     this.last = interpret(this.graph, { inputs: this.inputs, params: this.params, state: this.state }, { precision: this.precision });
   }
   async read(output: string): Promise<Float32Array | Int32Array> {
+    if (this.graph.outputParts?.[output]) return joinOutputParts(this.graph, output, (part) => this.read(part));
     const v = this.result().outputs[output];
     if (!v) throw new Error(`graph has no output "${output}"`);
     return v instanceof Int32Array ? v.slice() : Float32Array.from(v);
@@ -76,5 +80,6 @@ export class InterpExecutor implements Executor {
     if (!this.last) throw new Error('run() the graph before reading its results');
     return this.last;
   }
+  async check(): Promise<void> {}
   destroy(): void {}
 }

@@ -14,6 +14,7 @@ import { createExecutor, executorTarget, type ExecutorOptions } from '../exec/cr
 import { setWeights, type WeightMap } from '../model/weights.ts';
 import { checkSamplingOptions, sampleToken, type SamplingOptions } from './sampling.ts';
 import { firstNonFinite } from '../model/finite.ts';
+import { outputShape } from '../../compiler/ir/output-parts.ts';
 
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
@@ -66,8 +67,9 @@ export class Generator {
     const exec = await createExecutor(program, o);
     const graph = program.graph;
     for (const w of weights) setWeights(exec, w);
-    const logits = graph.nodes[graph.outputs['logits']!]!;
-    return new Generator(model, exec, o, weights, logits.type.shape[logits.type.shape.length - 1]!);
+    // Logits of a split LM head are held in parts; the executor joins them when read.
+    const logits = outputShape(graph, 'logits');
+    return new Generator(model, exec, o, weights, logits[logits.length - 1]!);
   }
 
   /** Replaces weights (e.g. another adapter) without rebuilding the graph. */

@@ -6,22 +6,69 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readSafetensorsFile } from '../io/node-fs.ts';
 import { serializeSafetensors, type SafetensorsFile, type TensorInput } from '../io/safetensors.ts';
 import { requireFinite } from './finite.ts';
-import { baseWeights, initBaseWeights, readBaseWeights, type WeightMap } from './weights.ts';
+import { baseWeights, initBaseWeights, readBaseWeights, setWeights, type WeightMap } from './weights.ts';
+import { baseParamDtypes, readerOf, storedName, uploadBaseWeights } from './upload.ts';
+import type { ParamDtypes } from '../../compiler/passes/storage.ts';
+import type { Executor } from '../exec/executor.ts';
 
 export interface LoadedBase {
-  weights: WeightMap;
+  /** Every base weight as f32 (decoded from the file on first use: uploads go through upload() instead). */
+  readonly weights: WeightMap;
   /** The file read, for writing back under its names; undefined for a fresh init. */
   file?: SafetensorsFile;
   /** One line for the user: where the base came from. */
   description: string;
+  /** How the file stores each weight, for compile's paramDtypes (none for a fresh init: f32). */
+  paramDtypes?: ParamDtypes;
+  /** The base weights as f32, each decoded when first asked for (adapter inits read only the weights they adapt). */
+  decodedOnUse(): WeightMap;
+  /** Sets every base weight of the executor's graph, as stored (16-bit weights stay 16-bit); returns the parameters set. */
+  upload(exec: Executor): Promise<string[]>;
+}
+
+/** A weight map that decodes each weight from its file when first read. */
+class DecodedOnUse extends Map<string, Float32Array> {
+  constructor(private readonly decode: (name: string) => Float32Array | undefined) {
+    super();
+  }
+  override get(name: string): Float32Array | undefined {
+    let v = super.get(name);
+    if (v === undefined) {
+      v = this.decode(name);
+      if (v !== undefined) super.set(name, v);
+    }
+    return v;
+  }
+  override has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
 }
 
 export function loadBase(model: CheckedModel, weightsFile: string | undefined, seed: number): LoadedBase {
   if (weightsFile === undefined) {
-    return { weights: initBaseWeights(model, seed), description: `fresh init (GPT-2 style, seed ${seed}): no --weights given, so the base model is random` };
+    const weights = initBaseWeights(model, seed);
+    return { weights, decodedOnUse: () => weights, description: `fresh init (GPT-2 style, seed ${seed}): no --weights given, so the base model is random`, upload: async (exec) => setWeights(exec, weights) };
   }
   const file = readSafetensorsFile(weightsFile);
-  return { weights: readBaseWeights(model, file), file, description: weightsFile };
+  const reader = readerOf(file);
+  let decoded: WeightMap | undefined;
+  return {
+    get weights() {
+      return (decoded ??= readBaseWeights(model, file));
+    },
+    decodedOnUse: () => new DecodedOnUse((name) => {
+      const w = model.weights.find((x) => x.name === name);
+      if (!w) return undefined;
+      const stored = storedName(model, w, reader, weightsFile);
+      const data = file.getFloat32(stored);
+      requireFinite(data, weightsFile, stored, w.shape);
+      return data;
+    }),
+    file,
+    description: weightsFile,
+    paramDtypes: baseParamDtypes(model, reader, weightsFile),
+    upload: (exec) => uploadBaseWeights(exec, model, reader, weightsFile),
+  };
 }
 
 /**

@@ -4,7 +4,8 @@
 import type { CheckedModel, Weight } from '../../compiler/check/model.ts';
 import { Rng } from '../data/rng.ts';
 import { UserError } from '../../compiler/errors.ts';
-import type { Executor } from '../exec/executor.ts';
+import type { Executor, ParamData } from '../exec/executor.ts';
+import { setWeight, weightSlots } from '../exec/weight-slots.ts';
 import { paramNames } from '../exec/executor.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import { toFloat32, type StoredTensor } from '../io/dtypes.ts';
@@ -86,15 +87,15 @@ export function initBaseWeights(model: CheckedModel, seed: number): WeightMap {
   return out;
 }
 
-/** Sets every parameter of the executor's graph that `weights` has; returns the names it set. */
-export function setWeights(exec: Executor, weights: WeightMap): string[] {
+/**
+ * Sets every weight of the executor's graph that `weights` has (a weight the compiler split into row
+ * chunks is sliced into them); returns the parameter names it set.
+ */
+export function setWeights(exec: Executor, weights: ReadonlyMap<string, ParamData>): string[] {
   const set: string[] = [];
-  for (const name of paramNames(exec.graph)) {
+  for (const [name, slots] of weightSlots(exec.graph)) {
     const w = weights.get(name);
-    if (w) {
-      exec.setParam(name, w);
-      set.push(name);
-    }
+    if (w) set.push(...setWeight(exec, slots, w));
   }
   return set;
 }

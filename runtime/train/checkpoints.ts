@@ -15,34 +15,40 @@ import { parseSafetensors, serializeSafetensors, type TensorInput } from '../io/
 import { setWeights, type WeightMap } from '../model/weights.ts';
 import { adapterWeights, readAdapterFromExecutor } from '../adapters/adapter-weights.ts';
 import { requireFinite } from '../model/finite.ts';
+import { getWeight, setWeight, weightShape, weightSlots } from '../exec/weight-slots.ts';
 
 export const FULL_WEIGHTS_NAME = 'model.safetensors';
 
-/** Parameters AdamW updates: those with `<name>.exp_avg` state in the graph. */
-export function trainedParams(exec: Executor): string[] {
-  return stateNames(exec.graph)
-    .filter((s) => s.endsWith('.exp_avg'))
-    .map((s) => s.slice(0, -'.exp_avg'.length));
+/**
+ * Weights AdamW updates, by model name: those whose parameter has `<name>.exp_avg` state in the
+ * graph (a weight the compiler split into row chunks counts once, under its own name).
+ */
+export function trainedWeights(exec: Executor): string[] {
+  const trained = new Set(stateNames(exec.graph).filter((s) => s.endsWith('.exp_avg')).map((s) => s.slice(0, -'.exp_avg'.length)));
+  return [...weightSlots(exec.graph)].filter(([, slots]) => slots.some((s) => trained.has(s.param))).map(([name]) => name);
 }
 
-async function readMoments(exec: Executor, keyOf: (param: string) => string): Promise<Map<string, AdamMoments>> {
-  const shapes = new Map(exec.graph.nodes.filter((n) => n.op === 'param').map((n) => [(n.attrs as { name: string }).name, n.type.shape as number[]]));
+async function readMoments(exec: Executor, keyOf: (weight: string) => string): Promise<Map<string, AdamMoments>> {
+  const slots = weightSlots(exec.graph);
   const out = new Map<string, AdamMoments>();
-  for (const p of trainedParams(exec)) {
-    const shape = shapes.get(p)!;
-    out.set(keyOf(p), { exp_avg: { shape, data: await exec.getState(`${p}.exp_avg`) }, exp_avg_sq: { shape, data: await exec.getState(`${p}.exp_avg_sq`) } });
+  for (const w of trainedWeights(exec)) {
+    const shape = weightShape(slots.get(w)!);
+    const moment = (which: string) => getWeight(exec, w, (p) => exec.getState(`${p}.${which}`));
+    out.set(keyOf(w), { exp_avg: { shape, data: await moment('exp_avg') }, exp_avg_sq: { shape, data: await moment('exp_avg_sq') } });
   }
   return out;
 }
 
-function restoreMoments(exec: Executor, moments: Map<string, AdamMoments>, keyOf: (param: string) => string, source: string): void {
-  for (const p of trainedParams(exec)) {
-    const m = moments.get(keyOf(p));
-    if (!m) throw new UserError(`${source}: no AdamW moments for "${keyOf(p)}" (checkpoint of a different model?)`);
-    requireFinite(m.exp_avg.data, `${source}/${OPTIMIZER_NAME}`, `${keyOf(p)}.exp_avg`, m.exp_avg.shape);
-    requireFinite(m.exp_avg_sq.data, `${source}/${OPTIMIZER_NAME}`, `${keyOf(p)}.exp_avg_sq`, m.exp_avg_sq.shape);
-    exec.setState(`${p}.exp_avg`, m.exp_avg.data);
-    exec.setState(`${p}.exp_avg_sq`, m.exp_avg_sq.data);
+function restoreMoments(exec: Executor, moments: Map<string, AdamMoments>, keyOf: (weight: string) => string, source: string): void {
+  const slots = weightSlots(exec.graph);
+  for (const w of trainedWeights(exec)) {
+    const m = moments.get(keyOf(w));
+    if (!m) throw new UserError(`${source}: no AdamW moments for "${keyOf(w)}" (checkpoint of a different model?)`);
+    requireFinite(m.exp_avg.data, `${source}/${OPTIMIZER_NAME}`, `${keyOf(w)}.exp_avg`, m.exp_avg.shape);
+    requireFinite(m.exp_avg_sq.data, `${source}/${OPTIMIZER_NAME}`, `${keyOf(w)}.exp_avg_sq`, m.exp_avg_sq.shape);
+    for (const which of ['exp_avg', 'exp_avg_sq'] as const) {
+      setWeight(exec, slots.get(w), m[which].data, (p, d) => exec.setState(`${p}.${which}`, d as Float32Array));
+    }
   }
 }
 
@@ -79,11 +85,7 @@ export async function saveCheckpoint(dir: string, exec: Executor, model: Checked
   }
   const tensors = new Map<string, TensorInput>();
   const opt = new Map<string, TensorInput>();
-  for (const n of exec.graph.nodes) {
-    if (n.op !== 'param') continue;
-    const name = (n.attrs as { name: string }).name;
-    tensors.set(name, { shape: n.type.shape as number[], data: await exec.getParam(name) });
-  }
+  for (const [name, slots] of weightSlots(exec.graph)) tensors.set(name, { shape: weightShape(slots), data: await getWeight(exec, name) });
   for (const [key, m] of await readMoments(exec, (p) => p)) {
     opt.set(`${key}.exp_avg`, m.exp_avg);
     opt.set(`${key}.exp_avg_sq`, m.exp_avg_sq);

@@ -30,7 +30,8 @@ import { csvRow } from '../report/logger.ts';
 import { lineChartSvg } from '../report/charts.ts';
 import { learningRate, type ScheduleOptions } from './schedule.ts';
 import { NonFiniteLossError, feedBatch, trainLoop, type StepInfo } from './trainer.ts';
-import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requireFiniteTrained, saveCheckpoint, trainedParams } from './checkpoints.ts';
+import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requireFiniteTrained, saveCheckpoint, trainedWeights } from './checkpoints.ts';
+import { getWeight, setWeight, weightSlots } from '../exec/weight-slots.ts';
 import { loadTrainData, tokenizerFor, type TrainData } from '../data/job-data.ts';
 import { resolveTrainSettings, resumeMismatches, type TrainOverrides, type TrainSettings } from './settings.ts';
 import { loadBase, modelFileBytes } from '../model/base-weights.ts';
@@ -225,18 +226,23 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
 
   const adamw = { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, gradAccum: s.gradAccum, ...(s.maxGradNorm > 0 ? { maxGradNorm: s.maxGradNorm } : {}) };
   const target = executorTarget(o);
-  const exec = await createExecutor(compile(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed, target }), o);
+  // Frozen base weights keep the file's dtype on the device (bf16 stays bf16); full fine-tuning
+  // trains f32 copies of them (the storage pass keeps only frozen weights 16-bit).
+  const paramDtypes = base.paramDtypes ? { paramDtypes: base.paramDtypes } : {};
+  const exec = await createExecutor(compile(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed, target, ...paramDtypes }), o);
   let evalExec: Executor | undefined;
   try {
-    const set = setWeights(exec, base.weights);
-    if (!o.full) set.push(...setWeights(exec, initAdapterWeights(model, base.weights, mixSeed(s.seed, 1))));
+    const set = await base.upload(exec);
+    // PEFT's inits read a base weight only where they need it (DoRA, PiSSA, OLoRA): decoded then.
+    if (!o.full) set.push(...setWeights(exec, initAdapterWeights(model, base.decodedOnUse(), mixSeed(s.seed, 1))));
     requireAllSet(exec, set);
     ck?.apply(exec);
     if (heldOut) {
-      evalExec = await createExecutor(compile(model, { mode: 'eval', batch: s.batch, seq: s.seq, target }), o);
-      setWeights(evalExec, base.weights);
+      // --full evaluates the trained f32 weights, copied in at each evaluation: no 16-bit storage there.
+      evalExec = await createExecutor(compile(model, { mode: 'eval', batch: s.batch, seq: s.seq, target, ...(o.full ? {} : paramDtypes) }), o);
+      await base.upload(evalExec);
     }
-    const params = trainedParams(exec);
+    const trained = trainedWeights(exec);
     const startStep = ck?.state.step ?? 0;
     const history: LossRecord[] = (ck?.state.loss_history ?? []).filter((h) => h.step <= startStep);
     const rng = new Rng(mixSeed(s.seed, 2));
@@ -287,7 +293,8 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
             // Evaluation and saving happen at logged steps (the loss is known finite there); a due
             // point between two logged steps moves to the next logged one.
             if (evalExec && (Math.floor(done / s.evalEvery) > Math.floor(lastEval / s.evalEvery) || last)) {
-              for (const p of params) evalExec.setParam(p, await exec.getParam(p));
+              const evalSlots = weightSlots(evalExec.graph);
+              for (const w of trained) setWeight(evalExec, evalSlots.get(w), await getWeight(exec, w));
               const evalLoss = await evaluate(evalExec, heldOut!, s.batch);
               lastEval = done;
               if (evalLoss !== undefined) {
@@ -317,6 +324,8 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
 
     // The final weights, the loss log and its plot replace the previous ones together or not at all.
     const outputs = await finalOutputs(exec, model, peft, base.file, o.full === true, s.steps);
+    // Every device error of the run surfaces here at the latest: nothing is written after one.
+    await exec.check();
     outputs[LOSS_CSV] = csvText();
     outputs[LOSS_SVG] = await lossCurveSvg(history, `${model.name} (${path.basename(o.data)})`);
     commitFiles(out, outputs);
@@ -342,7 +351,7 @@ function nonFiniteCause(err: NonFiniteLossError, startStep: number, s: TrainSett
 async function finalOutputs(exec: Executor, model: CheckedModel, peft: PeftConfig | undefined, input: SafetensorsFile | undefined, full: boolean, step: number): Promise<Record<string, Uint8Array | string>> {
   if (full) {
     const weights: WeightMap = new Map();
-    for (const w of model.weights) if (w.tiedTo === undefined) weights.set(w.name, await exec.getParam(w.name));
+    for (const w of model.weights) if (w.tiedTo === undefined) weights.set(w.name, await getWeight(exec, w.name));
     return { [FULL_WEIGHTS_NAME]: modelFileBytes(model, weights, input, `after step ${step}`) };
   }
   const adapter = await readAdapterFromExecutor(exec, model, peft);

@@ -19,7 +19,7 @@ const SHAPE = { mode: 'train', batch: 2, seq: 8 } as const;
 
 describe('compile', () => {
   it('names its stages in pipeline order', () => {
-    expect(STAGES).toEqual(['parse', 'check', 'elaborate', 'lower', 'autodiff', 'optimizer', 'passes', 'plan', 'emit']);
+    expect(STAGES).toEqual(['parse', 'check', 'elaborate', 'lower', 'split', 'autodiff', 'optimizer', 'passes', 'plan', 'emit']);
   });
 
   it('stops after each stage with what that stage made', () => {

@@ -5,7 +5,11 @@ import { formatWgsl } from '../../../compiler/emit/index.ts';
 import { graphToDot } from '../../../compiler/ir/dot.ts';
 import { printGraph } from '../../../compiler/ir/print.ts';
 import { formatPlanBytes } from '../../../compiler/plan/memory-plan.ts';
-import { makeTarget, TARGET_KINDS, type TargetKind } from '../../../compiler/target.ts';
+import { DEFAULT_LIMITS, makeTarget, TARGET_KINDS, type TargetKind } from '../../../compiler/target.ts';
+import type { ParamDtypes } from '../../../compiler/passes/storage.ts';
+import type { Graph } from '../../../compiler/ir/types.ts';
+import type { OpAttrs } from '../../../compiler/ir/ops.ts';
+import { configDtype, type JsonObject } from '../../../runtime/io/hf-config.ts';
 import { UserError } from '../../../compiler/errors.ts';
 import { writeFileAtomic } from '../../../runtime/io/atomic.ts';
 import { intArg, loadModelSpecWith, setArg, type SetValues } from '../options.ts';
@@ -25,6 +29,25 @@ interface CompileFlags {
   emit: string;
   out?: string;
   target: string;
+  dtype?: string;
+  maxBinding?: number;
+}
+
+const DTYPES = ['f32', 'bf16', 'f16'] as const;
+
+/** Every base weight stored in `dtype` (the storage pass keeps frozen matrices 16-bit). */
+function paramDtypesOf(model: CheckedModel, dtype: (typeof DTYPES)[number]): ParamDtypes {
+  return Object.fromEntries(model.weights.filter((w) => w.role !== 'adapter').map((w) => [w.name, dtype]));
+}
+
+/** The weights the split pass cut into row chunks, one line each (nothing when none was). */
+function splitSummary(graph: Graph, limit: number): string {
+  const chunks = new Map<string, number[]>();
+  for (const n of graph.nodes) {
+    const rows = n.op === 'param' ? (n.attrs as OpAttrs['param']).rows : undefined;
+    if (rows) chunks.set(rows.of, [...(chunks.get(rows.of) ?? []), n.type.shape[0]!]);
+  }
+  return [...chunks].map(([name, sizes]) => `split: ${name} (${sizes.reduce((a, b) => a + b, 0)} rows) into ${sizes.length} chunks of <= ${Math.max(...sizes)} rows to fit maxStorageBufferBindingSize ${limit.toLocaleString('en-US')}\n`).join('');
 }
 
 /** What --emit prints, each from the compile stage that makes it: the IR after the passes, the plan, the kernels. */
@@ -34,8 +57,10 @@ function emitText(model: CheckedModel, emit: Emit, o: CompileOptions): string {
       return printGraph(compile(model, { ...o, stopAfter: 'passes' }).graph);
     case 'dot':
       return graphToDot(compile(model, { ...o, stopAfter: 'passes' }).graph, { name: model.name });
-    case 'plan':
-      return formatPlanBytes(compile(model, { ...o, stopAfter: 'plan' }).plan);
+    case 'plan': {
+      const planned = compile(model, { ...o, stopAfter: 'plan' });
+      return formatPlanBytes(planned.plan) + splitSummary(planned.graph, planned.target.limits.maxStorageBufferBindingSize);
+    }
     case 'wgsl': {
       const program = compile(model, { ...o, stopAfter: 'emit' });
       return formatWgsl(program.graph, program.kernels);
@@ -58,12 +83,19 @@ export const registerCompile: RegisterCommand = (program) => {
     .option('--mode <mode>', 'train (forward, backward, AdamW), eval (forward and loss) or decode (one token, KV cache)', 'train')
     .option('--no-fuse', 'skip the fusion passes')
     .option('--target <kind>', 'kernels tuned for gpu or cpu (software adapters such as lavapipe run the cpu ones)', 'gpu')
+    .option('--dtype <dtype>', 'how the base weights are stored: f32, bf16 or f16 (frozen weight matrices stay 16-bit on the device; default: the --model\'s or --config\'s dtype, else f32)')
+    .option('--max-binding <bytes>', 'the device\'s maxStorageBufferBindingSize (default: WebGPU\'s 134217728): weights above it are split, values above it refused', intArg)
     .option('--out <file>', 'write to a file instead of stdout')
     .action(async (spec: string | undefined, flags: CompileFlags) => {
       if (!(EMITS as readonly string[]).includes(flags.emit)) throw new UserError(`--emit must be one of ${EMITS.join(', ')}, got "${flags.emit}"`);
       if (!(TARGET_KINDS as readonly string[]).includes(flags.target)) throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
       if (!['train', 'eval', 'decode'].includes(flags.mode)) throw new UserError(`--mode must be train, eval or decode, got "${flags.mode}"`);
-      const { model } = await loadModelSpecWith(spec, flags);
+      const { model, config } = await loadModelSpecWith(spec, flags);
+      // A model folder's or --config's config.json says how the weights are stored (dtype, torch_dtype).
+      const configFile = flags.model !== undefined ? `${flags.model}/config.json` : flags.config;
+      const fromConfig = config && configFile ? configDtype(config as JsonObject, configFile) : undefined;
+      const dtype = flags.dtype ?? (fromConfig ? ({ BF16: 'bf16', F16: 'f16', F32: 'f32' } as const)[fromConfig] : 'f32');
+      if (!(DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype must be one of ${DTYPES.join(', ')}, got "${dtype}"`);
       const batch = flags.batch ?? model.train?.batch ?? 1;
       const positions = maxPositions(model);
       const seq = flags.seq ?? model.train?.seq ?? Math.min(128, positions ?? 128);
@@ -73,7 +105,9 @@ export const registerCompile: RegisterCommand = (program) => {
       if (mode === 'train' && model.lora.length === 0) throw new UserError(`${model.file}: nothing to train (no \`lora targets\`); use --mode eval`);
       // A decoding step processes one token against a cache of `seq` positions.
       const shape = mode === 'decode' ? { batch, seq: 1, cacheLen: seq } : { batch, seq };
-      const text = emitText(model, flags.emit as Emit, { mode, ...shape, fuse: flags.fuse, target: makeTarget(flags.target as TargetKind) });
+      const limits = flags.maxBinding !== undefined ? { maxStorageBufferBindingSize: flags.maxBinding, maxBufferSize: Math.max(flags.maxBinding, DEFAULT_LIMITS.maxBufferSize) } : {};
+      const target = makeTarget(flags.target as TargetKind, { limits });
+      const text = emitText(model, flags.emit as Emit, { mode, ...shape, fuse: flags.fuse, target, paramDtypes: paramDtypesOf(model, dtype as (typeof DTYPES)[number]) });
       if (flags.out) writeFileAtomic(flags.out, text);
       else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     });

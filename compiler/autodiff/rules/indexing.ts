@@ -24,10 +24,25 @@ export const sliceGrad: GradRule<'slice_grad'> = (c) => {
 /** Rows of dy summed into the rows of the table they were read from (full fine-tuning only). */
 export const embedding: GradRule<'embedding'> = (c) => {
   const [table, ids] = c.node.inputs as [number, number];
-  return [when(c, 0, () => c.b.emit('embedding_grad', [ids, c.dy], { vocab: c.b.shape(table)[0]! })), undefined];
+  const rows = c.node.attrs.rows;
+  const attrs = { vocab: c.b.shape(table)[0]!, ...(rows ? { start: rows.start } : {}) };
+  return [when(c, 0, () => c.b.emit('embedding_grad', [ids, c.dy], attrs)), undefined];
 };
 
 export const crossEntropy: GradRule<'cross_entropy'> = (c) => {
   const [logits, labels] = c.node.inputs as [number, number];
   return [when(c, 0, () => c.b.emit('cross_entropy_grad', [logits, labels, c.dy], { ...c.node.attrs })), undefined];
+};
+
+/** Each logits chunk's gradient, from the chained statistics (the stats and labels get none). */
+export const crossEntropyChunked: GradRule<'cross_entropy_chunked'> = (c) => {
+  const [stats, labels, ...chunks] = c.node.inputs as number[];
+  const { ignoreIndex, vocab } = c.node.attrs;
+  let start = 0;
+  const grads = chunks.map((chunk, i) => {
+    const attrs = { ignoreIndex, vocab, start };
+    start += c.b.shape(chunk).at(-1)!;
+    return when(c, i + 2, () => c.b.emit('cross_entropy_chunked_grad', [chunk, labels!, c.dy, stats!], attrs));
+  });
+  return [undefined, undefined, ...grads];
 };

@@ -69,6 +69,13 @@ export const sub = binary((a, b) => a - b);
 export const mul = binary((a, b) => a * b);
 export const div = binary((a, b) => a / b);
 
+/** 16-bit values were widened when fed (interpret rounds 16-bit params), so the cast copies. */
+export const cast: Kernel<OpAttrs['cast']> = (ctx, [x]) => {
+  const out = ctx.alloc(x!.data.length);
+  out.set(x!.data);
+  return out;
+};
+
 export const scale: Kernel<OpAttrs['scale']> = (ctx, [x], { c }) => {
   const out = ctx.alloc(x!.data.length);
   for (let i = 0; i < out.length; i++) out[i] = x!.data[i]! * c;

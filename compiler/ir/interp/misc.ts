@@ -42,23 +42,27 @@ function checkId(id: number, vocab: number, op: string): void {
   if (!(id >= 0 && id < vocab)) throw new IrError(`${op}: id ${id} out of range [0, ${vocab})`);
 }
 
-export const embedding: Kernel<OpAttrs['embedding']> = (ctx, [table, ids]) => {
+export const embedding: Kernel<OpAttrs['embedding']> = (ctx, [table, ids], { rows }) => {
   const [V, D] = [table!.shape[0]!, table!.shape[1]!];
+  const start = rows?.start ?? 0;
   const out = ctx.alloc(ids!.data.length * D);
   for (let t = 0; t < ids!.data.length; t++) {
     const id = ids!.data[t]!;
-    checkId(id, V, 'embedding');
-    for (let d = 0; d < D; d++) out[t * D + d] = table!.data[id * D + d]!;
+    checkId(id, rows?.total ?? V, 'embedding');
+    if (id < start || id >= start + V) continue; // another chunk's row: zeros here
+    for (let d = 0; d < D; d++) out[t * D + d] = table!.data[(id - start) * D + d]!;
   }
   return out;
 };
 
-export const embeddingGrad: Kernel<OpAttrs['embedding_grad']> = (ctx, [ids, dy], { vocab }) => {
+/** Rows of dy summed per id, for ids in [start, start + vocab) (a chunk of a split table); other ids are another chunk's. */
+export const embeddingGrad: Kernel<OpAttrs['embedding_grad']> = (ctx, [ids, dy], { vocab, start }) => {
   const D = lastDim(dy!.shape);
   const acc = new Float64Array(vocab * D);
   for (let t = 0; t < ids!.data.length; t++) {
-    const id = ids!.data[t]!;
-    checkId(id, vocab, 'embedding_grad');
+    const id = ids!.data[t]! - (start ?? 0);
+    if (start === undefined) checkId(id, vocab, 'embedding_grad');
+    else if (id < 0 || id >= vocab) continue;
     for (let d = 0; d < D; d++) acc[id * D + d]! += dy!.data[t * D + d]!;
   }
   const out = ctx.alloc(acc.length);
@@ -107,6 +111,62 @@ export const crossEntropyGrad: Kernel<OpAttrs['cross_entropy_grad']> = (ctx, [lo
     checkId(label, V, 'cross_entropy_grad');
     const lse = logSumExp(logits!.data, r * V, V);
     for (let v = 0; v < V; v++) out[r * V + v] = g * (Math.exp(logits!.data[r * V + v]! - lse) - (v === label ? 1 : 0));
+  }
+  return out;
+};
+
+/** Online-softmax statistics (m, s, t) per row over one chunk of the logits, merged into prev's. */
+export const logitStats: Kernel<OpAttrs['logit_stats']> = (ctx, [logits, labels, prev], { start }) => {
+  const V = lastDim(logits!.shape);
+  const rows = rowCount(logits!.shape);
+  const out = ctx.alloc(rows * 3);
+  for (let r = 0; r < rows; r++) {
+    let m = -Infinity;
+    for (let v = 0; v < V; v++) m = Math.max(m, logits!.data[r * V + v]!);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(logits!.data[r * V + v]! - m);
+    const label = labels!.data[r]! - start;
+    let t = label >= 0 && label < V ? logits!.data[r * V + label]! : 0;
+    if (prev) {
+      const [pm, ps, pt] = [prev.data[r * 3]!, prev.data[r * 3 + 1]!, prev.data[r * 3 + 2]!];
+      const mm = Math.max(m, pm);
+      s = s * Math.exp(m - mm) + ps * Math.exp(pm - mm);
+      m = mm;
+      if (!(label >= 0 && label < V)) t = pt;
+    }
+    out[r * 3] = m;
+    out[r * 3 + 1] = s;
+    out[r * 3 + 2] = t;
+  }
+  return out;
+};
+
+/** Mean of m + log(s) − t over labels != ignoreIndex, from the chained statistics of every chunk. */
+export const crossEntropyChunked: Kernel<OpAttrs['cross_entropy_chunked']> = (ctx, [stats, labels], { ignoreIndex, vocab }) => {
+  const count = validCount(labels!.data, ignoreIndex);
+  let total = 0;
+  for (let r = 0; r < labels!.data.length; r++) {
+    const label = labels!.data[r]!;
+    if (label === ignoreIndex) continue;
+    checkId(label, vocab, 'cross_entropy_chunked');
+    total += stats!.data[r * 3]! + Math.log(stats!.data[r * 3 + 1]!) - stats!.data[r * 3 + 2]!;
+  }
+  return ctx.alloc(1).fill(count === 0 ? 0 : total / count);
+};
+
+/** dlogits of one chunk: dloss·(softmax − onehot)/count, the softmax's log-normalizer m + log(s) from the stats. */
+export const crossEntropyChunkedGrad: Kernel<OpAttrs['cross_entropy_chunked_grad']> = (ctx, [logits, labels, dloss, stats], { ignoreIndex, vocab, start }) => {
+  const V = lastDim(logits!.shape);
+  const count = validCount(labels!.data, ignoreIndex);
+  const out = ctx.alloc(logits!.data.length);
+  if (count === 0) return out;
+  const g = dloss!.data[0]! / count;
+  for (let r = 0; r < rowCount(logits!.shape); r++) {
+    const label = labels!.data[r]!;
+    if (label === ignoreIndex) continue;
+    checkId(label, vocab, 'cross_entropy_chunked_grad');
+    const lse = stats!.data[r * 3]! + Math.log(stats!.data[r * 3 + 1]!);
+    for (let v = 0; v < V; v++) out[r * V + v] = g * (Math.exp(logits!.data[r * V + v]! - lse) - (start + v === label ? 1 : 0));
   }
   return out;
 };

@@ -104,6 +104,16 @@ describe('rankfold merge / generate / compile (in-process)', () => {
     expect(plan.out).toMatch(/^frozen_weights +\d+ B/m);
     expect(plan.out).toMatch(/^optimizer_state +\d+ B/m);
     expect(plan.out).toMatch(/^total +\d+ B .* buffers for \d+ nodes$/m);
+    // bf16 weights: frozen matrices at 2 bytes per element; a 4 KiB binding splits the 256 x 16 embedding
+    // (16 KiB in f32, 8 KiB in bf16) and the LM head into row chunks, listed after the totals; the LM
+    // head in chunks of 64 rows, so that each chunk of its [2, 8, 64] f32 logits fits too.
+    const frozen = (text: string) => Number(/^frozen_weights +(\d+) B/m.exec(text)?.[1]);
+    const bf16 = await run([...base, '--emit', 'plan', '--dtype', 'bf16']);
+    expect(frozen(bf16.out)).toBeLessThan(frozen(plan.out) * 0.6);
+    const small = await run([...base, '--emit', 'plan', '--dtype', 'bf16', '--max-binding', '4096']);
+    expect(small.out).toMatch(/^split: wte\.weight \(256 rows\) into 2 chunks of <= 128 rows to fit maxStorageBufferBindingSize 4,096$/m);
+    expect(small.out).toMatch(/^split: lm_head\.weight \(256 rows\) into 4 chunks of <= 64 rows/m);
+    expect((await run([...base, '--emit', 'plan', '--dtype', 'f8'])).err).toBe('rankfold: --dtype must be one of f32, bf16, f16, got "f8"\n');
     const dot = await run([...base, '--emit', 'dot', '--no-fuse']);
     expect(dot.out).toMatch(/^digraph "char_gpt" \{/);
     expect((await run([...base, '--emit', 'svg'])).err).toBe('rankfold: --emit must be one of ir, wgsl, plan, dot, got "svg"\n');

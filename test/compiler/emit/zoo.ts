@@ -58,6 +58,18 @@ export function opZoo(): Graph {
   const upd = b.emit('adamw', [w, acc, m, v, hyper, coef], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   b.graph.effects.push(upd);
   b.output('loss', loss);
-  for (const [name, id] of Object.entries({ dl, rng, eg, c: b.constant(2, [3]) })) b.output(name, id);
+  // 16-bit storage: a bf16 and an f16 weight read by a GEMM, an embedding and a cast.
+  const Wb = b.param('Wb', [16, 16], 'frozen', { dtype: 'bf16' });
+  const Wf = b.param('Wf', [11, 16], 'frozen', { dtype: 'f16' });
+  const hb = b.matmul(n2, Wb, true);
+  const hf = b.add(b.embedding(Wf, ids), b.emit('sum_to', [b.emit('cast', [Wb], {})], { shape: [16] }));
+  // The loss over two column chunks of the logits (a split LM head).
+  const c0 = b.slice(ln, 2, 0, 6);
+  const c1 = b.slice(ln, 2, 6, 5);
+  const st0 = b.emit('logit_stats', [c0, labels], { start: 0 });
+  const st1 = b.emit('logit_stats', [c1, labels, st0], { start: 6 });
+  const lc = b.emit('cross_entropy_chunked', [st1, labels, c0, c1], { ignoreIndex: -100, vocab: 11 });
+  const dlc = b.emit('cross_entropy_chunked_grad', [c1, labels, lc, st1], { ignoreIndex: -100, vocab: 11, start: 6 });
+  for (const [name, id] of Object.entries({ dl, rng, eg, c: b.constant(2, [3]), hb, hf, lc, dlc })) b.output(name, id);
   return b.graph;
 }

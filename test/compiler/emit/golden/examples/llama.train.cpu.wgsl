@@ -1,5 +1,5 @@
 // ---- kernel embedding ---- 1 launch(es); first used by %2 embedding (model.embed_tokens)
-struct U { n: u32, d: u32, vocab: u32, }
+struct U { n: u32, d: u32, vocab: u32, start: u32, }
 @group(0) @binding(0) var<storage, read> table: array<f32>;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -11,7 +11,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (i >= u.n) { return; }
   let id = ids[i / u.d];
   var val = 0.0;
-  if (id >= 0 && u32(id) < u.vocab) { val = table[u32(id) * u.d + i % u.d]; }
+  if (id >= i32(u.start) && u32(id) - u.start < u.vocab) { val = table[(u32(id) - u.start) * u.d + i % u.d]; }
   y[i] = val;
 }
 
