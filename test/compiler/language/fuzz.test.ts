@@ -25,7 +25,6 @@ describe('fuzzing the examples', () => {
       const r = rng(0x5eed + fi);
       // Two layers instead of 96 keep a run in milliseconds; unrolling is tested elsewhere.
       const opts = /\blayers: int/.test(text) ? { overrides: { layers: 2 } } : {};
-      const started = Date.now();
       let ok = 0;
       for (let i = 0; i < ITERATIONS; i++) {
         const m = mutate(text, tokens, r);
@@ -46,7 +45,6 @@ describe('fuzzing the examples', () => {
       }
       // Some mutations land in comments or are otherwise harmless; most should not.
       expect(ok).toBeLessThan(ITERATIONS);
-      expect(Date.now() - started).toBeLessThan(20_000);
-    });
+    }, 180_000); // a hang fails; a slow machine does not (speed is a benchmark's business)
   });
 });

