@@ -97,7 +97,7 @@ function rankfold(args: string[]): Promise<CliRun> {
 
 /** Known messages of pieces other branches bring, to say what a failure waits for. */
 const WAITS_FOR: [RegExp, string][] = [
-  [/no spec for model_type "(qwen2|mistral|phi3|gemma)"/, 'the $1 spec (dsl-examples/$1.rf) with q/k/v biases: the "arch" work'],
+  [/model_type "(\w+)" is not supported/, 'a spec for model_type $1 (dsl-examples/$1.rf): the "arch" work'],
   [/rope_scaling|rope_parameters/, 'rope_scaling honoured (llama3): the "arch" work'],
   [/maxStorageBufferBindingSize|Binding size|exceeds the maximum|binding/i, 'tensors larger than one GPU binding split into chunks: the "gpu" work'],
   [/out of memory|OutOfMemory|Cannot allocate|Array buffer allocation failed/i, 'frozen weights kept 16-bit and streamed to the GPU: the "gpu" work'],
