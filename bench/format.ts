@@ -61,6 +61,32 @@ export interface BrowserRow {
   nodeLoss: number;
 }
 
+/** One real-model run (bench/real-model.ts): a Hugging Face folder loaded as `train --model` loads it. */
+export interface RealModelRow {
+  name: string;
+  layers: number;
+  /** Bytes of the folder's tensors as stored. */
+  folderBytes: number;
+  dtypes: string;
+  seq: number;
+  status: 'ok' | 'blocked';
+  /** What stopped it (stage: message), when blocked. */
+  error?: string;
+  trainableParams?: number;
+  loadMs?: number;
+  /** The first training step (pipelines compiled, buffers first touched) and a second one. */
+  firstStepMs?: number;
+  stepMs?: number;
+  loss?: number;
+  /** Every buffer of the training program / the decoding program (GpuProgram stats). */
+  trainGpuBytes?: number;
+  decodeGpuBytes?: number;
+  /** One decoded token (KV cache of `seq`), after a first one. */
+  decodeMs?: number;
+  /** This process's peak resident set (process.resourceUsage().maxRSS), bytes. */
+  hostPeakRss?: number;
+}
+
 export interface BenchResults {
   meta: {
     date: string;
@@ -80,6 +106,8 @@ export interface BenchResults {
   lora: LoraRow[];
   train: TrainRow[];
   browser?: BrowserRow;
+  /** `--only real-model`. */
+  realModel?: RealModelRow[];
   /** Named ratios (e.g. tfjs_lora / ours_lora step time). */
   ratios: Record<string, number>;
 }
@@ -160,6 +188,20 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  if (r.realModel?.length) {
+    out.push('## Real-size model (Hugging Face folder, bf16, random weights): one LoRA step, one decoded token', '');
+    out.push(
+      table(
+        ['model', 'folder MiB', 'seq', 'status', 'load s', 'step ms (first)', 'train GPU MiB', 'decode ms', 'decode GPU MiB', 'host peak RSS MiB', 'loss'],
+        r.realModel.map((m) => [
+          m.name, `${mib(m.folderBytes)} ${m.dtypes}`, m.seq, m.status === 'ok' ? 'ok' : `blocked: ${m.error ?? ''}`.replace(/\|/g, '/'),
+          fmt(m.loadMs === undefined ? undefined : m.loadMs / 1000, 1), m.stepMs === undefined ? '-' : `${fmt(m.stepMs, 0)} (${fmt(m.firstStepMs, 0)})`,
+          mib(m.trainGpuBytes), fmt(m.decodeMs, 1), mib(m.decodeGpuBytes), mib(m.hostPeakRss), fmt(m.loss, 4),
+        ]),
+      ),
+      '',
+    );
+  }
   const ratios = Object.entries(r.ratios);
   if (ratios.length) {
     out.push('## Ratios', '');
@@ -169,21 +211,29 @@ export function renderMarkdown(r: BenchResults): string {
   return out.join('\n').trimEnd() + '\n';
 }
 
-export const BENCH_SECTIONS = ['matmul', 'lora', 'train', 'browser'] as const;
+export const BENCH_SECTIONS = ['matmul', 'lora', 'train', 'browser', 'real-model'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 export interface BenchArgs {
   quick: boolean;
   out: string;
   matmulSizes?: number[];
-  /** Sections to run; 'browser' runs only when named (it needs Chromium). */
+  /** Sections to run; 'browser' (it needs Chromium) and 'real-model' run only when named. */
   only?: Set<BenchSection>;
+  /** real-model: decoder layers (default 2) and config.json fields over Qwen2.5-0.5B's (--real-set key=json). */
+  realLayers?: number;
+  realConfig?: Record<string, unknown>;
+  /** real-model: tokens per training row and KV cache length (default 128). */
+  realSeq?: number;
   tfjs: boolean;
   /** Force a GEMM form or register config through the compile Target (default: the adapter's 'auto'). */
   gemm?: GemmChoice;
 }
 
-/** `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train,browser`, `--no-tfjs`, `--gemm auto|tiled|register|r4c1|...`. */
+/**
+ * `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train,browser,real-model`, `--no-tfjs`,
+ * `--gemm auto|tiled|register|r4c1|...`, `--real-layers N`, `--real-seq N`, `--real-set key=json` (repeatable).
+ */
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const args: BenchArgs = { quick: false, out: 'bench/results/latest.json', tfjs: true };
   for (let i = 0; i < argv.length; i++) {
@@ -205,9 +255,17 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       const g = value();
       if (!(GEMM_CHOICES as readonly string[]).includes(g)) throw new Error(`--gemm: one of ${GEMM_CHOICES.join(', ')}, got ${g}`);
       args.gemm = g as GemmChoice;
+    } else if (a === '--real-layers') args.realLayers = Number.parseInt(value(), 10);
+    else if (a === '--real-seq') args.realSeq = Number.parseInt(value(), 10);
+    else if (a === '--real-set') {
+      const v = value();
+      const eq = v.indexOf('=');
+      if (eq <= 0) throw new Error(`--real-set: expected key=json, got ${v}`);
+      args.realConfig = { ...args.realConfig, [v.slice(0, eq)]: JSON.parse(v.slice(eq + 1)) };
     } else if (a === '--') continue;
-    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only matmul,lora,train,browser --no-tfjs --gemm CHOICE)`);
+    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only matmul,lora,train,browser,real-model --no-tfjs --gemm CHOICE --real-layers N --real-seq N --real-set key=json)`);
   }
   if (args.matmulSizes?.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--matmul: sizes must be positive integers');
+  for (const [k, v] of [['--real-layers', args.realLayers], ['--real-seq', args.realSeq]] as const) if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new Error(`${k}: a positive integer`);
   return args;
 }

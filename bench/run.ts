@@ -10,6 +10,7 @@ import { createGpu } from '../runtime/device/device.ts';
 import { targetFor } from '../runtime/device/target.ts';
 import { benchBrowser } from './browser.ts';
 import { parseArgs, renderMarkdown, type BenchResults, type BenchSection, type TrainRow } from './format.ts';
+import { benchRealModel } from './real-model.ts';
 import { benchLora } from './lora-linear.ts';
 import { benchMatmul } from './matmul.ts';
 import { FULL_MODEL, QUICK_MODEL } from './model.ts';
@@ -20,8 +21,8 @@ const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  // 'browser' needs Chromium: it runs only when --only names it.
-  const want = (s: BenchSection) => (s === 'browser' ? args.only?.has(s) === true : !args.only || args.only.has(s));
+  // 'browser' needs Chromium and 'real-model' writes a 330 MB folder and needs GBs of memory: they run only when --only names them.
+  const want = (s: BenchSection) => (s === 'browser' || s === 'real-model' ? args.only?.has(s) === true : !args.only || args.only.has(s));
   const t0 = performance.now();
   const gpu = await createGpu();
   log(`adapter: ${gpu.adapterName}`);
@@ -93,6 +94,11 @@ async function main(): Promise<void> {
     results.ratios['browser_over_node_step_time'] = results.browser.ratio;
     const lossDiff = Math.abs(results.browser.browserLoss - results.browser.nodeLoss);
     notes.push(`browser: Chromium and Node ran the same steps from the same seed; their losses after the timed steps differ by ${lossDiff.toExponential(1)}.`);
+  }
+  if (want('real-model')) {
+    const row = await benchRealModel(gpu, target, { layers: args.realLayers ?? 2, config: args.realConfig ?? {}, seq: args.realSeq ?? 128 }, log);
+    results.realModel = [row];
+    notes.push('real-model: GPU bytes = every buffer of the program (GpuProgram stats); host peak RSS = process.resourceUsage().maxRSS of the bench process after the run (on lavapipe the GPU buffers live in host memory and count in it too); the folder is written by a child process.');
   }
   results.meta.load!.push(loadavg()[0]!);
   notes.push(`total wall time ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -10,20 +10,24 @@ export * from './core.ts';
 export {
   loadSpec, loadModelSpec, readConfigJson, specForModelType, EXAMPLES_DIR, MODEL_TYPES, type LoadSpecOptions, type LoadModelSpecOptions, type LoadedModelSpec,
 } from './model/load-spec.ts';
+// A Hugging Face model folder as a spec and base weights (what `--model DIR` does).
+export { loadFolderBase, loadFolderSpec, readFolderWeights, requireSameTensors, withModelFolder, type FolderSpecOptions } from './model/folder-model.ts';
 
 // Files and folders.
-// Spec + base weights file + adapter folder in, merged (or unmerged) safetensors file out (`rankfold merge`, `unmerge`).
+// A model folder (or spec + base weights file) + adapter folder in, merged (or unmerged) model folder (or file) out (`rankfold merge`, `unmerge`).
 export { mergeAdapterIntoBase, unmergeAdapterFromBase, type MergeFilesOptions, type MergeFilesResult } from './adapters/merge-files.ts';
 export { readSafetensorsFile, writeSafetensorsFile, readAdapterDir, writeAdapterDir } from './io/node-fs.ts';
 export { ModelFolder, nodeFolder, readTokenizerFiles } from './io/model-folder.ts';
 export { writeModelFolder, type TensorSource, type WriteModelFolderOptions, type WrittenFolder } from './io/model-folder-write.ts';
 export { openSafetensors, SafetensorsFileWriter } from './io/safetensors-node.ts';
 export { loadFolderTokenizer } from './data/node-files.ts';
+// The tokenizer of a run (a folder's, bytes, gpt2), checked against the model's vocabulary.
+export { tokenizerFor, checkTokenizerFits } from './data/job-data.ts';
 
 // The train job, generation from files, verification and inspection.
 export { runTrainJob, type TrainJobOptions, type TrainJobResult, type TrainReporter } from './train/train-job.ts';
-// Spec + weights file + adapter folders in, one completion per adapter out (`rankfold generate`).
-export { generateTexts, type GenerateTextsOptions, type GeneratedText } from './generate/generate-texts.ts';
+// A model folder (or spec + weights file) + adapter folders in, one streamed completion per adapter out (`rankfold generate`).
+export { generateTexts, promptIds, type GenerateTextsOptions, type GeneratedText } from './generate/generate-texts.ts';
 export { verifyCase } from './verify/verify-case.ts';
 // A safetensors file's tensors, or an adapter folder's config and modules, as text (`rankfold inspect`).
 export { describePath, describeSafetensors, describeAdapter } from './report/inspect.ts';

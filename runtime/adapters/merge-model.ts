@@ -77,6 +77,22 @@ export function unmergeAdapterWeights(model: CheckedModel, merged: WeightMap, lo
   return out;
 }
 
+/**
+ * The base weights (storage names) that merging or unmerging this adapter changes: every adapted
+ * weight, the biases a lora_bias shifts, and the base tensors the adapter replaces (modules_to_save
+ * copies, trained biases). The rest of the base passes through unchanged, so a merge on files needs
+ * only these in memory. `model` is the spec re-targeted by the adapter (applyPeftConfig).
+ */
+export function mergeTouches(model: CheckedModel, adapter: Adapter, source: string): Set<string> {
+  const out = new Set<string>();
+  for (const op of adapted(model)) {
+    out.add(storageName(model, op.weight));
+    if (op.lora!.loraBias && op.op === 'linear' && op.bias !== undefined) out.add(op.bias);
+  }
+  for (const name of baseOverrides(model, adapter, source).keys()) out.add(name);
+  return out;
+}
+
 /** The same model without adapters (what a merged checkpoint runs as). */
 export function stripAdapters(model: CheckedModel): CheckedModel {
   const ops = model.ops.map((op) => {

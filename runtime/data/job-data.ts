@@ -2,8 +2,9 @@
 // rows and split into training and held-out rows, deterministically from the seed.
 import type { CheckedModel } from '../../compiler/check/model.ts';
 import { packConcat, packPadded, splitHeldOut, countTargets, isChat, isPromptCompletion, tokenizeExample, type Rows } from './dataset.ts';
-import { loadExamplesFile } from './node-files.ts';
-import { loadTokenizer, type Tokenizer } from './tokenizer.ts';
+import * as fs from 'node:fs';
+import { loadExamplesFile, loadFolderTokenizer } from './node-files.ts';
+import { GPT2_VOCAB, TOKENIZER_NAMES, loadTokenizer, type Tokenizer } from './tokenizer.ts';
 import { UserError } from '../../compiler/errors.ts';
 
 /** The model's vocabulary size: the last dimension of its logits output. */
@@ -15,13 +16,69 @@ export function modelVocab(model: CheckedModel): number {
   return v;
 }
 
-/** The named tokenizer, or by default bytes for a 256-entry vocabulary and GPT-2's BPE otherwise. */
-export async function tokenizerFor(model: CheckedModel, name?: string): Promise<Tokenizer> {
+/** GPT-2's BPE is the default only for GPT-2-sized vocabularies (50257, or padded a little, as nanoGPT's 50304). */
+const GPT2_DEFAULT = { min: GPT2_VOCAB, max: GPT2_VOCAB + vocabPadding(GPT2_VOCAB) };
+
+/**
+ * How many ids a model's embedding may have past its tokenizer's: checkpoints pad the vocabulary for
+ * speed (Qwen2.5: 151936 rows for 151665 ids; Phi-3: 32064 for 32011), by well under 1%. A larger
+ * gap means the tokenizer is not the model's.
+ */
+export function vocabPadding(modelVocab: number): number {
+  return Math.max(128, Math.ceil(modelVocab * 0.01));
+}
+
+/**
+ * Refuses a tokenizer that does not fit the model: ids past the model's vocabulary, or a vocabulary
+ * that is more than the usual padding larger than the tokenizer's. Returns the number of ids the
+ * model may generate (the tokenizer's, when the embedding is padded beyond them).
+ */
+export function checkTokenizerFits(model: CheckedModel, tok: Tokenizer, hint = ''): number {
   const vocab = modelVocab(model);
-  const tok = await loadTokenizer(name ?? (vocab === 256 ? 'bytes' : 'gpt2'));
   if (tok.vocabSize > vocab) {
-    throw new UserError(`tokenizer ${tok.name} has ${tok.vocabSize} ids but ${model.file} has a vocabulary of ${vocab}${name ? '' : ' (pass --tokenizer)'}`);
+    throw new UserError(`tokenizer ${tok.name} has ${tok.vocabSize} ids but ${model.file} has a vocabulary of ${vocab}: the tokenizer is not this model's${hint}`);
   }
+  if (vocab - tok.vocabSize > vocabPadding(vocab)) {
+    throw new UserError(
+      `tokenizer ${tok.name} has ${tok.vocabSize} ids but ${model.file} has a vocabulary of ${vocab}: ${vocab - tok.vocabSize} ids more than the tokenizer knows, ` +
+        `beyond the padding a checkpoint adds (at most ${vocabPadding(vocab)}), so the tokenizer is not this model's${hint}`,
+    );
+  }
+  return tok.vocabSize;
+}
+
+/**
+ * The tokenizer of a run. `name`: bytes, gpt2, a folder holding tokenizer.json, or "hf:<folder>" (as
+ * checkpoints record it); else the model folder's own tokenizer (`folder`); else bytes for a
+ * 256-entry vocabulary and GPT-2's BPE for a GPT-2-sized one. Any other vocabulary has no default:
+ * a 150k-id model silently tokenized with GPT-2's 50k ids would train on garbage. Checked against
+ * the model's vocabulary (checkTokenizerFits).
+ */
+export async function tokenizerFor(model: CheckedModel, name?: string, o: { folder?: string } = {}): Promise<Tokenizer> {
+  const vocab = modelVocab(model);
+  let tok: Tokenizer;
+  let hint = '';
+  if (name !== undefined) {
+    const dir = name.startsWith('hf:') ? name.slice(3) : name;
+    const isFolder = dir !== '' && fs.existsSync(dir) && fs.statSync(dir).isDirectory();
+    if (name.startsWith('hf:') || isFolder) tok = loadFolderTokenizer(dir);
+    else if ((TOKENIZER_NAMES as readonly string[]).includes(name) || ['byte', 'char', 'r50k_base'].includes(name)) tok = await loadTokenizer(name);
+    else throw new UserError(`unknown tokenizer "${name}": give ${TOKENIZER_NAMES.join(', ')}, or a folder holding tokenizer.json`);
+  } else if (o.folder !== undefined) {
+    tok = loadFolderTokenizer(o.folder);
+    hint = ` (pass --tokenizer to use another)`;
+  } else if (vocab === 256) {
+    tok = await loadTokenizer('bytes');
+  } else if (vocab >= GPT2_DEFAULT.min && vocab <= GPT2_DEFAULT.max) {
+    tok = await loadTokenizer('gpt2');
+    hint = ' (pass --tokenizer)';
+  } else {
+    throw new UserError(
+      `${model.file} has a vocabulary of ${vocab}, which no built-in tokenizer fits (bytes: 256, gpt2: ${GPT2_VOCAB}): ` +
+        `pass --tokenizer with the folder of the model's tokenizer.json, or --model with its Hugging Face folder`,
+    );
+  }
+  checkTokenizerFits(model, tok, hint);
   return tok;
 }
 

@@ -11,6 +11,7 @@ import { UserError } from '../../compiler/errors.ts';
 import { stateNames, type Executor } from '../exec/executor.ts';
 import { compile, type CompiledProgram } from '../../compiler/compile.ts';
 import { createExecutor, executorTarget, type ExecutorOptions } from '../exec/create.ts';
+import type { ParamDtypes } from '../../compiler/passes/storage.ts';
 import { setWeights, type WeightMap } from '../model/weights.ts';
 import { checkSamplingOptions, sampleToken, type SamplingOptions } from './sampling.ts';
 import { firstNonFinite } from '../model/finite.ts';
@@ -20,6 +21,15 @@ export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   /** Stop a row when it produces this token (e.g. a newline or EOS). */
   stopToken?: number;
+  /** Stop a row when it produces any of these (a model's eos ids: generation_config.json's list). */
+  stopTokens?: readonly number[];
+  /**
+   * Sample only ids below this (the tokenizer's ids, when the model's embedding is padded past
+   * them: Qwen2.5 has 151936 rows for 151665 ids); default the whole vocabulary.
+   */
+  vocabLimit?: number;
+  /** Called with each token as it is sampled (row of the prompt, token id), before the next step runs. */
+  onToken?: (row: number, token: number) => void;
   seed?: number;
 }
 
@@ -31,6 +41,13 @@ export interface GeneratorOptions extends ExecutorOptions {
   cacheLen: number;
   /** Feed the prompt positions every row has in one run (default true; false: token by token). */
   prefill?: boolean;
+  /** How the base weights are stored (compile's paramDtypes): frozen 16-bit weights stay 16-bit on the device. */
+  paramDtypes?: ParamDtypes;
+  /**
+   * Sets the base weights of each new executor before the weight maps (which then override what
+   * they hold): an upload straight from a file or folder, one tensor at a time (uploadBaseWeights).
+   */
+  upload?: (exec: Executor) => Promise<unknown>;
 }
 
 export class Generator {
@@ -59,13 +76,14 @@ export class Generator {
 
   /** A decoding graph of `seq` positions per run over the KV cache (1: token by token; more: prefill). */
   private static compileDecoder(model: CheckedModel, o: GeneratorOptions, seq: number): CompiledProgram {
-    return compile(model, { mode: 'decode', batch: o.batch, seq, cacheLen: o.cacheLen, target: executorTarget(o) });
+    return compile(model, { mode: 'decode', batch: o.batch, seq, cacheLen: o.cacheLen, target: executorTarget(o), ...(o.paramDtypes ? { paramDtypes: o.paramDtypes } : {}) });
   }
 
   static async create(model: CheckedModel, weights: WeightMap[], o: GeneratorOptions): Promise<Generator> {
     const program = Generator.compileDecoder(model, o, 1);
     const exec = await createExecutor(program, o);
     const graph = program.graph;
+    await o.upload?.(exec);
     for (const w of weights) setWeights(exec, w);
     // Logits of a split LM head are held in parts; the executor joins them when read.
     const logits = outputShape(graph, 'logits');
@@ -83,6 +101,7 @@ export class Generator {
     let e = this.prefills.get(len);
     if (!e) {
       e = await createExecutor(Generator.compileDecoder(this.model, this.o, len), this.o);
+      await this.o.upload?.(e);
       setWeights(e, this.weights);
       this.prefills.set(len, e);
     }
@@ -125,19 +144,22 @@ export class Generator {
     const out: number[][] = new Array(prompts.length);
     for (let start = 0; start < prompts.length; start += this.batch) {
       const ids = order.slice(start, start + this.batch);
-      const results = await this.generateBatch(ids.map((i) => prompts[i]!), o);
+      const results = await this.generateBatch(ids.map((i) => prompts[i]!), o, ids);
       ids.forEach((i, k) => (out[i] = results[k]!));
     }
     return out;
   }
 
-  private async generateBatch(prompts: number[][], o: GenerateOptions): Promise<number[][]> {
+  /** `rowIds`: each prompt's index among generate()'s prompts, for onToken. */
+  private async generateBatch(prompts: number[][], o: GenerateOptions, rowIds: number[]): Promise<number[][]> {
     const rows = prompts.length;
     const longest = Math.max(...prompts.map((p) => p.length));
     if (prompts.some((p) => p.length === 0)) throw new UserError('cannot generate from an empty prompt');
     const steps = Math.min(this.cacheLen, longest + o.maxNewTokens) - 1;
     if (longest > this.cacheLen) throw new UserError(`prompt of ${longest} tokens is longer than the context (${this.cacheLen})`);
     const rng = new Rng(o.seed ?? 0);
+    const stops = new Set([...(o.stopToken !== undefined ? [o.stopToken] : []), ...(o.stopTokens ?? [])]);
+    const sampleVocab = Math.min(this.vocab, o.vocabLimit ?? this.vocab);
     const generated: number[][] = prompts.map(() => []);
     const done = prompts.map(() => false);
     const ids = new Int32Array(this.batch);
@@ -162,9 +184,10 @@ export class Generator {
         // NaN logits would pick token 0 (a NUL byte) for ever after: stop instead.
         const bad = logits instanceof Float32Array ? firstNonFinite(logits.subarray(r * this.vocab, (r + 1) * this.vocab)) : -1;
         if (bad >= 0) throw new UserError(`the model's logits at position ${t} are not finite (token ${bad} has ${logits[r * this.vocab + bad]}): the weights overflow float32 on this input`);
-        const token = sampleToken(logits, o, rng, r * this.vocab, this.vocab);
+        const token = sampleToken(logits, o, rng, r * this.vocab, sampleVocab);
         generated[r]!.push(token);
-        if (token === o.stopToken || generated[r]!.length >= o.maxNewTokens) done[r] = true;
+        o.onToken?.(rowIds[r]!, token);
+        if (stops.has(token) || generated[r]!.length >= o.maxNewTokens) done[r] = true;
       }
       if (done.slice(0, rows).every(Boolean)) break;
     }

@@ -6,14 +6,12 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readSafetensorsFile } from '../io/node-fs.ts';
 import { serializeSafetensors, type SafetensorsFile, type TensorInput } from '../io/safetensors.ts';
 import { requireFinite } from './finite.ts';
-import { baseWeights, initBaseWeights, readBaseWeights, setWeights, type WeightMap } from './weights.ts';
+import { baseWeights, initBaseWeights, setWeights, type WeightMap } from './weights.ts';
 import { baseParamDtypes, readerOf, storedName, uploadBaseWeights } from './upload.ts';
 import type { ParamDtypes } from '../../compiler/passes/storage.ts';
 import type { Executor } from '../exec/executor.ts';
 
 export interface LoadedBase {
-  /** Every base weight as f32 (decoded from the file on first use: uploads go through upload() instead). */
-  readonly weights: WeightMap;
   /** The file read, for writing back under its names; undefined for a fresh init. */
   file?: SafetensorsFile;
   /** One line for the user: where the base came from. */
@@ -47,15 +45,11 @@ class DecodedOnUse extends Map<string, Float32Array> {
 export function loadBase(model: CheckedModel, weightsFile: string | undefined, seed: number): LoadedBase {
   if (weightsFile === undefined) {
     const weights = initBaseWeights(model, seed);
-    return { weights, decodedOnUse: () => weights, description: `fresh init (GPT-2 style, seed ${seed}): no --weights given, so the base model is random`, upload: async (exec) => setWeights(exec, weights) };
+    return { decodedOnUse: () => weights, description: `fresh init (GPT-2 style, seed ${seed}): no --weights given, so the base model is random`, upload: async (exec) => setWeights(exec, weights) };
   }
   const file = readSafetensorsFile(weightsFile);
   const reader = readerOf(file);
-  let decoded: WeightMap | undefined;
   return {
-    get weights() {
-      return (decoded ??= readBaseWeights(model, file));
-    },
     decodedOnUse: () => new DecodedOnUse((name) => {
       const w = model.weights.find((x) => x.name === name);
       if (!w) return undefined;

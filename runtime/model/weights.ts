@@ -30,11 +30,11 @@ interface TensorIndex {
 }
 
 /**
- * Which stored tensor each base weight comes from, shapes checked: its own name, or either name of a
- * tied pair (GPT-2 stores only wte).
+ * Which stored tensor each base weight (or each that `only` accepts) comes from, shapes checked: its
+ * own name, or either name of a tied pair (GPT-2 stores only wte).
  */
-function storedNames(model: CheckedModel, src: TensorIndex): [Weight, string][] {
-  return baseWeights(model).map((w) => {
+export function storedNames(model: CheckedModel, src: TensorIndex, only?: (weight: string) => boolean): [Weight, string][] {
+  return baseWeights(model).filter((w) => !only || only(w.name)).map((w) => {
     let name = w.name;
     if (!src.has(name)) {
       const alias = model.weights.find((x) => x.tiedTo === w.name && src.has(x.name));
@@ -62,11 +62,11 @@ export function readBaseWeights(model: CheckedModel, file: SafetensorsFile): Wei
 
 /**
  * The same, one tensor at a time from a streamed folder (HfFolder: a Hugging Face folder on disk or
- * picked in a page), converted to float32 from its stored dtype.
+ * picked in a page), converted to float32 from its stored dtype; all base weights, or those `only` accepts.
  */
-export async function streamBaseWeights(model: CheckedModel, folder: TensorIndex & { read(name: string): Promise<StoredTensor> }): Promise<WeightMap> {
+export async function streamBaseWeights(model: CheckedModel, folder: TensorIndex & { read(name: string): Promise<StoredTensor> }, only?: (weight: string) => boolean): Promise<WeightMap> {
   const out: WeightMap = new Map();
-  for (const [w, name] of storedNames(model, folder)) {
+  for (const [w, name] of storedNames(model, folder, only)) {
     const data = toFloat32(await folder.read(name), `${folder.source}: ${name}`);
     requireFinite(data, folder.source, name, folder.info(name).shape);
     out.set(w.name, data);

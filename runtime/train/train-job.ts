@@ -34,11 +34,20 @@ import { FULL_WEIGHTS_NAME, adapterTensors, hasCheckpoint, loadCheckpoint, requi
 import { getWeight, setWeight, weightSlots } from '../exec/weight-slots.ts';
 import { loadTrainData, tokenizerFor, type TrainData } from '../data/job-data.ts';
 import { resolveTrainSettings, resumeMismatches, type TrainOverrides, type TrainSettings } from './settings.ts';
-import { loadBase, modelFileBytes } from '../model/base-weights.ts';
+import { loadBase, modelFileBytes, type LoadedBase } from '../model/base-weights.ts';
+import { loadFolderBase, loadFolderSpec, withModelFolder } from '../model/folder-model.ts';
+import type { ModelFolder } from '../io/model-folder.ts';
 import { baseModelNameOrPath } from '../io/hf-config.ts';
 
 export interface TrainJobOptions extends TrainOverrides {
-  spec: string;
+  /** The model spec (.rf); with `model`, it overrides the shipped spec of the folder's model_type. */
+  spec?: string;
+  /**
+   * A Hugging Face model folder: config.json picks the spec (by model_type) and binds it, the base
+   * weights come from its safetensors (sharded or not, any float dtype), the tokenizer from its
+   * tokenizer.json. Excludes `weights` and `config`.
+   */
+  model?: string;
   /** A Hugging Face config.json's contents, bound through the spec's `config` block. */
   config?: Record<string, unknown>;
   /** Spec parameter overrides (like `rankfold check --set`). */
@@ -46,6 +55,7 @@ export interface TrainJobOptions extends TrainOverrides {
   data: string;
   out: string;
   weights?: string;
+  /** bytes, gpt2 or a folder with tokenizer.json; by default the model folder's, else by vocabulary (job-data.ts). */
   tokenizer?: string;
   backend: BackendName;
   gpu?: GpuContext;
@@ -90,20 +100,21 @@ export const CHECKPOINT_DIR = 'checkpoint';
 const CSV_COLUMNS = ['step', 'loss', 'eval_loss', 'lr'];
 
 /** What PEFT records as the base model: config.json's `_name_or_path`, else the folder of the base weights. */
-function baseModelName(o: TrainJobOptions): string | null {
+function baseModelName(o: TrainJobOptions, folder: ModelFolder | undefined): string | null {
+  if (folder) return folder.nameOrPath;
   if (o.weights !== undefined) return baseModelNameOrPath(o.config ?? {}, path.dirname(o.weights));
   const fromConfig = o.config?.['_name_or_path'];
   return typeof fromConfig === 'string' && fromConfig.trim() !== '' ? fromConfig : null;
 }
 
 /** The model the run trains: the spec's adapters re-targeted by --rank/--alpha/--init/--modules-to-save, or no adapters for --full. */
-function targetModel(spec: CheckedModel, o: TrainJobOptions, info: (s: string) => void, resumed?: PeftConfig): { model: CheckedModel; peft?: PeftConfig } {
+function targetModel(spec: CheckedModel, o: TrainJobOptions, folder: ModelFolder | undefined, info: (s: string) => void, resumed?: PeftConfig): { model: CheckedModel; peft?: PeftConfig } {
   if (o.full) return { model: stripAdapters(spec) };
   if (spec.lora.length === 0) throw new UserError(`${spec.file}: no \`lora targets\` to train (add one, or pass --full)`);
   let peft = resumed;
   if (!peft) {
     // One code path for every run: the spec's LoRA settings as a PEFT config, patched, applied back.
-    const extra: Partial<PeftConfig> = { base_model_name_or_path: baseModelName(o) };
+    const extra: Partial<PeftConfig> = { base_model_name_or_path: baseModelName(o, folder) };
     if (o.rank !== undefined) Object.assign(extra, { r: o.rank, rank_pattern: {} });
     if (o.alpha !== undefined) Object.assign(extra, { lora_alpha: o.alpha, alpha_pattern: {} });
     if (o.init !== undefined) extra.init_lora_weights = o.init;
@@ -178,13 +189,28 @@ export function lossCurveSvg(history: LossRecord[], title: string): Promise<stri
 }
 
 export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
-  const spec = loadSpec(o.spec, { config: o.config, overrides: o.set });
+  if (o.model !== undefined) {
+    if (o.weights !== undefined) throw new UserError(`--weights cannot be used with --model: the base weights are the folder's (${o.model})`);
+    if (o.config !== undefined) throw new UserError(`--config cannot be used with --model: the folder's config.json is used (${o.model})`);
+    return withModelFolder(o.model, (folder) => runJob(o, folder));
+  }
+  return runJob(o, undefined);
+}
+
+async function runJob(o: TrainJobOptions, folder: ModelFolder | undefined): Promise<TrainJobResult> {
+  let spec: CheckedModel;
+  if (folder) {
+    const loaded = loadFolderSpec(folder, { spec: o.spec, set: o.set });
+    spec = loaded.model;
+    if (loaded.unread.length) o.reporter?.info?.(`warning:  ${folder.dir}/config.json has keys ${loaded.specFile} does not read: ${loaded.unread.join(', ')}`);
+  } else if (o.spec !== undefined) spec = loadSpec(o.spec, { config: o.config, overrides: o.set });
+  else throw new UserError('no model to train: give a spec file or --model with a Hugging Face model folder');
   // The folder is created only now, locked against a second run, and removed again if this run
   // fails before writing anything into it.
   const outDir = OutputDir.open(o.out, 'rankfold train', [CHECKPOINT_DIR]);
   let ok = false;
   try {
-    const result = await trainInto(outDir.dir, spec, o);
+    const result = await trainInto(outDir.dir, spec, o, folder);
     ok = true;
     return result;
   } finally {
@@ -192,7 +218,12 @@ export async function runTrainJob(o: TrainJobOptions): Promise<TrainJobResult> {
   }
 }
 
-async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): Promise<TrainJobResult> {
+/** The base weights: the model folder's, the --weights file's, or a seeded fresh init. */
+async function baseFor(model: CheckedModel, o: TrainJobOptions, folder: ModelFolder | undefined, seed: number): Promise<LoadedBase> {
+  return folder ? loadFolderBase(model, folder) : loadBase(model, o.weights, seed);
+}
+
+async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions, folder: ModelFolder | undefined): Promise<TrainJobResult> {
   const rep = o.reporter ?? {};
   const info = (s: string) => rep.info?.(s);
   const ckDir = path.join(out, CHECKPOINT_DIR);
@@ -203,7 +234,7 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
   const resuming = o.resume === true;
   if (!resuming && hasCheckpoint(ckDir)) throw new UserError(`${ckDir} already holds a checkpoint: pass --resume to continue it, or choose another --out`);
   const ck = resuming ? loadCheckpoint(ckDir, spec, o.full === true) : undefined;
-  const { model, peft } = targetModel(spec, o, info, ck?.config);
+  const { model, peft } = targetModel(spec, o, folder, info, ck?.config);
   const s = resolveTrainSettings(model, o);
   if (ck) {
     const saved = (ck.state.extra?.settings ?? {}) as Partial<TrainSettings>;
@@ -211,9 +242,11 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
     if (diff.length) throw new UserError(`--resume: the checkpoint was trained with other settings (${diff.join(', ')}); pass the same flags`);
     if (ck.state.step > s.steps) throw new UserError(`--resume: the checkpoint is at step ${ck.state.step}, past --steps ${s.steps}`);
   }
-  const tok: Tokenizer = await tokenizerFor(model, o.tokenizer ?? (ck?.state.extra?.tokenizer as string | undefined));
+  // A model folder's own tokenizer wins over what a checkpoint recorded (the folder may have moved).
+  const saved = folder ? undefined : (ck?.state.extra?.tokenizer as string | undefined);
+  const tok: Tokenizer = await tokenizerFor(model, o.tokenizer ?? saved, { folder: folder?.dir });
   const data: TrainData = loadTrainData(o.data, tok, { seq: s.seq, seed: s.seed, evalFraction: s.evalFraction });
-  const base = loadBase(model, o.weights, s.seed);
+  const base = await baseFor(model, o, folder, s.seed);
   const heldOut = data.heldOut && s.evalEvery > 0 ? evenlySpacedRows(data.heldOut, s.evalRows) : undefined;
   const heldOutNote = heldOut && heldOut.count < data.heldOut!.count ? ` (evaluating ${heldOut.count} evenly spaced of them: --eval-rows)` : '';
 
@@ -270,7 +303,7 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions): P
         rng_state: rng.getState(),
         optimizer: { name: 'adamw', lr: s.lr, betas: [s.beta1, s.beta2], eps: s.eps, weight_decay: s.weightDecay },
         loss_history: history,
-        extra: { settings: s, tokenizer: tok.name, spec: o.spec, data: o.data, full: o.full === true },
+        extra: { settings: s, tokenizer: tok.name, spec: model.file, ...(o.model !== undefined ? { model: o.model } : {}), data: o.data, full: o.full === true },
       };
       await saveCheckpoint(ckDir, exec, model, o.full === true, peft, state);
       lastSaved = steps;

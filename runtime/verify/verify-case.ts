@@ -15,9 +15,10 @@ import { applyPeftConfig } from '../adapters/apply-peft.ts';
 import { compile } from '../../compiler/compile.ts';
 import { createExecutor, executorTarget } from '../exec/create.ts';
 import { feedTokens } from '../model/feeds.ts';
-import { loadModelSpec } from '../model/load-spec.ts';
+import { loadFolderSpec, readFolderWeights, withModelFolder } from '../model/folder-model.ts';
+import type { ModelFolder } from '../io/model-folder.ts';
 import { mergeAdapterWeights, stripAdapters } from '../adapters/merge-model.ts';
-import { readBaseWeights, setWeights, type WeightMap } from '../model/weights.ts';
+import { setWeights, type WeightMap } from '../model/weights.ts';
 import { adapterWeights } from '../adapters/adapter-weights.ts';
 import { optimHyper } from '../../compiler/optim/adamw.ts';
 import { compareTensors, type CheckResult } from './compare.ts';
@@ -57,6 +58,13 @@ interface Expected {
 export interface VerifyOptions {
   backend: BackendName;
   gpu?: GpuContext;
+  /**
+   * The base model as a Hugging Face model folder (config.json + model.safetensors or an index and
+   * shards), when it is not the case folder itself (whose config.json and weights are one too).
+   */
+  model?: string;
+  /** A spec file to use instead of the shipped one for the config's model_type. */
+  spec?: string;
   /** Called as each check completes (for progress output). */
   onCheck?: (r: CheckResult) => void;
   /** Called with notes on the case: the dtypes and tolerances, config keys the spec does not read. */
@@ -73,25 +81,28 @@ function readJson<T>(file: string): T {
 }
 
 export async function verifyCase(dir: string, o: VerifyOptions): Promise<CheckResult[]> {
-  const configFile = join(dir, 'config.json');
-  const config = readJson<Record<string, unknown>>(configFile);
+  return withModelFolder(o.model ?? dir, (folder) => verifyWith(dir, folder, o));
+}
+
+async function verifyWith(dir: string, folder: ModelFolder, o: VerifyOptions): Promise<CheckResult[]> {
+  const configFile = join(folder.dir, 'config.json');
   const expected = readJson<Expected>(join(dir, 'expected.json'));
   const computeDtype = expected.compute_dtype ?? 'float32';
   const TOLERANCES = TOLERANCES_BY_DTYPE[computeDtype];
   if (!TOLERANCES) throw new UserError(`${join(dir, 'expected.json')}: compute_dtype "${computeDtype}" has no tolerances (known: ${Object.keys(TOLERANCES_BY_DTYPE).join(', ')})`);
-  // The spec of the config's model_type; the config's fields are bound or refused by it.
-  const loaded = loadModelSpec({ config, source: configFile });
-  if (loaded.model.unreadConfigKeys?.length) o.onNote?.(`${configFile}: keys ${loaded.spec} does not read: ${loaded.model.unreadConfigKeys.join(', ')}`);
+  // The spec of the config's model_type (or o.spec); the config's fields are bound or refused by it,
+  // and the folder's tensors must be the spec's.
+  const loaded = loadFolderSpec(folder, o.spec !== undefined ? { spec: o.spec } : {});
+  if (loaded.unread.length) o.onNote?.(`${configFile}: keys ${loaded.specFile} does not read: ${loaded.unread.join(', ')}`);
   const adapter = readAdapterDir(join(dir, 'adapter'));
   const model = applyPeftConfig(loaded.model, adapter.config, join(dir, 'adapter', 'adapter_config.json'));
   const io = readSafetensorsFile(join(dir, 'io.safetensors'));
   const ids = io.getInt32('input_ids');
   const [batch, seq] = io.info('input_ids').shape as [number, number];
   // A bf16 or f16 base is read as stored and widened to f32 exactly (toFloat32).
-  const baseFile = readSafetensorsFile(join(dir, 'model.safetensors'));
-  const stored = [...new Set(baseFile.names.map((n) => baseFile.info(n).dtype))].join('+');
-  o.onNote?.(`spec ${loaded.spec}; base stored as ${stored}, reference computed in ${computeDtype}: tolerances logits/loss ${TOLERANCES.logits}/${TOLERANCES.loss} abs, grads/adapter/merged ${TOLERANCES.grads}/${TOLERANCES.adapter}/${TOLERANCES.merged} rel`);
-  const base = readBaseWeights(model, baseFile);
+  const stored = [...new Set(folder.tensors.map((t) => t.dtype))].join('+');
+  o.onNote?.(`spec ${loaded.specFile}; base stored as ${stored}, reference computed in ${computeDtype}: tolerances logits/loss ${TOLERANCES.logits}/${TOLERANCES.loss} abs, grads/adapter/merged ${TOLERANCES.grads}/${TOLERANCES.adapter}/${TOLERANCES.merged} rel`);
+  const base = await readFolderWeights(model, folder);
   const lora = adapterWeights(model, adapter, join(dir, 'adapter'), { base });
   const results: CheckResult[] = [];
   const add = (r: CheckResult) => {

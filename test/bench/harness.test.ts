@@ -20,10 +20,14 @@ describe('bench harness', () => {
     const a = parseArgs(['--', '--quick', '--matmul', '64,128', '--only', 'matmul,train', '--no-tfjs', '--out', 'x.json']);
     expect(a).toMatchObject({ quick: true, tfjs: false, out: 'x.json', matmulSizes: [64, 128] });
     expect([...a.only!]).toEqual(['matmul', 'train']);
-    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section nope \(known: matmul, lora, train, browser\)/);
+    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section nope \(known: matmul, lora, train, browser, real-model\)/);
     expect([...parseArgs(['--only', 'browser']).only!]).toEqual(['browser']);
     expect(() => parseArgs(['--matmul', '0'])).toThrow(/positive/);
     expect(() => parseArgs(['--bogus'])).toThrow(/unknown argument/);
+    const r = parseArgs(['--only', 'real-model', '--real-layers', '24', '--real-set', 'vocab_size=32000', '--real-set', 'model_type="llama"']);
+    expect([...r.only!]).toEqual(['real-model']);
+    expect(r).toMatchObject({ realLayers: 24, realConfig: { vocab_size: 32000, model_type: 'llama' } });
+    expect(() => parseArgs(['--real-layers', '0'])).toThrow(/positive integer/);
   });
 
   it('renders every section as a markdown table', () => {
@@ -42,6 +46,15 @@ describe('bench harness', () => {
     expect(withBrowser).toContain('| Chromium | google swiftshader | 450.0 | 2.50000 |');
     expect(withBrowser).toContain('Chromium / Node time per step: **3.00** (median of 3 alternating runs of 30 steps each)');
     expect(md).toContain('- a note');
+    const real = renderMarkdown({
+      ...sample,
+      realModel: [
+        { name: 'qwen2 896w 2L vocab 151936', layers: 2, folderBytes: 2 ** 20 * 332, dtypes: 'BF16', seq: 128, status: 'ok', loadMs: 2500, firstStepMs: 900, stepMs: 800, loss: 11.93, trainGpuBytes: 2 ** 30, decodeMs: 40, decodeGpuBytes: 2 ** 29, hostPeakRss: 2 ** 31 },
+        { name: 'qwen2 896w 2L vocab 151936', layers: 2, folderBytes: 2 ** 20, dtypes: 'BF16', seq: 128, status: 'blocked', error: 'spec: no spec | here' },
+      ],
+    });
+    expect(real).toContain('| qwen2 896w 2L vocab 151936 | 332.0 BF16 | 128 | ok | 2.5 | 800 (900) | 1024.0 | 40.0 | 512.0 | 2048.0 | 11.9300 |');
+    expect(real).toContain('| blocked: spec: no spec / here | - | - | - | - | - | - | - |\n');
     expect(fmt(undefined)).toBe('-');
     expect(fmt(NaN)).toBe('-');
     expect(fmt(12345.6)).toBe('12346');

@@ -1,10 +1,12 @@
 import { InvalidArgumentError } from 'commander';
+import { UserError } from '../../../compiler/errors.ts';
 import type { RegisterCommand } from './command.ts';
 import { TrainingProgress } from '../../../runtime/report/progress.ts';
 import { floatArg, intArg, readConfigOption, setArg, withBackend, type SetValues } from '../options.ts';
 import { runTrainJob, type TrainReporter } from '../../../runtime/train/train-job.ts';
 
 interface TrainFlags {
+  model?: string;
   data: string;
   out: string;
   weights?: string;
@@ -66,11 +68,12 @@ function consoleReporter(flags: TrainFlags): TrainReporter {
 export const registerTrain: RegisterCommand = (program) => {
   program
     .command('train')
-    .description('fine-tune LoRA adapters (or, with --full, every weight) on a text or JSONL dataset')
-    .argument('<spec>', 'the model spec (.rf)')
-    .requiredOption('--data <file>', 'training data: .jsonl ({"text"} or {"prompt","completion"} lines) or plain text')
+    .description('fine-tune LoRA adapters (or, with --full, every weight) on a text, JSONL or chat dataset')
+    .argument('[spec]', 'the model spec (.rf); with --model, overrides the shipped spec of its model_type')
+    .option('--model <dir>', 'a Hugging Face model folder (config.json, safetensors, tokenizer.json): spec, base weights and tokenizer from it')
+    .requiredOption('--data <file>', 'training data: .jsonl ({"text"}, {"prompt","completion"} or {"messages": [...]} chat lines, the loss on assistant turns) or plain text')
     .requiredOption('--out <dir>', 'output folder: adapter, checkpoint/, loss.csv, loss.svg')
-    .option('--weights <file>', 'base weights (Hugging Face safetensors); without it the base is a fresh random init')
+    .option('--weights <file>', 'base weights (Hugging Face safetensors; not with --model); without either the base is a fresh random init')
     .option('--config <config.json>', 'bind spec parameters from a Hugging Face config.json')
     .option('--set <name=value>', 'set a spec parameter (repeatable)', setArg)
     .option('--steps <n>', 'optimizer steps', intArg)
@@ -80,7 +83,7 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--batch <b>', 'rows per micro-batch', intArg)
     .option('--grad-accum <k>', 'accumulate gradients over k micro-batches per optimizer step', intArg)
     .option('--seq <t>', 'tokens per row', intArg)
-    .option('--tokenizer <name>', 'bytes or gpt2 (default: bytes for a 256-token vocabulary, else gpt2)')
+    .option('--tokenizer <name>', "bytes, gpt2 or a folder with tokenizer.json (default: the model folder's; else bytes for a 256-token vocabulary, gpt2 for GPT-2's)")
     .option('--eval-every <n>', 'held-out loss every n steps (0 = never)', intArg)
     .option('--eval-fraction <f>', 'share of rows held out for evaluation (default 0.1)', floatArg)
     .option('--eval-rows <n>', 'held-out rows each evaluation uses at most, evenly spaced (default 256)', intArg)
@@ -94,11 +97,13 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--modules-to-save <names>', "modules trained in full alongside the adapters and saved with them (PEFT's modules_to_save; comma-separated, repeatable)", namesArg)
     .option('--init <method>', "PEFT's init_lora_weights for every adapter: true, false, gaussian, pissa, pissa_niter_K, olora")
     .option('--no-progress', 'plain progress lines even on a terminal')
-    .action(async (spec: string, flags: TrainFlags) => {
+    .action(async (spec: string | undefined, flags: TrainFlags) => {
+      if (spec === undefined && flags.model === undefined) throw new UserError('give a spec file or --model with a Hugging Face model folder');
       const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum } = flags;
       const result = await withBackend(flags.backend, (backend, gpu) =>
         runTrainJob({
-          spec,
+          ...(spec !== undefined ? { spec } : {}),
+          ...(flags.model !== undefined ? { model: flags.model } : {}),
           config: readConfigOption(flags.config),
           set: flags.set,
           data: flags.data,

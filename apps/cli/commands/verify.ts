@@ -9,14 +9,16 @@ export const registerVerify: RegisterCommand = (program, setExitCode) => {
   program
     .command('verify')
     .description('reproduce a Hugging Face transformers + PEFT reference run and compare every tensor')
-    .argument('<case-dir>', 'folder with config.json, model.safetensors, adapter/, io.safetensors, grads, expected.json')
+    .argument('<case-dir>', 'folder with config.json, model.safetensors (or an index and shards), adapter/, io.safetensors, grads, expected.json')
+    .option('--model <dir>', 'the base model as a Hugging Face model folder (default: the case folder, whose config.json and weights are one)')
+    .option('--spec <file>', "a spec file instead of the shipped spec of the config's model_type")
     .option('--backend <name>', 'webgpu or interp (the CPU reference interpreter)', 'webgpu')
-    .action(async (dir: string, opts: { backend: string }) => {
+    .action(async (dir: string, opts: { backend: string; model?: string; spec?: string }) => {
       if (opts.backend !== 'webgpu' && opts.backend !== 'interp') throw new UserError(`unknown backend "${opts.backend}" (webgpu or interp)`);
       const gpu = opts.backend === 'webgpu' ? await openGpu() : undefined;
       try {
         const notes: string[] = [];
-        const results = await verifyCase(dir, { backend: opts.backend, gpu, onNote: (t) => notes.push(t) });
+        const results = await verifyCase(dir, { backend: opts.backend, gpu, onNote: (t) => notes.push(t), ...(opts.model !== undefined ? { model: opts.model } : {}), ...(opts.spec !== undefined ? { spec: opts.spec } : {}) });
         console.log(`${dir} on ${gpu ? gpu.adapterName : 'the CPU interpreter'}`);
         for (const n of notes) console.log(n);
         console.log(formatTable(results));

@@ -13,11 +13,13 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
   const out: string[] = [];
   const err: string[] = [];
   const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ') + '\n'));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
   const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
   try {
     return { code: await main(args), out: out.join(''), err: err.join('') };
   } finally {
     log.mockRestore();
+    write.mockRestore();
     ewrite.mockRestore();
   }
 }

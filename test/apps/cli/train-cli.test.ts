@@ -62,7 +62,7 @@ describe('rankfold train (in-process)', () => {
     const seq = await run([...TRAIN, '--data', data, '--out', dir, '--seq', '100']);
     expect(seq).toMatchObject({ code: 1, err: `rankfold: --seq 100 is longer than the 64 positions ${CHAR_GPT} has\n` });
     const tok = await run([...TRAIN, '--data', data, '--out', dir, '--tokenizer', 'gpt2']);
-    expect(tok.err).toMatch(/^rankfold: tokenizer gpt2 has 50257 ids but .* has a vocabulary of 256\n$/);
+    expect(tok.err).toMatch(/^rankfold: tokenizer gpt2 has 50257 ids but .* has a vocabulary of 256: the tokenizer is not this model's\n$/);
   });
 });
 

@@ -136,7 +136,7 @@ describe('runTrainJob', () => {
     const weights = writeBase(dir);
     await runTrainJob(job(out, writeText(dir), { steps: 6, lr: 5e-2, warmup: 0, weights }));
     const mergedFile = path.join(dir, 'merged.safetensors');
-    expect(mergeAdapterIntoBase({ spec: CHAR_GPT, set: TINY_SET, weights, adapter: out, out: mergedFile })).toEqual({ mergedLayers: 2, tensors: readSafetensorsFile(weights).names.length });
+    expect(await mergeAdapterIntoBase({ spec: CHAR_GPT, set: TINY_SET, weights, adapter: out, out: mergedFile })).toEqual({ mergedLayers: 2, tensors: readSafetensorsFile(weights).names.length });
     const input = readSafetensorsFile(weights);
     const merged = readSafetensorsFile(mergedFile);
     expect(merged.names.sort()).toEqual(input.names.sort());

@@ -54,7 +54,7 @@ async function trainAndMerge(lora: string, extra: Record<string, unknown> = {}) 
   const model = applyPeftConfig(specModel, adapter.config);
   const adapted = await logits(model, [base, adapterWeights(model, adapter, out, { base })]);
   const mergedFile = path.join(dir, 'merged.safetensors');
-  mergeAdapterIntoBase({ spec, weights, adapter: out, out: mergedFile, set: TINY_SET });
+  await mergeAdapterIntoBase({ spec, weights, adapter: out, out: mergedFile, set: TINY_SET });
   const merged = await logits(stripAdapters(specModel), [readBaseWeights(specModel, readSafetensorsFile(mergedFile))]);
   expect(maxDiff(adapted, merged)).toBeLessThan(1e-4);
   expect(maxDiff(adapted, await logits(stripAdapters(specModel), [base]))).toBeGreaterThan(1e-3);
