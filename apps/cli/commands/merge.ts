@@ -1,9 +1,10 @@
 import type { RegisterCommand } from './command.ts';
 import { UserError } from '../../../compiler/errors.ts';
-import { mergeAdapterIntoBase } from '../../../runtime/adapters/merge-files.ts';
+import { mergeAdapterIntoBase, type MergeFilesOptions } from '../../../runtime/adapters/merge-files.ts';
 import { readConfigOption, setArg, type SetValues } from '../options.ts';
 
-interface MergeFlags {
+/** The flags merge and unmerge share (unmerge's --weights are the merged weights). */
+export interface MergeFlags {
   model?: string;
   weights?: string;
   adapter: string;
@@ -32,21 +33,26 @@ export const registerMerge: RegisterCommand = (program) => {
     .option('--max-shard-size <size>', 'with --model: the largest shard, e.g. 5GB (the default) or 2GiB')
     .option('--overwrite', 'with --model: replace an existing model folder at --out')
     .action(async (spec: string | undefined, flags: MergeFlags) => {
-      if (spec === undefined && flags.model === undefined) throw new UserError('give a spec file (with --weights) or --model with a Hugging Face model folder');
-      if (flags.model === undefined && (flags.maxShardSize !== undefined || flags.overwrite)) throw new UserError('--max-shard-size and --overwrite apply to --model (a model folder out)');
-      const { model, weights, adapter, out, maxShardSize, overwrite } = flags;
-      const r = await mergeAdapterIntoBase({
-        ...(spec !== undefined ? { spec } : {}),
-        ...(model !== undefined ? { model } : {}),
-        ...(weights !== undefined ? { weights } : {}),
-        ...(maxShardSize !== undefined ? { maxShardSize } : {}),
-        ...(overwrite ? { overwrite } : {}),
-        config: readConfigOption(flags.config),
-        set: flags.set,
-        adapter,
-        out,
-      });
+      const r = await mergeAdapterIntoBase(mergeRequest(spec, flags));
       const files = r.shards ? ` (${r.shards.length} weight file${r.shards.length > 1 ? 's' : ''})` : '';
-      console.log(`merged ${adapter} into ${r.mergedLayers} layers of ${model ?? weights}; wrote ${out}${files}`);
+      console.log(`merged ${flags.adapter} into ${r.mergedLayers} layers of ${flags.model ?? flags.weights}; wrote ${flags.out}${files}`);
     });
 };
+
+/** The library request of a merge or unmerge from its command line (checked: a model or a spec, folder-only flags with --model). */
+export function mergeRequest(spec: string | undefined, flags: MergeFlags): MergeFilesOptions {
+  if (spec === undefined && flags.model === undefined) throw new UserError('give a spec file (with --weights) or --model with a Hugging Face model folder');
+  if (flags.model === undefined && (flags.maxShardSize !== undefined || flags.overwrite)) throw new UserError('--max-shard-size and --overwrite apply to --model (a model folder out)');
+  const { model, weights, adapter, out, maxShardSize, overwrite } = flags;
+  return {
+    ...(spec !== undefined ? { spec } : {}),
+    ...(model !== undefined ? { model } : {}),
+    ...(weights !== undefined ? { weights } : {}),
+    ...(maxShardSize !== undefined ? { maxShardSize } : {}),
+    ...(overwrite ? { overwrite } : {}),
+    config: readConfigOption(flags.config),
+    set: flags.set,
+    adapter,
+    out,
+  };
+}

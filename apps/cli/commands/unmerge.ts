@@ -1,18 +1,7 @@
 import type { RegisterCommand } from './command.ts';
-import { UserError } from '../../../compiler/errors.ts';
 import { unmergeAdapterFromBase } from '../../../runtime/adapters/merge-files.ts';
-import { readConfigOption, setArg, type SetValues } from '../options.ts';
-
-interface UnmergeFlags {
-  model?: string;
-  weights?: string;
-  adapter: string;
-  out: string;
-  config?: string;
-  set?: SetValues;
-  maxShardSize?: string;
-  overwrite?: boolean;
-}
+import { setArg } from '../options.ts';
+import { mergeRequest, type MergeFlags } from './merge.ts';
 
 /**
  * `rankfold unmerge --model DIR [--weights MERGED_DIR] --adapter A --out BASE_DIR` or
@@ -31,21 +20,8 @@ export const registerUnmerge: RegisterCommand = (program) => {
     .option('--set <name=value>', 'set a spec parameter (repeatable)', setArg)
     .option('--max-shard-size <size>', 'with --model: the largest shard, e.g. 5GB (the default) or 2GiB')
     .option('--overwrite', 'with --model: replace an existing model folder at --out')
-    .action(async (spec: string | undefined, flags: UnmergeFlags) => {
-      if (spec === undefined && flags.model === undefined) throw new UserError('give a spec file (with --weights) or --model with a Hugging Face model folder');
-      if (flags.model === undefined && (flags.maxShardSize !== undefined || flags.overwrite)) throw new UserError('--max-shard-size and --overwrite apply to --model (a model folder out)');
-      const { model, weights, adapter, out, maxShardSize, overwrite } = flags;
-      const r = await unmergeAdapterFromBase({
-        ...(spec !== undefined ? { spec } : {}),
-        ...(model !== undefined ? { model } : {}),
-        ...(weights !== undefined ? { weights } : {}),
-        ...(maxShardSize !== undefined ? { maxShardSize } : {}),
-        ...(overwrite ? { overwrite } : {}),
-        config: readConfigOption(flags.config),
-        set: flags.set,
-        adapter,
-        out,
-      });
-      console.log(`took ${adapter} out of ${r.mergedLayers} layers of ${weights ?? model}; wrote ${out}`);
+    .action(async (spec: string | undefined, flags: MergeFlags) => {
+      const r = await unmergeAdapterFromBase(mergeRequest(spec, flags));
+      console.log(`took ${flags.adapter} out of ${r.mergedLayers} layers of ${flags.weights ?? flags.model}; wrote ${flags.out}`);
     });
 };

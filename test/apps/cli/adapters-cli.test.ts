@@ -3,32 +3,12 @@
 // of different ranks and target modules, train --modules-to-save.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../apps/cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli as run } from '../../helpers/cli.ts';
 import { readAdapterDir, readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
 import { runTrainJob } from '../../../runtime/train/train-job.ts';
 import { CHAR_GPT, TINY_SET, TINY_SET_FLAGS, tmpDir, writeBase, writeText } from '../../runtime/train/fixtures.ts';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ') + '\n'));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    return { code: await main(args), out: out.join(''), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-    ewrite.mockRestore();
-  }
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+import { maxDiff } from '../../helpers/logits.ts';
 
 /** Every tensor of two safetensors files agrees within tol. */
 function sameTensors(fileA: string, fileB: string, tol: number): void {

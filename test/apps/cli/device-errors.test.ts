@@ -6,26 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, vi } from 'vitest';
-import { main } from '../../../apps/cli/main.ts';
+import { runCli as run } from '../../helpers/cli.ts';
 import { GpuExecutor } from '../../../runtime/exec/gpu-executor.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
 import { CHAR_GPT, TINY_SET_FLAGS, tmpDir, writeBase, writeText } from '../../runtime/train/fixtures.ts';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ') + '\n'));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-    ewrite.mockRestore();
-  }
-}
 
 const TRAIN = ['train', CHAR_GPT, '--backend', 'webgpu', '--eval-every', '0', '--no-progress'];
 
@@ -45,14 +29,14 @@ function breakRun(n: number, output: string): void {
 afterEach(() => vi.restoreAllMocks());
 
 describe('device limits and errors, from the command line', () => {
-  gpuTest('train --set vocab=40000 --set d=1024: the 164 MB embedding and LM head are split to fit, and it trains', async () => {
+  gpuTest('train --set vocab=50257 --set d=1024 (GPT-2\'s tokenizer): the 206 MB embedding and LM head are split to fit, and it trains', async () => {
     const dir = tmpDir('dev-vocab');
     const out = path.join(dir, 'out');
-    const r = await run([...TRAIN, '--set', 'vocab=40000', '--set', 'd=1024', '--tokenizer', 'bytes', '--data', writeText(dir), '--out', out, '--steps', '1', '--batch', '1', '--seq', '8']);
+    const r = await run([...TRAIN, '--set', 'vocab=50257', '--set', 'd=1024', '--tokenizer', 'gpt2', '--data', writeText(dir), '--out', out, '--steps', '1', '--batch', '1', '--seq', '8']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const loss = Number(/done: step 1, loss ([\d.]+)/.exec(r.out)?.[1]);
-    // A random 40000-way classifier starts near log(40000) = 10.6.
+    // A random 50257-way classifier starts near log(50257) = 10.8.
     expect(loss).toBeGreaterThan(9);
     expect(loss).toBeLessThan(13);
     expect(fs.existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);

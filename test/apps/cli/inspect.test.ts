@@ -1,21 +1,7 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as path from 'node:path';
-import { main } from '../../../apps/cli/main.ts';
+import { runCli as run } from '../../helpers/cli.ts';
 import { CONFORMANCE_DIR as conformanceDir } from '../../helpers/conformance.ts';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const write = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-  }
-}
 
 describe('rankfold inspect', () => {
   it('reports a missing path as a one-line error', async () => {

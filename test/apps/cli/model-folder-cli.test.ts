@@ -1,28 +1,12 @@
 // `rankfold check --model DIR` and `rankfold compile --model DIR`: the spec from the folder's
 // config.json model_type (a spec argument overrides), the folder's tensors against the spec,
 // unknown model types and refused or unread config fields reported by name.
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../../apps/cli/main.ts';
+import { runCli as run } from '../../helpers/cli.ts';
 import { CONFORMANCE_DIR } from '../../helpers/conformance.ts';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ') + '\n'));
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
 
 const LLAMA = path.join(CONFORMANCE_DIR, 'llama_qv_r4');
 const made: string[] = [];

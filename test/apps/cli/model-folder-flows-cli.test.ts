@@ -3,8 +3,8 @@
 // file) in, adapters and model folders out, text streamed to stdout.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../apps/cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli as run } from '../../helpers/cli.ts';
 import { generateTexts } from '../../../runtime/generate/generate-texts.ts';
 import { readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
 import { ModelFolder } from '../../../runtime/io/model-folder.ts';
@@ -14,21 +14,6 @@ import { gpuTest } from '../../helpers/gpu.ts';
 import { tmpDir, writeChatJsonl, writeTinyLlamaFolder } from '../../helpers/tiny-hf-model.ts';
 
 /** Runs the CLI in-process; `writes` are the stdout writes one by one (streaming shows as several). */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string; writes: string[] }> {
-  const writes: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void writes.push(a.join(' ') + '\n'));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (writes.push(String(s)), true));
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out: writes.join(''), err: err.join(''), writes };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-    ewrite.mockRestore();
-  }
-}
 
 async function layout(dir: string): Promise<string[]> {
   const f = await ModelFolder.open(dir);

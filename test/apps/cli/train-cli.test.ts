@@ -4,27 +4,11 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../apps/cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli as run } from '../../helpers/cli.ts';
 import { readCheckpointDir } from '../../../runtime/io/node-fs.ts';
 import { runTrainJob } from '../../../runtime/train/train-job.ts';
 import { CHAR_GPT, REPO, TINY_SET, TINY_SET_FLAGS, tmpDir, writeBase, writeJsonl, writeText } from '../../runtime/train/fixtures.ts';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ') + '\n'));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-    ewrite.mockRestore();
-  }
-}
 
 function spawnCli(args: string[]): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [path.join(REPO, 'bin/rankfold.js'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });

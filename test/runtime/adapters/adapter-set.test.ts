@@ -9,15 +9,13 @@ import { AdapterSet } from '../../../runtime/adapters/adapter-set.ts';
 import { adapterWeights } from '../../../runtime/adapters/adapter-weights.ts';
 import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
 import { mergeAdapter, stripAdapters } from '../../../runtime/adapters/merge-model.ts';
-import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { Generator } from '../../../runtime/generate/generator.ts';
 import { readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
 import { makePeftConfig, readAdapter, writeAdapter, type Adapter, type LoraModuleWeights } from '../../../runtime/io/peft.ts';
-import { compile } from '../../../compiler/compile.ts';
-import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { loadSpec, readConfigJson, specForModelType } from '../../../runtime/model/load-spec.ts';
-import { readBaseWeights, setWeights, type WeightMap } from '../../../runtime/model/weights.ts';
+import { readBaseWeights, type WeightMap } from '../../../runtime/model/weights.ts';
 import { conformanceCase } from '../../helpers/conformance.ts';
+import { maxDiff, interpLogits } from '../../helpers/logits.ts';
 
 const fill = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => ((Math.sin(i * 12.9898 + seed * 78.233) * 43758.5453) % 1) * 0.3);
 const lora = (r: number, inF: number, outF: number, seed: number, kind: 'linear' | 'embedding' = 'linear'): LoraModuleWeights => ({
@@ -52,19 +50,7 @@ function setup() {
   return { spec, base, ids, a: readAdapter(writeAdapter(a), 'a'), b: readAdapter(writeAdapter(b), 'b') };
 }
 
-async function logits(model: CheckedModel, weights: WeightMap[], ids: Int32Array): Promise<Float32Array> {
-  const exec = new InterpExecutor(compile(model, { mode: 'eval', batch: 2, seq: 12, stopAfter: 'passes' }).graph, 'f64');
-  for (const w of weights) setWeights(exec, w);
-  feedTokens(exec, ids, 2, 12, ids);
-  exec.run();
-  return (await exec.read('logits')) as Float32Array;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const logits = (model: CheckedModel, weights: WeightMap[], ids: Int32Array) => interpLogits(model, weights, ids, 2, 12);
 
 describe('AdapterSet', () => {
   it('one graph gives each adapter, the base, and their sum; delete keeps PEFT active-set rules', async () => {

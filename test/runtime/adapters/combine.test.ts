@@ -11,6 +11,7 @@ import { loadSpec, readConfigJson, specForModelType } from '../../../runtime/mod
 import { readBaseWeights } from '../../../runtime/model/weights.ts';
 import { svd } from '../../../runtime/analysis/svd.ts';
 import { conformanceCase } from '../../helpers/conformance.ts';
+import { maxDiff } from '../../helpers/logits.ts';
 
 // Hash-like values (a sinusoid's matrices would have rank 2 and make the svd case trivial).
 const fill = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => ((Math.sin(i * 12.9898 + seed * 78.233) * 43758.5453) % 1) * 0.4);
@@ -43,12 +44,6 @@ function setup() {
   const config = readConfigJson(join(dir, 'config.json'));
   const spec = loadSpec(specForModelType('llama'), { config });
   return { spec, base: readBaseWeights(spec, readSafetensorsFile(join(dir, 'model.safetensors'))) };
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 /** ΔW = Σ_t s·B[:, t]·A[t, :] of one module, [out, in], float64. */

@@ -13,10 +13,10 @@ import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
 import { makePeftConfig, readAdapter, writeAdapter, type PeftConfig } from '../../../runtime/io/peft.ts';
 import { compile } from '../../../compiler/compile.ts';
-import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { loadSpec, readConfigJson, specForModelType } from '../../../runtime/model/load-spec.ts';
 import { readBaseWeights, setWeights, type WeightMap } from '../../../runtime/model/weights.ts';
 import { conformanceCase, type ConformanceCase } from '../../helpers/conformance.ts';
+import { maxDiff, interpLogits } from '../../helpers/logits.ts';
 
 function setup(name: ConformanceCase, config: Partial<PeftConfig>) {
   const dir = conformanceCase(name);
@@ -28,19 +28,7 @@ function setup(name: ConformanceCase, config: Partial<PeftConfig>) {
   return { spec, model, base, ids };
 }
 
-async function logits(model: CheckedModel, weights: WeightMap[], ids: Int32Array): Promise<Float32Array> {
-  const exec = new InterpExecutor(compile(model, { mode: 'eval', batch: 2, seq: 12, stopAfter: 'passes' }).graph, 'f64');
-  for (const w of weights) setWeights(exec, w);
-  feedTokens(exec, ids, 2, 12, ids);
-  exec.run();
-  return (await exec.read('logits')) as Float32Array;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const logits = (model: CheckedModel, weights: WeightMap[], ids: Int32Array) => interpLogits(model, weights, ids, 2, 12);
 
 /** s·B·A, [out, in], float64. */
 function sba(b: Float32Array, a: Float32Array, out: number, r: number, inF: number, s: number): Float64Array {

@@ -15,6 +15,7 @@ import { mergeAdapter, unmergeAdapter } from '../../../runtime/adapters/merge-mo
 import { loadSpec, readConfigJson, specForModelType } from '../../../runtime/model/load-spec.ts';
 import { readBaseWeights, type WeightMap } from '../../../runtime/model/weights.ts';
 import { conformanceCase, type ConformanceCase } from '../../helpers/conformance.ts';
+import { maxDiff } from '../../helpers/logits.ts';
 
 const P = 'base_model.model.';
 
@@ -37,12 +38,6 @@ function ba(b: Float32Array, a: Float32Array, out: number, r: number, inF: numbe
   const d = new Float64Array(out * inF);
   for (let o = 0; o < out; o++) for (let i = 0; i < inF; i++) for (let t = 0; t < r; t++) d[o * inF + i]! += s * b[o * r + t]! * a[t * inF + i]!;
   return d;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 describe('adapters written by PEFT merge as PEFT merges them', () => {

@@ -10,14 +10,12 @@ import { mergeAdapterIntoBase } from '../../../runtime/adapters/merge-files.ts';
 import { adapterWeights } from '../../../runtime/adapters/adapter-weights.ts';
 import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
 import { stripAdapters } from '../../../runtime/adapters/merge-model.ts';
-import { InterpExecutor } from '../../../runtime/exec/interp-executor.ts';
 import { readAdapterDir, readSafetensorsFile } from '../../../runtime/io/node-fs.ts';
-import { compile } from '../../../compiler/compile.ts';
-import { feedTokens } from '../../../runtime/model/feeds.ts';
 import { loadSpec } from '../../../runtime/model/load-spec.ts';
-import { readBaseWeights, setWeights, type WeightMap } from '../../../runtime/model/weights.ts';
+import { readBaseWeights, type WeightMap } from '../../../runtime/model/weights.ts';
 import { runTrainJob } from '../../../runtime/train/train-job.ts';
 import { CHAR_GPT, TINY_SET, tmpDir, writeBase, writeJsonl } from './fixtures.ts';
+import { maxDiff, interpLogits } from '../../helpers/logits.ts';
 
 /** char-gpt with other `lora` statements. */
 function specWith(dir: string, lora: string): string {
@@ -26,20 +24,8 @@ function specWith(dir: string, lora: string): string {
   return file;
 }
 
-async function logits(model: CheckedModel, weights: WeightMap[]): Promise<Float32Array> {
-  const ids = Int32Array.from({ length: 16 }, (_, i) => (i * 37 + 5) % 256);
-  const exec = new InterpExecutor(compile(model, { mode: 'eval', batch: 1, seq: 16, stopAfter: 'passes' }).graph, 'f64');
-  for (const w of weights) setWeights(exec, w);
-  feedTokens(exec, ids, 1, 16, ids);
-  exec.run();
-  return (await exec.read('logits')) as Float32Array;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const logits = (model: CheckedModel, weights: WeightMap[]) =>
+  interpLogits(model, weights, Int32Array.from({ length: 16 }, (_, i) => (i * 37 + 5) % 256), 1, 16);
 
 /** Trains, then checks that the merged file runs as the adapted model. */
 async function trainAndMerge(lora: string, extra: Record<string, unknown> = {}) {

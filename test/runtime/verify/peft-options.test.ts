@@ -21,6 +21,7 @@ import { readBaseWeights, setWeights, type WeightMap } from '../../../runtime/mo
 import { initAdapterWeights } from '../../../runtime/adapters/init.ts';
 import { conformanceCase, type ConformanceCase } from '../../helpers/conformance.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
+import { maxDiff } from '../../helpers/logits.ts';
 
 const CASES: Record<string, { dir: ConformanceCase; config: Partial<PeftConfig>; expect: (m: CheckedModel) => void }> = {
   'llama rsLoRA with rank and alpha patterns': {
@@ -123,12 +124,6 @@ async function forward(exec: Executor, weights: WeightMap[], ids: Int32Array, ba
   exec.setInput('optim', Float32Array.of(0, 1, 1, 0));
   exec.run();
   return { logits: await exec.read('logits'), loss: (await exec.read('loss'))[0]! };
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 describe('PEFT options', () => {
