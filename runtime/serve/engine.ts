@@ -176,35 +176,50 @@ export class Engine {
     this.scheduler.remove(seq);
     if (seq.adapterSlot >= 0) this.registry.release(seq.adapterSlot);
     seq.adapterSlot = -1;
-    if ('error' in how) seq.fail(how.error);
-    else seq.finish(how.reason, how.abortReason);
+    if ('error' in how) return seq.fail(how.error);
+    try {
+      seq.finish(how.reason, how.abortReason);
+    } catch (err) {
+      seq.fail(err); // detokenizing the tail failed: the request fails, the engine goes on
+    }
   }
 
   private async loop(): Promise<void> {
     for (;;) {
-      const closed = this.closed;
-      for (const s of this.scheduler.all()) {
-        if (s.aborted) this.end(s, { reason: 'abort' });
-        else if (closed) this.end(s, { reason: 'abort', abortReason: 'shutdown' });
-      }
-      if (closed) return;
-      if (this.scheduler.idle) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        continue;
-      }
-      const plan = this.scheduler.plan();
       try {
-        if (plan.prefill) await this.prefillChunk(plan.prefill);
-        // A prompt whose prefill just ended decodes in this step already.
-        const decode = plan.prefill?.phase === 'decode' ? [...plan.decode, plan.prefill] : plan.decode;
-        if (decode.length > 0) await this.decodeStep(decode);
+        if (await this.iteration()) return;
       } catch (err) {
-        // A failed run (device lost, out of memory) fails the requests it served, not the server.
-        for (const s of [...(plan.prefill ? [plan.prefill] : []), ...plan.decode]) this.end(s, { error: err });
+        // A bug of the engine's own: fail what it serves rather than hang every request.
+        for (const s of this.scheduler.all()) this.end(s, { error: err });
       }
-      // Let the HTTP side run between steps (the interpreter never yields on its own).
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** One pass of the loop; true when the engine is closed. */
+  private async iteration(): Promise<boolean> {
+    const closed = this.closed;
+    for (const s of this.scheduler.all()) {
+      if (s.aborted) this.end(s, { reason: 'abort' });
+      else if (closed) this.end(s, { reason: 'abort', abortReason: 'shutdown' });
+    }
+    if (closed) return true;
+    if (this.scheduler.idle) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      return false;
+    }
+    const plan = this.scheduler.plan();
+    try {
+      if (plan.prefill) await this.prefillChunk(plan.prefill);
+      // A prompt whose prefill just ended decodes in this step already.
+      const decode = plan.prefill?.phase === 'decode' ? [...plan.decode, plan.prefill] : plan.decode;
+      if (decode.length > 0) await this.decodeStep(decode);
+    } catch (err) {
+      // A failed run (device lost, out of memory) fails the requests it served, not the server.
+      for (const s of [...(plan.prefill ? [plan.prefill] : []), ...plan.decode]) this.end(s, { error: err });
+    }
+    // Let the HTTP side run between steps (the interpreter never yields on its own).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return false;
   }
 
   /** One chunk of a prompt through the prefill graph; after the last, its KV cache moves to the sequence's row. */

@@ -116,9 +116,10 @@ export class Sequence {
   /** Ends the sequence; an abort's reason is the signal's, or `abortReason` when the engine aborts it (shutdown). */
   finish(reason: FinishReason, abortReason?: unknown): void {
     if (this.phase === 'done') return;
-    this.phase = 'done';
     // What the decoder and the stop matcher still hold is final text, unless a stop string cut it.
-    if (!this.stops.hit) this.emit(this.stops.push(this.decoder.flush()) + this.stops.flush());
+    const tail = this.stops.hit ? '' : this.stops.push(this.decoder.flush()) + this.stops.flush();
+    this.phase = 'done';
+    this.emit(tail);
     const result: GenerationResult = {
       text: this.text,
       tokens: [...this.generated],
