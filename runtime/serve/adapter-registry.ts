@@ -8,12 +8,14 @@
 // frees the slot when the last request using it finishes (vLLM's and S-LoRA's adapter slots).
 import type { CheckedModel, Op } from '../../compiler/check/model.ts';
 import { UserError } from '../../compiler/errors.ts';
-import { isStackedTarget, loraParamNames, stackedLoraNames, type MultiAdapterOptions } from '../../compiler/lower/lower-model.ts';
+import { isStackedTarget, stackedLoraNames, type MultiAdapterOptions } from '../../compiler/lower/lower-model.ts';
+import { loraParamNames } from '../../compiler/lora/keys.ts';
+import { mutatesBase, type LoraInit } from '../../compiler/lora/lora-config.ts';
+import { adapterWeights } from '../adapters/adapter-weights.ts';
 import { applyPeftConfig } from '../adapters/apply-peft.ts';
 import { paramNames, type Executor } from '../exec/executor.ts';
 import { readAdapterDir } from '../io/node-fs.ts';
 import { ADAPTER_CONFIG_NAME } from '../io/peft.ts';
-import { adapterWeights } from '../model/weights.ts';
 
 type Linear = Extract<Op, { op: 'linear' }>;
 
@@ -146,14 +148,23 @@ export class AdapterRegistry {
       throw new AdapterError(`${dir}: ${why}`, 400);
     };
     const c = adapter.config;
+    // What would change the base per request (not a low-rank term) cannot share the batch.
     if (c.use_dora) fail('DoRA adapters (use_dora) are not served: their magnitude rescales the base output per adapter, which a batched low-rank product does not');
-    if (adapter.others.size > 0) fail(`holds tensors other than LoRA factors (${[...adapter.others.keys()].slice(0, 3).join(', ')}${adapter.others.size > 3 ? ', ...' : ''}: trained biases or modules_to_save), which serving would have to swap per request`);
+    if (c.lora_bias) fail('adapters with lora_bias are not served (a per-adapter bias on lora_B)');
+    if ((c.modules_to_save ?? []).length > 0) fail(`adapters with modules_to_save (${c.modules_to_save!.join(', ')}) are not served: their trained copies replace base modules per adapter`);
+    if (c.bias !== undefined && c.bias !== 'none') fail(`adapters that train biases (bias="${c.bias}") are not served: the biases would replace the base's per adapter`);
+    if (typeof c.init_lora_weights === 'string' && mutatesBase(c.init_lora_weights as LoraInit)) {
+      fail(`init_lora_weights "${c.init_lora_weights}" adapters change the base weights (a residual); convert the adapter to plain LoRA (PEFT's path_initial_model_for_weight_conversion) to serve it`);
+    }
+    if (adapter.others.size > 0) fail(`holds tensors other than LoRA factors (${[...adapter.others.keys()].slice(0, 3).join(', ')}${adapter.others.size > 3 ? ', ...' : ''}), which serving would have to swap per request`);
     let model: CheckedModel;
     try {
       model = applyPeftConfig(this.model, c, `${dir}/${ADAPTER_CONFIG_NAME}`);
     } catch (err) {
       throw new AdapterError((err as Error).message, 400);
     }
+    const embeddings = model.lora.filter((l) => l.kind === 'embedding').map((l) => l.module);
+    if (embeddings.length > 0) fail(`adapts the embedding ${embeddings.join(', ')}; serving batches LoRA on linear layers only`);
     const stacked = new Set(this.modules.map((m) => m.module));
     const outside = model.lora.filter((l) => !stacked.has(l.module)).map((l) => l.module);
     if (outside.length > 0) {

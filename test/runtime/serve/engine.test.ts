@@ -2,6 +2,7 @@
 // requests for different adapters decoded in one batch give each adapter's own greedy output, equal
 // to that adapter decoded alone and to the single-adapter generator; chunked prefill gives the same
 // tokens as feeding the prompt token by token; admission, aborts and adapter slots.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions } from '../../../runtime/serve/engine.ts';
@@ -12,7 +13,7 @@ import type { GenerationRequest } from '../../../runtime/serve/sequence.ts';
 import { Generator } from '../../../runtime/generate/generator.ts';
 import { applyPeftConfig } from '../../../runtime/adapters/apply-peft.ts';
 import { readAdapterDir } from '../../../runtime/io/node-fs.ts';
-import { adapterWeights } from '../../../runtime/model/weights.ts';
+import { adapterWeights } from '../../../runtime/adapters/adapter-weights.ts';
 import type { GpuContext } from '../../../runtime/device/device.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
 import { SERVE_FAMILIES, writeRandomAdapter, writeTinyFolder, type Family } from '../../helpers/serve-fixtures.ts';
@@ -148,6 +149,19 @@ describe('serving engine', () => {
       expect(() => engine.loadAdapter('big', big)).toThrow(/rank 8 \(model\.layers\.0\.self_attn\.q_proj\) exceeds the server's maximum rank 4 \(--max-lora-rank\)/);
       expect(() => engine.loadAdapter('x', path.join(dir, 'none'))).toThrow(/no such adapter directory/);
       expect(() => engine.loadAdapter('bad name', s.adapters.a)).toThrow(/adapter name "bad name" must be/);
+      // What changes the base per adapter cannot share a batch: refused by name.
+      const variant = (key: string, value: unknown): string => {
+        const d = path.join(dir, `variant-${key}`);
+        fs.cpSync(s.adapters.a, d, { recursive: true });
+        const file = path.join(d, 'adapter_config.json');
+        fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), [key]: value }));
+        return d;
+      };
+      expect(() => engine.loadAdapter('m', variant('modules_to_save', ['lm_head']))).toThrow(/modules_to_save \(lm_head\) are not served/);
+      expect(() => engine.loadAdapter('m', variant('bias', 'all'))).toThrow(/train biases \(bias="all"\) are not served/);
+      expect(() => engine.loadAdapter('m', variant('init_lora_weights', 'pissa'))).toThrow(/"pissa" adapters change the base weights/);
+      expect(() => engine.loadAdapter('m', variant('target_modules', ['embed_tokens', 'q_proj']))).toThrow(/adapts the embedding model\.embed_tokens/);
+      expect(() => engine.loadAdapter('m', variant('use_dora', true))).toThrow(/DoRA magnitude/);
       engine.loadAdapter('a', s.adapters.a);
       expect(() => engine.loadAdapter('a', s.adapters.a)).toThrow(/already loaded/);
       expect(() => engine.unloadAdapter('zz')).toThrow(/no adapter named "zz"/);
