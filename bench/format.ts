@@ -98,6 +98,8 @@ export interface ServeDecodeRow {
   tokensPerSecond: number;
   /** From the fastest step. */
   bestTokensPerSecond: number;
+  /** Summed kernel time of one step (each dispatch alone, fastest of 3). */
+  kernelMs?: number;
 }
 
 /** A bounded load test of the HTTP server on 127.0.0.1. */
@@ -255,7 +257,13 @@ export function renderMarkdown(r: BenchResults): string {
   }
   if (r.serveDecode?.length) {
     out.push('## Serving: decoding throughput with many adapters', '');
-    out.push(table(['way', 'median ms/step', 'tokens/s', 'fastest ms/step', 'tokens/s (fastest)'], r.serveDecode.map((s) => [s.name, fmt(s.msPerStep, 1), fmt(s.tokensPerSecond, 1), fmt(s.bestMs, 1), fmt(s.bestTokensPerSecond, 1)])), '');
+    out.push(
+      table(
+        ['way', 'median ms/step', 'tokens/s', 'fastest ms/step', 'tokens/s (fastest)', 'kernel ms/step'],
+        r.serveDecode.map((s) => [s.name, fmt(s.msPerStep, 1), fmt(s.tokensPerSecond, 1), fmt(s.bestMs, 1), fmt(s.bestTokensPerSecond, 1), fmt(s.kernelMs, 1)]),
+      ),
+      '',
+    );
   }
   if (r.serveLoad) {
     const l = r.serveLoad;

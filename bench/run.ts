@@ -107,11 +107,13 @@ async function main(): Promise<void> {
     // From the fastest steps: other work on a shared CPU adapter only adds time (medians alongside).
     results.ratios['serve_multi_over_merged_throughput'] = multi.bestTokensPerSecond / merged.bestTokensPerSecond;
     results.ratios['serve_multi_over_merged_throughput_median'] = multi.tokensPerSecond / merged.tokensPerSecond;
+    if (multi.kernelMs !== undefined && merged.kernelMs !== undefined) results.ratios['serve_multi_over_merged_kernel_throughput'] = merged.kernelMs / multi.kernelMs;
     results.ratios['serve_multi_over_sequential_throughput'] = multi.bestTokensPerSecond / sequential.bestTokensPerSecond;
-    const load = await benchServeLoad(gpu, args.quick, args.quick ? { clients: 8, seconds: 10, maxRequests: 64, maxTokens: 8 } : { clients: 16, seconds: 60, maxRequests: 400, maxTokens: 16 }, log);
+    const load = await benchServeLoad(gpu, args.quick ? { clients: 8, seconds: 10, maxRequests: 64, maxTokens: 8 } : { clients: 16, seconds: 60, maxRequests: 1000, maxTokens: 16 }, log);
     results.serveLoad = load;
     log(`serve load: ${load.requests} requests, ${load.errors} errors, p50 ${load.p50Ms.toFixed(0)} ms, p99 ${load.p99Ms.toFixed(0)} ms`);
-    notes.push('serve: one Llama-shaped model (random weights), 8 adapters on q,k,v,o of ranks 4-16 (padded to 16); decode steps read the logits back; sequential = batch 1 through the single-adapter LoRA graph, the adapter upload spread over a request.');
+    notes.push('serve decode: a Llama-shaped model (random weights), 8 adapters on q,k,v,o of ranks 4-16 (padded to 16); decode steps read the logits back; sequential = batch 1 through the single-adapter LoRA graph, the adapter upload spread over a request; kernel ms = each dispatch alone, fastest of 3 (load cannot inflate it).');
+    notes.push('serve load: the small model (hidden 256, 2 layers, vocab 4096) with the 8 adapters, byte-level tokenizer, greedy completions of a short prompt, clients cycling over the adapters.');
   }
   if (want('recompute')) {
     const rows = await benchRecompute(gpu, target, args.quick, log);

@@ -84,6 +84,11 @@ export class AdapterRegistry {
     });
   }
 
+  /** The stacked parameters of the graphs (two per module). */
+  stackedParamNames(): string[] {
+    return this.modules.flatMap((m) => Object.values(stackedLoraNames(m.module)));
+  }
+
   has(name: string): boolean {
     return this.byName.has(name);
   }

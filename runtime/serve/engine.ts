@@ -61,6 +61,8 @@ export class Engine {
   readonly registry: AdapterRegistry;
   private readonly scheduler: Scheduler;
   private readonly vocab: number;
+  /** Ids sampling chooses from: [0, sampled). */
+  private readonly sampled: number;
   private nextId = 1;
   private closing = false;
   /** Set by shutdown after its grace period: the loop aborts whatever is left, then ends. */
@@ -77,6 +79,8 @@ export class Engine {
   ) {
     const logits = decoder.graph.nodes[decoder.graph.outputs['logits']!]!;
     this.vocab = logits.type.shape[logits.type.shape.length - 1]!;
+    // Ids past the tokenizer's (a vocabulary padded for the GPU, as Qwen2's) are never sampled: no text decodes from them.
+    this.sampled = Math.min(this.vocab, model.tokenizer.vocabSize);
     this.registry = new AdapterRegistry(model.model, options.adapters, [decoder, prefiller]);
     this.scheduler = new Scheduler(options.rows, options.maxQueue, (p) => Math.floor((p - 1) / options.prefillChunk));
     this.loopDone = this.loop();
@@ -106,17 +110,14 @@ export class Engine {
     try {
       for (const e of [decoder, prefiller]) setWeights(e, model.weights);
       const engine = new Engine(model, o, decoder, prefiller);
-      for (const e of [decoder, prefiller]) requireAllSet(e, [...model.weights.keys(), ...engine.stackedNames(e)]);
+      const stacked = engine.registry.stackedParamNames();
+      for (const e of [decoder, prefiller]) requireAllSet(e, [...model.weights.keys(), ...stacked]);
       return engine;
     } catch (err) {
       decoder.destroy();
       prefiller.destroy();
       throw err;
     }
-  }
-
-  private stackedNames(e: Executor): string[] {
-    return e.graph.nodes.filter((n) => n.op === 'param' && (n.attrs as { name: string }).name.endsWith('.stacked')).map((n) => (n.attrs as { name: string }).name);
   }
 
   get stats(): EngineStats {
@@ -150,6 +151,8 @@ export class Engine {
   submit(req: GenerationRequest): Promise<GenerationResult> {
     if (this.closing) throw new ShuttingDownError();
     const seq = new Sequence(this.nextId++, req, this.model.tokenizer);
+    const bad = req.prompt.find((t) => !(Number.isInteger(t) && t >= 0 && t < this.vocab));
+    if (bad !== undefined) throw new UserError(`the prompt has token id ${bad}; the model's vocabulary has ${this.vocab} ids`);
     if (seq.promptLength >= this.options.maxModelLen) {
       throw new UserError(`the prompt has ${seq.promptLength} tokens; this server's context is ${this.options.maxModelLen} tokens (--max-model-len), leaving no room to generate`);
     }
@@ -289,10 +292,14 @@ export class Engine {
         this.end(s, { error: new Error(`the model's logits at position ${s.pos - 1} are not finite (token ${bad} has ${logits[at + bad]})`) });
         continue;
       }
-      const token = sampleToken(logits, { temperature: s.req.temperature, topP: s.req.topP }, s.rng, at, V);
+      const token = sampleToken(logits, { temperature: s.req.temperature, topP: s.req.topP }, s.rng, at, this.sampled);
       this.counters.generatedTokens++;
-      const reason = s.accept(token) ?? (s.pos >= this.options.maxModelLen ? 'length' : undefined);
-      if (reason) this.end(s, { reason });
+      try {
+        const reason = s.accept(token) ?? (s.pos >= this.options.maxModelLen ? 'length' : undefined);
+        if (reason) this.end(s, { reason });
+      } catch (err) {
+        this.end(s, { error: err }); // this request's own failure (detokenizing, its stream callback)
+      }
     }
   }
 
