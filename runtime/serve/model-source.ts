@@ -14,7 +14,7 @@ import { toFloat32 } from '../io/dtypes.ts';
 import { ModelFolder, readTokenizerFiles } from '../io/model-folder.ts';
 import { readSafetensorsFile } from '../io/node-fs.ts';
 import { requireFinite } from '../model/finite.ts';
-import { loadSpec, readConfigJson, specForModelType } from '../model/load-spec.ts';
+import { loadModelSpec, loadSpec, readConfigJson } from '../model/load-spec.ts';
 import { maxPositions } from '../train/settings.ts';
 import { baseWeights, readBaseWeights, type WeightMap } from '../model/weights.ts';
 
@@ -70,10 +70,8 @@ function positionsFrom(model: CheckedModel, config: Record<string, unknown> | un
 export async function loadModelFolder(dir: string, o: { name?: string } = {}): Promise<ServeModel> {
   const folder = await ModelFolder.open(dir);
   try {
-    const type = folder.modelType;
-    if (type === undefined) throw new UserError(`${dir}/config.json: no model_type (pass a spec with --spec instead of --model)`);
-    const spec = specForModelType(type);
-    const model = stripAdapters(loadSpec(spec, { config: folder.config }));
+    // The shipped spec of the folder's model_type, bound to its config.json (refusals by name).
+    const model = stripAdapters(loadModelSpec(folder).model);
     const weights = await readFolderWeights(model, folder);
     const tokenizer = new HfTokenizer(folder.tokenizerFiles());
     checkVocab(model, tokenizer, dir);
