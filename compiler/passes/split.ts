@@ -7,9 +7,11 @@
 //     logits need not fit one binding either (chunks are small enough for their logits to fit too);
 //   - readers of a split value: cross_entropy becomes online-logsumexp statistics chained over the
 //     chunks (logit_stats) and cross_entropy_chunked, whose gradient goes to each chunk; element-wise
-//     ops (add/sub/mul/div, unary, scale) apply per chunk, slicing a full-width other operand; a graph
-//     output becomes parts (graph.outputParts), which executors join when it is read.
-// Any other reader of a chunked weight or split value is a DeviceLimitError naming both. It runs right
+//     ops (add/sub/mul/div, unary, scale) apply per chunk, slicing a full-width other operand; a
+//     serving graph's gathered_lowrank over a split product applies per chunk with its slice of the
+//     stacked B; a graph output becomes parts (graph.outputParts), which executors join when it is read.
+// Any other reader of a chunked weight or split value is a DeviceLimitError naming both, as is a
+// stacked adapter buffer (gathered_lowrank reads it whole) over the limit. It runs right
 // after lowering, so autodiff differentiates the chunked graph: a trained chunked weight (full
 // fine-tuning) gets per-chunk gradients and optimizer state. Chunk parameters are named
 // `<weight>[start:end]` and carry their row range (param attrs `rows`) for the runtime to fill.
@@ -60,7 +62,8 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
   const bytes = (n: Node) => numel(n.type.shape) * dtypeBytes(n.op === 'param' ? storageDtype(n.attrs as OpAttrs['param'], o.paramDtypes) : n.type.dtype);
   const oversized = graph.nodes.filter((n) => n.op === 'param' && bytes(n) > room);
   if (oversized.length === 0) return graph;
-  if (Object.keys(graph.grads).length > 0 || graph.effects.length > 0) throw new Error('split: runs before autodiff and the optimizer');
+  // A prefill's KV-cache writes (kvOnly) are effects too; an optimizer's are not yet there.
+  if (Object.keys(graph.grads).length > 0 || graph.effects.some((id) => graph.nodes[id]!.op !== 'cache_update')) throw new Error('split: runs before autodiff and the optimizer');
 
   const users: number[][] = graph.nodes.map(() => []);
   for (const n of graph.nodes) for (const i of n.inputs) users[i]!.push(n.id);
@@ -72,6 +75,9 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
 
   for (const node of graph.nodes) {
     if (node.op === 'param' && bytes(node) > room) {
+      // Stacked adapters (serving) are read whole, each row's adapter picked at run time: not split.
+      const stacking = users[node.id]!.map((u) => graph.nodes[u]!).find((u) => u.op === 'gathered_lowrank' && (u.inputs[1] === node.id || u.inputs[2] === node.id));
+      if (stacking) throw tooLarge(node, `${describe(stacking)} reads these stacked adapters whole: fewer adapter slots or a lower maximum rank fit`);
       const a = node.attrs as OpAttrs['param'];
       const rows = a.shape[0]!;
       const rowBytes = bytes(node) / rows;
@@ -117,6 +123,7 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
     map.set(node.id, b.emit(node.op, node.inputs.map((i) => map.get(i)!), node.attrs, node.label));
   }
 
+  b.graph.effects = graph.effects.map((id) => map.get(id)!);
   for (const [name, id] of Object.entries(graph.outputs)) {
     const sv = split.get(id);
     if (!sv) {
@@ -141,6 +148,18 @@ function splitReader(b: GraphBuilder, node: Node, sv: Split, map: Map<number, Va
     });
     const { ignoreIndex } = node.attrs as OpAttrs['cross_entropy'];
     map.set(node.id, b.emit('cross_entropy_chunked', [stats!, labels, ...sv.parts], { ignoreIndex, vocab: sv.total }, node.label));
+    return;
+  }
+  if (node.op === 'gathered_lowrank' && (node.attrs as OpAttrs['gathered_lowrank']).hasBase && node.inputs.findIndex((i) => split.has(i)) === 4) {
+    // Many adapters over a split product (an LM head among the serving targets): each column range
+    // adds its own rows of the stacked B ([slots, out, rank] sliced along out); x·A is per chunk too.
+    const [x, a, stackedB, index] = node.inputs.slice(0, 4).map((i) => map.get(i)!);
+    const parts = sv.parts.map((p, i) => {
+      const range = `[${sv.starts[i]}:${sv.starts[i]! + sv.sizes[i]!}]`;
+      const bPart = b.slice(stackedB!, 1, sv.starts[i]!, sv.sizes[i]!, node.label && `${node.label}.b${range}`);
+      return b.emit('gathered_lowrank', [x!, a!, bPart, index!, p], node.attrs as OpAttrs['gathered_lowrank'], node.label && `${node.label}${range}`);
+    });
+    split.set(node.id, { ...sv, parts });
     return;
   }
   const elementwise = ['add', 'sub', 'mul', 'div', 'unary', 'scale', 'stop_gradient'].includes(node.op);

@@ -22,7 +22,10 @@ import { createExecutor, executorTarget, type ExecutorOptions } from '../exec/cr
 import { stateNames, type Executor } from '../exec/executor.ts';
 import { GpuExecutor } from '../exec/gpu-executor.ts';
 import { firstNonFinite } from '../model/finite.ts';
-import { requireAllSet, setWeights } from '../model/weights.ts';
+import { requireAllSet } from '../model/weights.ts';
+import { outputShape } from '../../compiler/ir/output-parts.ts';
+import type { ParamDtypes } from '../../compiler/passes/storage.ts';
+import type { Target } from '../../compiler/target.ts';
 import { sampleToken } from '../generate/sampling.ts';
 import { AdapterRegistry, type AdapterInfo } from './adapter-registry.ts';
 import type { ServeModel } from './model-source.ts';
@@ -40,6 +43,11 @@ export interface EngineOptions extends ExecutorOptions {
   maxQueue: number;
   /** Adapter slots, maximum rank and targeted modules of the stacked adapter buffers. */
   adapters: MultiAdapterOptions;
+  /**
+   * What to compile for instead of the executor's target (executorTarget): tests use a small
+   * maxStorageBufferBindingSize to split weights as a large vocabulary does on a real device.
+   */
+  target?: Target;
 }
 
 export class ShuttingDownError extends Error {
@@ -77,8 +85,9 @@ export class Engine {
     private readonly decoder: Executor,
     private readonly prefiller: Executor,
   ) {
-    const logits = decoder.graph.nodes[decoder.graph.outputs['logits']!]!;
-    this.vocab = logits.type.shape[logits.type.shape.length - 1]!;
+    // A split LM head's logits are held in parts (the executor joins them when read).
+    const logits = outputShape(decoder.graph, 'logits');
+    this.vocab = logits[logits.length - 1]!;
     // Ids past the tokenizer's (a vocabulary padded for the GPU, as Qwen2's) are never sampled: no text decodes from them.
     this.sampled = Math.min(this.vocab, model.tokenizer.vocabSize);
     this.registry = new AdapterRegistry(model.model, options.adapters, [decoder, prefiller]);
@@ -86,10 +95,13 @@ export class Engine {
     this.loopDone = this.loop();
   }
 
-  /** The two graphs the engine runs (for inspection and benchmarks). */
-  static compile(model: CheckedModel, o: EngineOptions): { decode: CompiledProgram; prefill: CompiledProgram } {
-    const target = executorTarget(o);
-    const common = { mode: 'decode' as const, cacheLen: o.maxModelLen, adapters: o.adapters, target };
+  /**
+   * The two graphs the engine runs (for inspection and benchmarks). With `paramDtypes` (how the
+   * model's file stores its weights), frozen bf16/f16 matrices stay 16-bit on the device.
+   */
+  static compile(model: CheckedModel, o: EngineOptions, paramDtypes?: ParamDtypes): { decode: CompiledProgram; prefill: CompiledProgram } {
+    const target = o.target ?? executorTarget(o);
+    const common = { mode: 'decode' as const, cacheLen: o.maxModelLen, adapters: o.adapters, target, ...(paramDtypes ? { paramDtypes } : {}) };
     return {
       decode: compile(model, { ...common, batch: o.rows, seq: 1, rowOffsets: true }),
       prefill: compile(model, { ...common, batch: 1, seq: o.prefillChunk, kvOnly: true }),
@@ -104,14 +116,18 @@ export class Engine {
       throw new UserError(`max model length ${o.maxModelLen} exceeds the ${model.maxPositions} positions of ${model.source}`);
     }
     if (o.prefillChunk > o.maxModelLen) throw new UserError(`prefill chunk ${o.prefillChunk} exceeds the max model length ${o.maxModelLen}`);
-    const programs = Engine.compile(model.model, o);
+    const programs = Engine.compile(model.model, o, model.paramDtypes);
     const decoder = await createExecutor(programs.decode, o);
-    const prefiller = await createExecutor(programs.prefill, o);
+    const prefiller = await createExecutor(programs.prefill, o).catch((err: unknown) => {
+      decoder.destroy();
+      throw err;
+    });
     try {
-      for (const e of [decoder, prefiller]) setWeights(e, model.weights);
+      // From the file to both programs, tensor by tensor, as stored (a bf16 weight stays bf16).
+      const base = await model.uploadWeights([decoder, prefiller]);
       const engine = new Engine(model, o, decoder, prefiller);
       const stacked = engine.registry.stackedParamNames();
-      for (const e of [decoder, prefiller]) requireAllSet(e, [...model.weights.keys(), ...stacked]);
+      for (const e of [decoder, prefiller]) requireAllSet(e, [...base, ...stacked]);
       return engine;
     } catch (err) {
       decoder.destroy();

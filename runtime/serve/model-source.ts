@@ -1,6 +1,7 @@
-// What `rankfold serve` serves: a base model (its checked spec without adapters, its weights on the
-// host until uploaded), its tokenizer and chat template, and how many positions it may use. Two
-// sources: a Hugging Face model folder (config.json picks the shipped spec by model_type, weights
+// What `rankfold serve` serves: a base model (its checked spec without adapters, and how its weights
+// are stored: they go from the file to the device tensor by tensor, 16-bit ones as stored, never
+// decoded to f32 on the host), its tokenizer and chat template, and how many positions it may use.
+// Two sources: a Hugging Face model folder (config.json picks the shipped spec by model_type, weights
 // from model.safetensors or its shards, tokenizer.json and the chat template beside them), or a
 // spec with --weights, --tokenizer and --config for architectures without a shipped spec.
 import * as path from 'node:path';
@@ -12,18 +13,30 @@ import { modelVocab } from '../data/job-data.ts';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.ts';
 import { toFloat32 } from '../io/dtypes.ts';
 import { ModelFolder, readTokenizerFiles } from '../io/model-folder.ts';
-import { readSafetensorsFile } from '../io/node-fs.ts';
+import { openSafetensors } from '../io/safetensors-node.ts';
+import type { ParamDtypes } from '../../compiler/passes/storage.ts';
+import type { Executor } from '../exec/executor.ts';
 import { requireFinite } from '../model/finite.ts';
 import { loadModelSpec, loadSpec, readConfigJson } from '../model/load-spec.ts';
+import { baseParamDtypes, storedName, uploadBaseWeights, type TensorReader } from '../model/upload.ts';
 import { maxPositions } from '../train/settings.ts';
-import { baseWeights, readBaseWeights, type WeightMap } from '../model/weights.ts';
+import { baseWeights, type WeightMap } from '../model/weights.ts';
 
 export interface ServeModel {
   /** The id clients use for the base model (`model` in requests, /v1/models). */
   name: string;
   /** The checked model without adapters (the serving graph adds stacked adapter slots). */
   model: CheckedModel;
-  weights: WeightMap;
+  /** How the source stores each base weight, for compile's paramDtypes: frozen bf16/f16 matrices stay 16-bit on the device. */
+  paramDtypes: ParamDtypes;
+  /**
+   * Sets every base weight of each executor's graph as stored (uploadBaseWeights: one tensor, or one
+   * row chunk of a split weight, read at a time; checked finite), reading the source again; returns
+   * the parameters set.
+   */
+  uploadWeights(execs: readonly Executor[]): Promise<string[]>;
+  /** The base weights decoded to f32 on the host (comparisons, benchmarks): serving never needs them. */
+  decodeWeights(): Promise<WeightMap>;
   tokenizer: Tokenizer;
   /** The most positions the model takes: learned positions, else config.json's max_position_embeddings. */
   maxPositions?: number;
@@ -31,27 +44,41 @@ export interface ServeModel {
   source: string;
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
+/** A source of base weights that is opened for each use and closed after it (a model folder, a safetensors file). */
+type OpenReader = () => Promise<TensorReader & { close(): Promise<void> }>;
 
-/** Every base weight of `model` from a model folder (a tied weight from whichever name the folder has). */
-export async function readFolderWeights(model: CheckedModel, folder: ModelFolder): Promise<WeightMap> {
-  const out: WeightMap = new Map();
-  for (const w of baseWeights(model)) {
-    let name = w.name;
-    if (!folder.has(name)) {
-      const alias = model.weights.find((x) => x.tiedTo === w.name && folder.has(x.name));
-      if (!alias) throw new UserError(`${folder.dir}: tensor "${w.name}" (shape [${w.shape.join(', ')}]) required by ${model.file} is missing`);
-      name = alias.name;
+/** What ServeModel needs of its weights: how they are stored (checked now), uploads and decodes (each reopening the source). */
+async function weightAccess(model: CheckedModel, open: OpenReader, label: string): Promise<Pick<ServeModel, 'paramDtypes' | 'uploadWeights' | 'decodeWeights'>> {
+  const using = async <T>(f: (r: TensorReader) => Promise<T>): Promise<T> => {
+    const reader = await open();
+    try {
+      return await f(reader);
+    } finally {
+      await reader.close();
     }
-    const info = folder.info(name);
-    if (!sameShape(info.shape, w.shape)) throw new UserError(`${folder.dir}: tensor "${name}" has shape [${info.shape.join(', ')}] but ${model.file} expects [${w.shape.join(', ')}]`);
-    const data = toFloat32(await folder.read(name), `${folder.dir}: ${name}`);
-    requireFinite(data, folder.dir, name, info.shape);
-    out.set(w.name, data);
-  }
-  return out;
+  };
+  // Every base weight present, shaped as the spec says and a float dtype: refused by name before anything compiles.
+  const paramDtypes = await using(async (r) => baseParamDtypes(model, r, label));
+  return {
+    paramDtypes,
+    uploadWeights: (execs) =>
+      using(async (r) => {
+        const set: string[] = [];
+        for (const e of execs) set.push(...(await uploadBaseWeights(e, model, r, label)));
+        return set;
+      }),
+    decodeWeights: () =>
+      using(async (r) => {
+        const out: WeightMap = new Map();
+        for (const w of baseWeights(model)) {
+          const name = storedName(model, w, r, label);
+          const data = toFloat32(await r.read(name), `${label}: ${name}`);
+          requireFinite(data, label, name, w.shape);
+          out.set(w.name, data);
+        }
+        return out;
+      }),
+  };
 }
 
 function checkVocab(model: CheckedModel, tok: Tokenizer, source: string): void {
@@ -72,11 +99,11 @@ export async function loadModelFolder(dir: string, o: { name?: string } = {}): P
   try {
     // The shipped spec of the folder's model_type, bound to its config.json (refusals by name).
     const model = stripAdapters(loadModelSpec(folder).model);
-    const weights = await readFolderWeights(model, folder);
+    const weights = await weightAccess(model, () => ModelFolder.open(dir), dir);
     const tokenizer = new HfTokenizer(folder.tokenizerFiles());
     checkVocab(model, tokenizer, dir);
     const positions = positionsFrom(model, folder.config);
-    return { name: o.name ?? path.basename(path.resolve(dir)), model, weights, tokenizer, source: dir, ...(positions !== undefined ? { maxPositions: positions } : {}) };
+    return { name: o.name ?? path.basename(path.resolve(dir)), model, ...weights, tokenizer, source: dir, ...(positions !== undefined ? { maxPositions: positions } : {}) };
   } finally {
     await folder.close();
   }
@@ -98,10 +125,10 @@ export interface SpecSourceOptions {
 export async function loadSpecModel(o: SpecSourceOptions): Promise<ServeModel> {
   const config = o.config !== undefined ? readConfigJson(o.config) : undefined;
   const model = stripAdapters(loadSpec(o.spec, { config, overrides: o.set }));
-  const weights = readBaseWeights(model, readSafetensorsFile(o.weights));
+  const weights = await weightAccess(model, () => openSafetensors(o.weights), o.weights);
   const name = o.tokenizer ?? (modelVocab(model) === 256 ? 'bytes' : 'gpt2');
   const tokenizer = name === 'bytes' || name === 'gpt2' ? await loadTokenizer(name) : new HfTokenizer(readTokenizerFiles(name));
   checkVocab(model, tokenizer, o.tokenizer ?? name);
   const positions = positionsFrom(model, config);
-  return { name: o.name ?? path.basename(o.weights).replace(/\.safetensors$/, ''), model, weights, tokenizer, source: o.spec, ...(positions !== undefined ? { maxPositions: positions } : {}) };
+  return { name: o.name ?? path.basename(o.weights).replace(/\.safetensors$/, ''), model, ...weights, tokenizer, source: o.spec, ...(positions !== undefined ? { maxPositions: positions } : {}) };
 }

@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { writeModelFile } from '../../runtime/model/base-weights.ts';
+import { hfTensors, writeModelFile } from '../../runtime/model/base-weights.ts';
+import { fromFloat32 } from '../../runtime/io/dtypes.ts';
+import { buildSafetensorsHeader } from '../../runtime/io/safetensors.ts';
 import { loadSpec, specForModelType } from '../../runtime/model/load-spec.ts';
 import { initBaseWeights } from '../../runtime/model/weights.ts';
 import { stripAdapters } from '../../runtime/adapters/merge-model.ts';
@@ -42,13 +44,26 @@ export function folderModel(family: Family): CheckedModel {
   return stripAdapters(loadSpec(specForModelType(config.model_type), { config: config as unknown as Record<string, unknown> }));
 }
 
-/** Writes config.json, model.safetensors (seeded N(0, 0.02) weights) and the tokenizer files; returns the folder. */
-export function writeTinyFolder(dir: string, family: Family, seed = 1): string {
+/**
+ * Writes config.json, model.safetensors (seeded N(0, 0.02) weights, F32 or, as most checkpoints on
+ * the Hub, BF16) and the tokenizer files; returns the folder.
+ */
+export function writeTinyFolder(dir: string, family: Family, seed = 1, o: { dtype?: 'F32' | 'BF16' } = {}): string {
   fs.mkdirSync(dir, { recursive: true });
   const { config, tokenizer } = TINY_CONFIGS[family];
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  const bf16 = o.dtype === 'BF16';
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, torch_dtype: bf16 ? 'bfloat16' : config.torch_dtype }, null, 2));
   const model = folderModel(family);
-  writeModelFile(path.join(dir, 'model.safetensors'), model, initBaseWeights(model, seed));
+  const file = path.join(dir, 'model.safetensors');
+  if (!bf16) writeModelFile(file, model, initBaseWeights(model, seed));
+  else {
+    const tensors = [...hfTensors(model, initBaseWeights(model, seed))].map(([name, t]) => ({ name, ...fromFloat32(t.data as Float32Array, 'BF16', t.shape) }));
+    const { header, tensors: placed, fileSize } = buildSafetensorsHeader(tensors);
+    const bytes = new Uint8Array(fileSize);
+    bytes.set(header);
+    tensors.forEach((t, i) => bytes.set(t.bytes, placed[i]!.byteOffset));
+    fs.writeFileSync(file, bytes);
+  }
   writeTokenizerFolder(tokenizer, dir);
   return dir;
 }

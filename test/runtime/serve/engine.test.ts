@@ -52,7 +52,7 @@ const greedy = (prompt: number[], adapter?: string, maxTokens = 6): GenerationRe
 async function generatorTokens(s: Setup, dir: string | undefined, prompt: number[], n: number, backend: 'webgpu' | 'interp', gpu?: GpuContext): Promise<number[]> {
   const adapter = dir ? readAdapterDir(dir) : undefined;
   const model = adapter ? applyPeftConfig(s.model.model, adapter.config) : s.model.model;
-  const weights = [s.model.weights, ...(adapter ? [adapterWeights(model, adapter, dir!)] : [])];
+  const weights = [await s.model.decodeWeights(), ...(adapter ? [adapterWeights(model, adapter, dir!)] : [])];
   const gen = await Generator.create(model, weights, { backend, ...(gpu ? { gpu } : {}), batch: 1, cacheLen: 64 });
   try {
     return (await gen.generate([prompt], { maxNewTokens: n }))[0]!;
