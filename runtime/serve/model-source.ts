@@ -6,18 +6,17 @@
 // spec with --weights, --tokenizer and --config for architectures without a shipped spec.
 import * as path from 'node:path';
 import type { CheckedModel } from '../../compiler/check/model.ts';
-import { UserError } from '../../compiler/errors.ts';
 import { stripAdapters } from '../adapters/merge-model.ts';
-import { HfTokenizer } from '../data/hf-tokenizer.ts';
-import { modelVocab } from '../data/job-data.ts';
-import { loadTokenizer, type Tokenizer } from '../data/tokenizer.ts';
+import { tokenizerFor } from '../data/job-data.ts';
+import type { Tokenizer } from '../data/tokenizer.ts';
 import { toFloat32 } from '../io/dtypes.ts';
-import { ModelFolder, readTokenizerFiles } from '../io/model-folder.ts';
+import { ModelFolder } from '../io/model-folder.ts';
 import { openSafetensors } from '../io/safetensors-node.ts';
 import type { ParamDtypes } from '../../compiler/passes/storage.ts';
 import type { Executor } from '../exec/executor.ts';
 import { requireFinite } from '../model/finite.ts';
-import { loadModelSpec, loadSpec, readConfigJson } from '../model/load-spec.ts';
+import { loadSpec, readConfigJson } from '../model/load-spec.ts';
+import { loadFolderSpec } from '../model/folder-model.ts';
 import { baseParamDtypes, storedName, uploadBaseWeights, type TensorReader } from '../model/upload.ts';
 import { maxPositions } from '../train/settings.ts';
 import { baseWeights, type WeightMap } from '../model/weights.ts';
@@ -81,11 +80,6 @@ async function weightAccess(model: CheckedModel, open: OpenReader, label: string
   };
 }
 
-function checkVocab(model: CheckedModel, tok: Tokenizer, source: string): void {
-  const vocab = modelVocab(model);
-  if (tok.vocabSize > vocab) throw new UserError(`${source}: the tokenizer has ${tok.vocabSize} ids but the model's vocabulary is ${vocab}`);
-}
-
 function positionsFrom(model: CheckedModel, config: Record<string, unknown> | undefined): number | undefined {
   const learned = maxPositions(model);
   if (learned !== undefined) return learned;
@@ -97,11 +91,10 @@ function positionsFrom(model: CheckedModel, config: Record<string, unknown> | un
 export async function loadModelFolder(dir: string, o: { name?: string } = {}): Promise<ServeModel> {
   const folder = await ModelFolder.open(dir);
   try {
-    // The shipped spec of the folder's model_type, bound to its config.json (refusals by name).
-    const model = stripAdapters(loadModelSpec(folder).model);
+    // The shipped spec of the folder's model_type bound to its config.json, its tensors checked both ways.
+    const model = stripAdapters(loadFolderSpec(folder).model);
     const weights = await weightAccess(model, () => ModelFolder.open(dir), dir);
-    const tokenizer = new HfTokenizer(folder.tokenizerFiles());
-    checkVocab(model, tokenizer, dir);
+    const tokenizer = await tokenizerFor(model, undefined, { folder: dir });
     const positions = positionsFrom(model, folder.config);
     return { name: o.name ?? path.basename(path.resolve(dir)), model, ...weights, tokenizer, source: dir, ...(positions !== undefined ? { maxPositions: positions } : {}) };
   } finally {
@@ -126,9 +119,8 @@ export async function loadSpecModel(o: SpecSourceOptions): Promise<ServeModel> {
   const config = o.config !== undefined ? readConfigJson(o.config) : undefined;
   const model = stripAdapters(loadSpec(o.spec, { config, overrides: o.set }));
   const weights = await weightAccess(model, () => openSafetensors(o.weights), o.weights);
-  const name = o.tokenizer ?? (modelVocab(model) === 256 ? 'bytes' : 'gpt2');
-  const tokenizer = name === 'bytes' || name === 'gpt2' ? await loadTokenizer(name) : new HfTokenizer(readTokenizerFiles(name));
-  checkVocab(model, tokenizer, o.tokenizer ?? name);
+  // The rules of train and generate: bytes, gpt2 or a tokenizer folder; no default beyond bytes and GPT-2-sized vocabularies.
+  const tokenizer = await tokenizerFor(model, o.tokenizer);
   const positions = positionsFrom(model, config);
   return { name: o.name ?? path.basename(o.weights).replace(/\.safetensors$/, ''), model, ...weights, tokenizer, source: o.spec, ...(positions !== undefined ? { maxPositions: positions } : {}) };
 }
