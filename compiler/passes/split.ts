@@ -20,6 +20,7 @@ import type { OpAttrs } from '../ir/ops.ts';
 import { dtypeBytes, numel, shapeToString, type Graph, type Node } from '../ir/types.ts';
 import { DeviceLimitError } from '../errors.ts';
 import { storageDtype, type ParamDtypes } from './storage.ts';
+import { isLeaf } from './rewrite.ts';
 
 export interface SplitOptions {
   /** Bytes one binding may hold (the target's maxStorageBufferBindingSize). */
@@ -73,7 +74,8 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
   const split = new Map<number, Split>(); // old node id -> a value held as column ranges
   const tooLarge = (n: Node, why: string) => new DeviceLimitError(`${n.op === 'param' ? `weight "${(n.attrs as OpAttrs['param']).name}"` : describe(n)} ${shapeToString(n.type.shape)}`, bytes(n), LIMIT_NAME, o.limit, why);
 
-  for (const node of graph.nodes) {
+  // Each node of the input graph, rewritten (its nodes in the new graph keep its block: recompute).
+  const visit = (node: Node): void => {
     if (node.op === 'param' && bytes(node) > room) {
       // Stacked adapters (serving) are read whole, each row's adapter picked at run time: not split.
       const stacking = users[node.id]!.map((u) => graph.nodes[u]!).find((u) => u.op === 'gathered_lowrank' && (u.inputs[1] === node.id || u.inputs[2] === node.id));
@@ -94,7 +96,7 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
       const ranges = rowRanges(rows, perChunk);
       const parts = ranges.map(([s, e]) => b.param(chunkName(a.name, s, e), [e - s, ...a.shape.slice(1)], a.role, { rows: { of: a.name, start: s, total: rows } }));
       chunked.set(node.id, { parts, starts: ranges.map(([s]) => s), sizes: ranges.map(([s, e]) => e - s), total: rows });
-      continue;
+      return;
     }
     const w = node.inputs.findIndex((i) => chunked.has(i));
     if (w >= 0) {
@@ -104,23 +106,28 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
         const ids = map.get(node.inputs[1]!)!;
         const looked = c.parts.map((p, i) => b.embedding(p, ids, node.label && `${node.label}[${c.starts[i]}:${c.starts[i]! + c.sizes[i]!}]`, { rows: { start: c.starts[i]!, total: c.total } }));
         map.set(node.id, looked.reduce((acc, v) => b.add(acc, v, node.label)));
-        continue;
+        return;
       }
       const m = node.attrs as OpAttrs['matmul'];
       if (node.op === 'matmul' && w === 1 && m.transB && !m.transA && !chunked.has(node.inputs[0]!) && !split.has(node.inputs[0]!)) {
         const x = map.get(node.inputs[0]!)!;
         const parts = c.parts.map((p, i) => b.matmul(x, p, true, node.label && `${node.label}[${c.starts[i]}:${c.starts[i]! + c.sizes[i]!}]`));
         split.set(node.id, { ...c, parts });
-        continue;
+        return;
       }
       throw tooLarge(param, `it is split by rows to fit, but ${describe(node)} reads it whole (only embedding lookups and x·Wᵀ products, such as an LM head, read a split weight)`);
     }
     const s = node.inputs.find((i) => split.has(i));
     if (s !== undefined) {
       splitReader(b, node, split.get(s)!, map, split, tooLarge);
-      continue;
+      return;
     }
     map.set(node.id, b.emit(node.op, node.inputs.map((i) => map.get(i)!), node.attrs, node.label));
+  };
+  for (const node of graph.nodes) {
+    const first = b.graph.nodes.length;
+    visit(node);
+    if (node.block !== undefined) for (const made of b.graph.nodes.slice(first)) if (made.block === undefined && !isLeaf(made)) made.block = node.block;
   }
 
   b.graph.effects = graph.effects.map((id) => map.get(id)!);

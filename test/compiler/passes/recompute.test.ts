@@ -20,6 +20,8 @@ import { initAdapterWeights } from '../../../runtime/adapters/init.ts';
 import { stripAdapters } from '../../../runtime/adapters/merge-model.ts';
 import { conformanceCase } from '../../helpers/conformance.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
+import { SHAPE as TINY_SHAPE, TINY_TARGET, tinyLlama } from '../../helpers/tiny-split.ts';
+import type { OpAttrs } from '../../../compiler/ir/ops.ts';
 import type { GpuContext } from '../../../runtime/device/device.ts';
 
 const [BATCH, SEQ] = [2, 6];
@@ -101,6 +103,16 @@ describe('block recompute', () => {
       expect(re.totalBytes, `full ${full}`).toBeLessThan(plain.totalBytes);
       expect(re.totals.frozen_weights + re.totals.trainable_weights + re.totals.adapter_weights).toBe(plain.totals.frozen_weights + plain.totals.trainable_weights + plain.totals.adapter_weights);
     }
+  });
+
+  it('still applies when the split stage chunks the embedding and LM head (their readers keep their blocks)', () => {
+    const model = tinyLlama(false);
+    const compileWith = (recompute: 'none' | 'blocks') => compile(model, { mode: 'train', ...TINY_SHAPE, recompute, target: TINY_TARGET });
+    const [plain, re] = [compileWith('none'), compileWith('blocks')];
+    expect(plain.graph.nodes.some((n) => n.op === 'param' && (n.attrs as OpAttrs['param']).rows)).toBe(true);
+    expect(new Set(plain.graph.nodes.flatMap((n) => (n.block === undefined ? [] : [n.block])))).toEqual(new Set([0]));
+    expect(planRecompute(plain.graph).size).toBe(1);
+    expect(re.plan.totals.activations).toBeLessThan(plain.plan.totals.activations);
   });
 
   it('gives the loss and gradients of the plain step on the interpreter (dropout on)', async () => {
