@@ -4,26 +4,10 @@
 // `rankfold train --recompute blocks` trains to the same adapter as without it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../apps/cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli as run } from '../../helpers/cli.ts';
 import { readAdapterDir } from '../../../runtime/io/node-fs.ts';
 import { CHAR_GPT, TINY_SET_FLAGS, tmpDir, writeJsonl } from '../../runtime/train/fixtures.ts';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ') + '\n'));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-    ewrite.mockRestore();
-  }
-}
 
 /** Llama-3.2-1B's config.json (the shapes; no weights are read). */
 export const LLAMA_3_2_1B = {

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import OpenAI, { APIError } from 'openai';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../apps/cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/cli.ts';
 import { startServer } from '../../../apps/server/start.ts';
 import { gpuTest } from '../../helpers/gpu.ts';
 import { folderModel, writeRandomAdapter, writeTinyFolder } from '../../helpers/serve-fixtures.ts';
@@ -34,15 +34,8 @@ function serveProcess(args: string[]) {
   return { child, url, exited, output: () => ({ stdout, stderr }) };
 }
 
-async function run(args: string[]): Promise<{ code: number; err: string }> {
-  const err: string[] = [];
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  try {
-    return { code: await main(args), err: err.join('') };
-  } finally {
-    ewrite.mockRestore();
-  }
-}
+/** The CLI in-process: its exit status and stderr (these refusals print nothing else). */
+const run = async (args: string[]) => (({ code, err }) => ({ code, err }))(await runCli(args));
 
 describe('rankfold serve (process)', () => {
   it('starts from the command line, floods to 429 without a 5xx, and exits 0 on SIGTERM after finishing the request in flight', async () => {
