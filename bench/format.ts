@@ -87,6 +87,54 @@ export interface RealModelRow {
   hostPeakRss?: number;
 }
 
+/** Decoding throughput of one way to serve many adapters. */
+export interface ServeDecodeRow {
+  name: string;
+  /** Median ms per decoding step (sequential: per token, adapter uploads included). */
+  msPerStep: number;
+  /** The fastest step: on a CPU adapter shared with other work, load only ever adds time. */
+  bestMs: number;
+  /** From the median. */
+  tokensPerSecond: number;
+  /** From the fastest step. */
+  bestTokensPerSecond: number;
+  /** Summed kernel time of one step (each dispatch alone, fastest of 3). */
+  kernelMs?: number;
+}
+
+/** A bounded load test of the HTTP server on 127.0.0.1. */
+export interface ServeLoadRow {
+  clients: number;
+  seconds: number;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  tokensPerSecond: number;
+  maxTokens: number;
+}
+
+/** One training variant at a long sequence: memory and time. */
+export interface RecomputeRow {
+  name: string;
+  seq: number;
+  /** Median and fastest step. */
+  msPerStep: number;
+  bestMs: number;
+  /** The memory plan's peak (every planned buffer after liveness sharing). */
+  planPeakBytes: number;
+  activationBytes: number;
+  /** The GPU program's measured peak (plan + kernel scratch, uniforms, readback). */
+  programPeakBytes: number;
+}
+
+/** A planned peak only (compiled, not run). */
+export interface RecomputePlanRow {
+  name: string;
+  peakBytes: number;
+  activationBytes: number;
+}
+
 export interface BenchResults {
   meta: {
     date: string;
@@ -108,6 +156,11 @@ export interface BenchResults {
   browser?: BrowserRow;
   /** `--only real-model`. */
   realModel?: RealModelRow[];
+  serveDecode?: ServeDecodeRow[];
+  serveLoad?: ServeLoadRow;
+  recompute?: RecomputeRow[];
+  /** Planned peaks of a bigger model (compiled only). */
+  recomputePlan?: { model: string; rows: RecomputePlanRow[] };
   /** Named ratios (e.g. tfjs_lora / ours_lora step time). */
   ratios: Record<string, number>;
 }
@@ -202,6 +255,35 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  if (r.serveDecode?.length) {
+    out.push('## Serving: decoding throughput with many adapters', '');
+    out.push(
+      table(
+        ['way', 'median ms/step', 'tokens/s', 'fastest ms/step', 'tokens/s (fastest)', 'kernel ms/step'],
+        r.serveDecode.map((s) => [s.name, fmt(s.msPerStep, 1), fmt(s.tokensPerSecond, 1), fmt(s.bestMs, 1), fmt(s.bestTokensPerSecond, 1), fmt(s.kernelMs, 1)]),
+      ),
+      '',
+    );
+  }
+  if (r.serveLoad) {
+    const l = r.serveLoad;
+    out.push(`## Serving: load test (${l.clients} clients, 127.0.0.1, max_tokens ${l.maxTokens})`, '');
+    out.push(table(['seconds', 'requests', 'errors', 'p50 ms', 'p99 ms', 'tokens/s'], [[fmt(l.seconds, 1), l.requests, l.errors, fmt(l.p50Ms, 0), fmt(l.p99Ms, 0), fmt(l.tokensPerSecond, 1)]]), '');
+  }
+  if (r.recompute?.length) {
+    out.push(`## Block recompute: training at seq ${r.recompute[0]!.seq}, batch 1`, '');
+    out.push(
+      table(
+        ['variant', 'median ms/step', 'fastest ms/step', 'plan peak MiB', 'activations MiB', 'program peak MiB'],
+        r.recompute.map((x) => [x.name, fmt(x.msPerStep, 1), fmt(x.bestMs, 1), mib(x.planPeakBytes), mib(x.activationBytes), mib(x.programPeakBytes)]),
+      ),
+      '',
+    );
+  }
+  if (r.recomputePlan) {
+    out.push(`## Block recompute: planned peak of ${r.recomputePlan.model}`, '');
+    out.push(table(['variant', 'peak MiB', 'activations MiB'], r.recomputePlan.rows.map((x) => [x.name, mib(x.peakBytes), mib(x.activationBytes)])), '');
+  }
   const ratios = Object.entries(r.ratios);
   if (ratios.length) {
     out.push('## Ratios', '');
@@ -211,7 +293,7 @@ export function renderMarkdown(r: BenchResults): string {
   return out.join('\n').trimEnd() + '\n';
 }
 
-export const BENCH_SECTIONS = ['matmul', 'lora', 'train', 'browser', 'real-model'] as const;
+export const BENCH_SECTIONS = ['matmul', 'lora', 'train', 'serve', 'recompute', 'browser', 'real-model'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 export interface BenchArgs {
@@ -231,7 +313,7 @@ export interface BenchArgs {
 }
 
 /**
- * `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train,browser,real-model`, `--no-tfjs`,
+ * `--quick`, `--out FILE`, `--matmul 256,512`, `--only matmul,lora,train,serve,recompute,browser,real-model`, `--no-tfjs`,
  * `--gemm auto|tiled|register|r4c1|...`, `--real-layers N`, `--real-seq N`, `--real-set key=json` (repeatable).
  */
 export function parseArgs(argv: readonly string[]): BenchArgs {
@@ -263,7 +345,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       if (eq <= 0) throw new Error(`--real-set: expected key=json, got ${v}`);
       args.realConfig = { ...args.realConfig, [v.slice(0, eq)]: JSON.parse(v.slice(eq + 1)) };
     } else if (a === '--') continue;
-    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only matmul,lora,train,browser,real-model --no-tfjs --gemm CHOICE --real-layers N --real-seq N --real-set key=json)`);
+    else throw new Error(`unknown argument ${a} (known: --quick --out FILE --matmul N,N --only ${BENCH_SECTIONS.join(',')} --no-tfjs --gemm CHOICE --real-layers N --real-seq N --real-set key=json)`);
   }
   if (args.matmulSizes?.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--matmul: sizes must be positive integers');
   for (const [k, v] of [['--real-layers', args.realLayers], ['--real-seq', args.realSeq]] as const) if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new Error(`${k}: a positive integer`);

@@ -1,8 +1,10 @@
 // `npm run bench [-- --quick]`: f32 matmul against tfjs, the LoRA linear layer fused against
-// unfused, and a training step of a small transformer (ours LoRA / ours full / tfjs LoRA), all on
-// one WebGPU adapter in one process. Prints a markdown table and writes JSON (bench/results/).
-// `--only browser` (never by default: it needs Chromium) times the playground's training step in
-// headless Chromium against the same step in Node (bench/browser.ts).
+// unfused, a training step of a small transformer (ours LoRA / ours full / tfjs LoRA), serving many
+// adapters (decode throughput, a load test on 127.0.0.1) and block recompute (memory and step time
+// at seq 1024), all on one WebGPU adapter in one process (`--only serve,recompute` picks sections).
+// Prints a markdown table and writes JSON (bench/results/). `--only browser` (never by default: it
+// needs Chromium) times the playground's training step in headless Chromium against the same step
+// in Node (bench/browser.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
@@ -16,6 +18,8 @@ import { benchMatmul } from './matmul.ts';
 import { FULL_MODEL, QUICK_MODEL } from './model.ts';
 import { setupTfjs, type TfWebgpu } from './tf.ts';
 import { benchTrain } from './train.ts';
+import { benchServeDecode, benchServeLoad } from './serve.ts';
+import { benchRecompute, planLlama1B } from './recompute.ts';
 
 const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
 
@@ -94,6 +98,35 @@ async function main(): Promise<void> {
     results.ratios['browser_over_node_step_time'] = results.browser.ratio;
     const lossDiff = Math.abs(results.browser.browserLoss - results.browser.nodeLoss);
     notes.push(`browser: Chromium and Node ran the same steps from the same seed; their losses after the timed steps differ by ${lossDiff.toExponential(1)}.`);
+  }
+  if (want('serve')) {
+    const rows = await benchServeDecode(gpu, target, args.quick, log);
+    results.serveDecode = rows;
+    for (const r of rows) log(`serve ${r.name}: ${r.msPerStep.toFixed(1)} ms, ${r.tokensPerSecond.toFixed(1)} tokens/s`);
+    const [multi, merged, sequential] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+    // From the fastest steps: other work on a shared CPU adapter only adds time (medians alongside).
+    results.ratios['serve_multi_over_merged_throughput'] = multi.bestTokensPerSecond / merged.bestTokensPerSecond;
+    results.ratios['serve_multi_over_merged_throughput_median'] = multi.tokensPerSecond / merged.tokensPerSecond;
+    if (multi.kernelMs !== undefined && merged.kernelMs !== undefined) results.ratios['serve_multi_over_merged_kernel_throughput'] = merged.kernelMs / multi.kernelMs;
+    results.ratios['serve_multi_over_sequential_throughput'] = multi.bestTokensPerSecond / sequential.bestTokensPerSecond;
+    const load = await benchServeLoad(gpu, args.quick ? { clients: 8, seconds: 10, maxRequests: 64, maxTokens: 8 } : { clients: 16, seconds: 60, maxRequests: 1000, maxTokens: 16 }, log);
+    results.serveLoad = load;
+    log(`serve load: ${load.requests} requests, ${load.errors} errors, p50 ${load.p50Ms.toFixed(0)} ms, p99 ${load.p99Ms.toFixed(0)} ms`);
+    notes.push('serve decode: a Llama-shaped model (random weights), 8 adapters on q,k,v,o of ranks 4-16 (padded to 16); decode steps read the logits back; sequential = batch 1 through the single-adapter LoRA graph, the adapter upload spread over a request; kernel ms = each dispatch alone, fastest of 3 (load cannot inflate it).');
+    notes.push('serve load: the small model (hidden 256, 2 layers, vocab 4096) with the 8 adapters, byte-level tokenizer, greedy completions of a short prompt, clients cycling over the adapters.');
+  }
+  if (want('recompute')) {
+    const rows = await benchRecompute(gpu, target, args.quick, log);
+    results.recompute = rows;
+    const [lora, loraRc, full] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+    results.ratios['recompute_lora_rc_over_lora_step_time'] = loraRc.bestMs / lora.bestMs;
+    results.ratios['recompute_lora_rc_over_lora_step_time_median'] = loraRc.msPerStep / lora.msPerStep;
+    results.ratios['recompute_lora_rc_over_lora_peak'] = loraRc.planPeakBytes / lora.planPeakBytes;
+    results.ratios['recompute_lora_rc_over_full_peak'] = loraRc.planPeakBytes / full.planPeakBytes;
+    const plan = planLlama1B();
+    results.recomputePlan = { model: 'Llama-3.2-1B, seq 1024, batch 4', rows: plan };
+    results.ratios['llama1b_lora_rc_over_lora_peak'] = plan[1]!.peakBytes / plan[0]!.peakBytes;
+    results.ratios['llama1b_lora_rc_over_full_peak'] = plan[1]!.peakBytes / plan[2]!.peakBytes;
   }
   if (want('real-model')) {
     const row = await benchRealModel(gpu, target, { layers: args.realLayers ?? 2, config: args.realConfig ?? {}, seq: args.realSeq ?? 128 }, log);

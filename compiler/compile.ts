@@ -30,17 +30,20 @@ import type { Graph } from './ir/types.ts';
 import type { ModelDecl, Spec } from './language/ast.ts';
 import { parseSpec } from './language/index.ts';
 import { Source } from './language/source.ts';
-import { lowerModel, type LowerOptions } from './lower/lower-model.ts';
+import { lowerModel, type LowerOptions, type MultiAdapterOptions } from './lower/lower-model.ts';
 import { appendAdamW, DEFAULT_ADAMW, type AdamWSettings } from './optim/adamw.ts';
 import { pipeline } from './passes/pipeline.ts';
 import { splitOversized } from './passes/split.ts';
 import type { ParamDtypes } from './passes/storage.ts';
 import { checkKernelLimits, checkPlanLimits } from './plan/limits.ts';
+import { RECOMPUTE_MODES, type RecomputeMode } from './passes/recompute.ts';
 import { planMemory, type PlanOptions } from './plan/memory-plan.ts';
 import type { MemoryPlan } from './plan/types.ts';
 import { DEFAULT_TARGET, type Target } from './target.ts';
 
 export { DEFAULT_ADAMW } from './optim/adamw.ts';
+export { RECOMPUTE_MODES, type RecomputeMode } from './passes/recompute.ts';
+export { ADAPTER_INDEX_INPUT, stackedLoraNames, type MultiAdapterOptions } from './lower/lower-model.ts';
 export type { AdamWSettings } from './optim/adamw.ts';
 export type { ParamDtypes } from './passes/storage.ts';
 
@@ -92,6 +95,17 @@ export interface GraphOptions {
    * or f16 stay 16-bit on the device (the storage pass); absent names are f32.
    */
   paramDtypes?: ParamDtypes;
+  /** Mode 'decode': one KV-cache position per batch row (the `offset` input is i32 [batch]). */
+  rowOffsets?: boolean;
+  /** Mode 'decode': the graph only writes the KV cache (a prefill): no logits output, nothing computed only for them. */
+  kvOnly?: boolean;
+  /** Modes 'decode' and 'eval': many adapters in one batch, picked per row (MultiAdapterOptions). */
+  adapters?: MultiAdapterOptions;
+  /**
+   * Mode 'train': 'blocks' keeps only each repeated block's input for the backward and recomputes
+   * the rest of the block's forward there (gradient checkpointing); 'none' (default) keeps all.
+   */
+  recompute?: RecomputeMode;
 }
 
 export interface CompileOptions extends ElaborateOptions, Partial<GraphOptions> {
@@ -199,7 +213,8 @@ export function elaborate(checked: CheckedSpec, options: ElaborateOptions = {}):
 /** Stage 'lower': the checked model as an IR graph for one batch and sequence length (mode 'decode': with a KV cache). */
 export function lower(model: CheckedModel, o: GraphOptions): Graph {
   const options: LowerOptions = { batch: o.batch, seq: o.seq, fullFinetune: o.fullFinetune, loss: o.mode !== 'decode', training: o.mode === 'train' };
-  if (o.mode === 'decode') options.decode = { cacheLen: o.cacheLen ?? o.seq };
+  if (o.mode === 'decode') options.decode = { cacheLen: o.cacheLen ?? o.seq, rowOffsets: o.rowOffsets ?? false, kvOnly: o.kvOnly ?? false };
+  if (o.adapters !== undefined) options.adapters = o.adapters;
   if (o.dropoutSeed !== undefined) options.dropoutSeed = o.dropoutSeed;
   return lowerModel(model, options);
 }
@@ -226,10 +241,11 @@ export function optimizer(graph: Graph, adamw: AdamWSettings = DEFAULT_ADAMW): G
 
 /**
  * Stage 'passes': dce and cse, then (with fuse, the default) LoRA and elementwise fusion, then
- * (with 16-bit paramDtypes) the storage pass: frozen 16-bit weight matrices stay 16-bit.
+ * (recompute 'blocks', training graphs) block recompute, then (with 16-bit paramDtypes) the storage
+ * pass: frozen 16-bit weight matrices stay 16-bit.
  */
-export function passes(graph: Graph, options: { fuse?: boolean; paramDtypes?: ParamDtypes } = {}): Graph {
-  return pipeline(graph, { fuse: options.fuse ?? true, ...(options.paramDtypes ? { paramDtypes: options.paramDtypes } : {}) });
+export function passes(graph: Graph, options: { fuse?: boolean; recompute?: RecomputeMode; paramDtypes?: ParamDtypes } = {}): Graph {
+  return pipeline(graph, { fuse: options.fuse ?? true, recompute: options.recompute ?? 'none', ...(options.paramDtypes ? { paramDtypes: options.paramDtypes } : {}) });
 }
 
 /**
@@ -270,8 +286,12 @@ function graphOptions(o: CompileOptions, model: CheckedModel): GraphOptions {
   for (const [name, v] of [['batch', o.batch], ['seq', o.seq], ['cacheLen', o.cacheLen]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`compile ${model.file}: ${name} must be a positive integer, got ${v}`);
   }
-  const { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes } = o;
-  return { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes };
+  if ((o.rowOffsets || o.kvOnly) && o.mode !== 'decode') throw new Error(`compile ${model.file}: rowOffsets and kvOnly need mode 'decode'`);
+  if (o.adapters && o.mode === 'train') throw new Error(`compile ${model.file}: a multi-adapter graph (adapters) serves adapters; it cannot train them`);
+  if (o.recompute !== undefined && !RECOMPUTE_MODES.includes(o.recompute)) throw new Error(`compile ${model.file}: recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got ${JSON.stringify(o.recompute)}`);
+  if (o.recompute === 'blocks' && o.mode !== 'train') throw new Error(`compile ${model.file}: recompute 'blocks' is for training graphs (mode 'train'), not '${o.mode}'`);
+  const { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes, rowOffsets, kvOnly, adapters, recompute } = o;
+  return { mode, batch, seq, cacheLen, fuse, fullFinetune, adamw, dropoutSeed, paramDtypes, rowOffsets, kvOnly, adapters, recompute };
 }
 
 /**
@@ -314,7 +334,7 @@ export function compile<S extends Stage = 'emit'>(input: SpecSource | CheckedMod
   if (done('autodiff')) return result(at('autodiff', graph));
   if (g.mode === 'train') graph = optimizer(graph, g.adamw);
   if (done('optimizer')) return result(at('optimizer', graph));
-  graph = passes(graph, { fuse: g.fuse ?? true, ...(g.paramDtypes ? { paramDtypes: g.paramDtypes } : {}) });
+  graph = passes(graph, { fuse: g.fuse ?? true, recompute: g.mode === 'train' ? g.recompute : 'none', ...(g.paramDtypes ? { paramDtypes: g.paramDtypes } : {}) });
   if (done('passes')) return result(at('passes', graph));
   const memory = plan(graph, { target });
   if (done('plan')) return result({ ...at('plan', graph), plan: memory });

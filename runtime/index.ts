@@ -29,5 +29,12 @@ export { runTrainJob, type TrainJobOptions, type TrainJobResult, type TrainRepor
 // A model folder (or spec + weights file) + adapter folders in, one streamed completion per adapter out (`rankfold generate`).
 export { generateTexts, promptIds, type GenerateTextsOptions, type GeneratedText } from './generate/generate-texts.ts';
 export { verifyCase } from './verify/verify-case.ts';
+
+// Serving: many adapters over one base, decoded in one batch (`rankfold serve` is HTTP over it).
+export { Engine, ShuttingDownError, type EngineOptions, type EngineStats } from './serve/engine.ts';
+export { AdapterRegistry, AdapterError, type AdapterInfo } from './serve/adapter-registry.ts';
+export { QueueFullError } from './serve/scheduler.ts';
+export { loadModelFolder, loadSpecModel, type ServeModel } from './serve/model-source.ts';
+export type { GenerationRequest, GenerationResult, FinishReason } from './serve/sequence.ts';
 // A safetensors file's tensors, or an adapter folder's config and modules, as text (`rankfold inspect`).
 export { describePath, describeSafetensors, describeAdapter } from './report/inspect.ts';

@@ -35,9 +35,11 @@ const PUBLIC_API: Record<string, readonly string[]> = {
     'Generator',
     'describePath',
     'verifyCase',
+    'Engine',
+    'loadModelFolder',
     'UserError',
   ],
-  'rankfold/compiler': ['checkSpec', 'formatDiagnostics', 'planMemory', 'emitWgsl', 'printGraph', 'interpret', 'UserError', 'compile', 'makeTarget', 'OPS'],
+  'rankfold/compiler': ['checkSpec', 'formatDiagnostics', 'planMemory', 'emitWgsl', 'printGraph', 'interpret', 'UserError', 'compile', 'makeTarget', 'OPS', 'RECOMPUTE_MODES'],
 };
 
 /** What may ship: the build, the launcher, the example specs the runtime loads, and the docs. */

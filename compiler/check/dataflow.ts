@@ -38,6 +38,8 @@ export class Elaborator {
   readonly env = new Map<string, Value>();
   readonly defaultRole: Role;
   private loopSuffix: string[] = [];
+  /** The next block index: one per iteration of an outermost `repeat` (Op.block). */
+  private nextBlock = 0;
 
   constructor(
     readonly ctx: CheckContext,
@@ -124,13 +126,20 @@ export class Elaborator {
           this.ctx.error('E0407', `repeat runs ${to.v - from.v} times; the limit is ${MAX_OPS}`, s.to.loc);
           throw new Abort();
         }
+        const outermost = this.loopSuffix.length === 0;
         for (let i = from.v; i < to.v; i++) {
           this.env.set(s.variable.name, { t: 'int', v: i });
           this.loopSuffix.push(`[${s.variable.name}=${i}]`);
+          const first = this.ops.length;
           try {
             this.stmts(s.body);
           } finally {
             this.loopSuffix.pop();
+          }
+          // Each iteration of an outermost repeat is one block (a layer), nested repeats included.
+          if (outermost) {
+            for (const op of this.ops.slice(first)) op.block = this.nextBlock;
+            this.nextBlock++;
           }
         }
         this.env.delete(s.variable.name);

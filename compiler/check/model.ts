@@ -86,7 +86,15 @@ export interface RopeConfig {
   longFactor?: number[];
 }
 
-export type Op =
+/**
+ * Every op may carry `block`: the iteration of the spec's outermost `repeat` that made it (0, 1, ...
+ * across the whole body, so a second top-level repeat continues the count). Ops outside any repeat
+ * (embeddings, the final norm, the head) have none. Block recompute (compiler/passes/recompute.ts)
+ * keeps only each block's input alive for the backward and recomputes the rest.
+ */
+export type Op = OpKind & { block?: number };
+
+type OpKind =
   | {
       op: 'embedding' | 'position_embedding';
       out: ValueId;
@@ -190,6 +198,8 @@ export interface TrainConfig {
   saveEvery?: number;
   evalEvery?: number;
   out?: string;
+  /** Block recompute (gradient checkpointing): 'blocks' or 'none'. */
+  recompute?: 'none' | 'blocks';
 }
 
 export interface ParamCounts {

@@ -16,6 +16,7 @@ import type { AttentionAttrs, OpAttrs } from '../ir/ops.ts';
 import { kernel, inp, out, NEG_BIG } from './wgsl.ts';
 import type { Launch, EmittedOp, OpView, Uniform } from './kernel.ts';
 import type { Target } from '../target.ts';
+import { offsetStride } from './elementwise.ts';
 
 /** Largest headDim of the register variant; larger ones use ':wide' (up to 4 * WIDE_VECS). */
 export const NARROW_DIM = 16;
@@ -102,7 +103,7 @@ let nv = (u.hd + 3u) / 4u;
 let kvh = h / u.group;
 let qo = (b * u.t_len + tc) * u.qw + h * u.hd;
 let kbase = b * u.s_len * u.kw + kvh * u.hd;
-let pos0 = ${hasOffset ? 'u32(offset[0])' : '0u'};
+let pos0 = ${hasOffset ? 'u32(offset[b * u.off_stride])' : '0u'};
 let lim = pos0 + tc;
 let nk = ${masked ? 'min(lim + 1u, u.s_len)' : 'u.s_len'};
 let jlo = ${masked ? 'select(0u, lim + 1u - u.win, u.win > 0u && lim + 1u > u.win)' : '0u'};
@@ -122,7 +123,7 @@ let tc = min(t, u.t_len - 1u);
 let kvh = h / u.group;
 let qo = (b * u.t_len + tc) * u.qw + h * u.hd;
 let kbase = b * u.s_len * u.kw + kvh * u.hd;
-let pos0 = ${hasOffset ? 'u32(offset[0])' : '0u'};
+let pos0 = ${hasOffset ? 'u32(offset[b * u.off_stride])' : '0u'};
 let lim = pos0 + tc;
 let nk = ${masked ? `min(pos0 + min(t0 + ${AW}u, u.t_len), u.s_len)` : 'u.s_len'};
 // With a sliding window, no row of the block sees keys before its first row's window.
@@ -184,7 +185,7 @@ export function emitAttention(v: OpView<OpAttrs['attention']>, target: Target): 
     launches: [kernel({
       key: `attention${suffix(masked, hasOffset, V)}${flat ? ':flat' : ''}`,
       bindings: bindings([...(hasOffset ? [inp('offset', 3, 'i32')] : []), out()]),
-      uniforms: geometry(v),
+      uniforms: [...geometry(v), ...(hasOffset ? [offsetStride(v.inputs[3]!)] : [])],
       workgroupSize: V.rows,
       workgroups: flat ? Math.ceil((B! * v.attrs.heads * T!) / V.rows) : queryBlocks(v, V),
       decls: loaders(['q', 'k', 'v'], 'y'),

@@ -5,7 +5,7 @@
 // so the right index is simply i % numel(b).
 import type { OpAttrs, UnaryFn } from '../ir/ops.ts';
 import { kernel, inp, out, count, ceilDiv } from './wgsl.ts';
-import type { Launch, EmittedOp, EmitContext, OpView } from './kernel.ts';
+import type { Launch, EmittedOp, EmitContext, OpView, Uniform } from './kernel.ts';
 import { keyOf, operandAccess } from './storage.ts';
 
 export const EW = 256;
@@ -232,6 +232,14 @@ acc[i] = select(acc[i], 0.0, (u32(hyper[3]) & 1u) != 0u) + g[i];`,
   };
 }
 
+/**
+ * The uniform that picks a batch row's KV-cache position: offset[b * off_stride], 0 for an offset
+ * of one entry (every row at offset[0]), 1 for one entry per row.
+ */
+export function offsetStride(offset: { shape: readonly number[] }): Uniform {
+  return ['off_stride', 'u32', offset.shape[0] === 1 ? 0 : 1];
+}
+
 export function emitCacheUpdate(v: OpView): EmittedOp {
   const [, S, D] = v.inputs[0]!.shape as number[];
   const [, T] = v.inputs[1]!.shape as number[];
@@ -240,13 +248,13 @@ export function emitCacheUpdate(v: OpView): EmittedOp {
   return {
     launches: [kernel({
       key: 'cache_update', bindings: [cache, inp('x', 1), inp('offset', 2, 'i32')],
-      uniforms: [['n', 'u32', n], ['t_len', 'u32', T!], ['s_len', 'u32', S!], ['d', 'u32', D!]],
+      uniforms: [['n', 'u32', n], ['t_len', 'u32', T!], ['s_len', 'u32', S!], ['d', 'u32', D!], offsetStride(v.inputs[2]!)],
       workgroupSize: EW, workgroups: ceilDiv(n, EW),
       body: `${idx}
 let c = i % u.d;
 let t = (i / u.d) % u.t_len;
 let b = i / (u.d * u.t_len);
-let slot = u32(offset[0]) + t;
+let slot = u32(offset[b * u.off_stride]) + t;
 if (slot < u.s_len) { cache[(b * u.s_len + slot) * u.d + c] = x[i]; }`,
     })],
     scratch: [],

@@ -6,7 +6,7 @@
 // in the thousands give angles far outside it.
 import type { OpAttrs } from '../ir/ops.ts';
 import type { EmittedOp, OpView } from './kernel.ts';
-import { EW } from './elementwise.ts';
+import { EW, offsetStride } from './elementwise.ts';
 import { ceilDiv, inp, kernel, out } from './wgsl.ts';
 
 // 2π = C1 + C2 + C3 with C1 = 6.28125 (8 significant bits: k·C1 is exact for k < 2^16).
@@ -28,7 +28,7 @@ export function emitRope(v: OpView<OpAttrs['rope']>): EmittedOp {
     launches: [kernel({
       key: `rope${hasOffset ? ':offset' : ''}`, bindings,
       uniforms: [['n', 'u32', n], ['t_len', 'u32', T!], ['heads', 'u32', heads], ['hd', 'u32', headDim], ['half', 'u32', half],
-        ['per', 'u32', per], ['scale', 'f32', scale], ['sign', 'f32', transpose ? -1 : 1]],
+        ['per', 'u32', per], ['scale', 'f32', scale], ['sign', 'f32', transpose ? -1 : 1], ...(hasOffset ? [offsetStride(v.inputs[2]!)] : [])],
       workgroupSize: EW, workgroups: ceilDiv(n, EW),
       body: `let i = wg * ${EW}u + lid;
 if (i >= u.n) { return; }
@@ -41,7 +41,7 @@ if (c >= u.half) {
   y[e] = a[e];
   return;
 }
-let pos = f32(${hasOffset ? 'u32(offset[0]) + t' : 't'});
+let pos = f32(${hasOffset ? 'u32(offset[(rh / (u.heads * u.t_len)) * u.off_stride]) + t' : 't'});
 let angle = pos * inv_freq[c];              // f32, as torch rounds it
 let k = floor(angle * ${INV_TWO_PI} + 0.5);
 let r = ((angle - k * ${TWO_PI_C1}) - k * ${TWO_PI_C2}) - k * ${TWO_PI_C3};

@@ -90,6 +90,16 @@ export interface OpAttrs {
    * Forward LoRA: W = W0, s = x·Aᵀ, L = B. Backward: dx = dy·W0 + ds·A has the same form.
    */
   lowrank_matmul: { transW: boolean; transL: boolean; scale: number; hasBias: boolean };
+  /**
+   * Many LoRA adapters in one batch (Punica's BGMV, vLLM's and S-LoRA's multi-LoRA kernels):
+   * inputs (x [B, ..., K], a [S, R, K], b [S, N, R], index i32 [B], and base [B, ..., N] when
+   * hasBase). The adapters are stacked, one per slot s < S: a[s] is lora_A and b[s] is lora_B
+   * times the adapter's scaling, ranks below R padded with zeros. Every row of batch row i gets
+   * y = base + b[index[i]]·(a[index[i]]·x) when index[i] >= 0, and y = base (zeros without base)
+   * when index[i] < 0 (no adapter: the base model alone). An index >= S is an error (the
+   * interpreter throws; kernels treat it as no adapter). No gradient: a serving op.
+   */
+  gathered_lowrank: { hasBase: boolean };
   /** inputs (x, w): x / sqrt(mean(x², last dim) + eps) * w. */
   rmsnorm: { eps: number };
   /** inputs (x, w, dy) -> dx. */
@@ -117,17 +127,18 @@ export interface OpAttrs {
    * f32(pos · invFreq[j]) (rounded to f32, as torch computes it), and the pair (j, j + rotaryDim/2)
    * becomes (x_j·c − x_{j+rotaryDim/2}·s, x_{j+rotaryDim/2}·c + x_j·s) with c = scale·cos(angle),
    * s = scale·sin(angle) (scale: the yarn/longrope attention factor, 1 otherwise); features from
-   * rotaryDim on pass through (partial rotary). pos is t, or offset[0] + t with an offset input (the
-   * KV-cache position during generation). `transpose` applies the transposed map (angle negated,
+   * rotaryDim on pass through (partial rotary). pos is t, or offset[b] + t with an offset input (the
+   * KV-cache position during generation: i32 [1], shared by every batch row b, or i32 [B], one per row). `transpose` applies the transposed map (angle negated,
    * same scale): the gradient.
    */
   rope: { heads: number; headDim: number; rotaryDim: number; scale: number; transpose: boolean };
   /**
    * Softmax attention. q [B, T, heads*headDim], k and v [B, S, kvHeads*headDim]; query head h uses
    * kv head floor(h / (heads/kvHeads)) (grouped-query). Result [B, T, heads*headDim]. Without a
-   * fourth input S = T and query t sees keys j <= t (causal). With a fourth input offset (i32 [1],
-   * generation with a KV cache of S slots) query t sits at position offset[0] + t and sees keys
-   * j <= offset[0] + t; later cache slots are ignored. With a `window` W, keys j <= pos − W are
+   * fourth input S = T and query t sees keys j <= t (causal). With a fourth input offset (i32 [1]
+   * or i32 [B], generation with a KV cache of S slots) query t of row b sits at position
+   * offset[b] + t (offset[0] for every row when [1]) and sees keys j <= that position; later cache
+   * slots are ignored. With a `window` W, keys j <= pos − W are
    * hidden too (training, evaluation and decoding alike).
    */
   attention: AttentionAttrs;
@@ -147,9 +158,10 @@ export interface OpAttrs {
    */
   attention_grad: AttentionAttrs & { wrt: 'q' | 'k' | 'v' };
   /**
-   * KV-cache write: inputs (cache [B, S, D], x [B, T, D], offset i32 [1]); copies x into
-   * cache[:, offset:offset+T, :] IN PLACE and returns the cache (its result aliases input 0's buffer,
-   * so readers of the result see the write).
+   * KV-cache write: inputs (cache [B, S, D], x [B, T, D], offset i32 [1] or [B]); copies row b of x
+   * into cache[b, offset[b]:offset[b]+T, :] (offset[0] for every row when [1]) IN PLACE and returns
+   * the cache (its result aliases input 0's buffer, so readers of the result see the write).
+   * Positions past S are not written (the kernels skip them; the interpreter refuses them).
    */
   cache_update: Record<string, never>;
   /** The transpose of a 2-D x [M, N] -> [N, M] (its gradient is the transpose of dy). */

@@ -84,6 +84,17 @@ function attentionCheck(op: string, [q, k, v]: TensorType[], a: AttentionAttrs, 
   }
 }
 
+/**
+ * The KV-cache position operand of rope, attention and cache_update: i32 [1] (one position for
+ * every row) or i32 [B] (row b at offset[b]: sequences of a continuous batch sit at different
+ * positions).
+ */
+function expectOffset(op: string, offset: TensorType, batch: number): void {
+  if (offset.dtype !== 'i32' || offset.shape.length !== 1 || (offset.shape[0] !== 1 && offset.shape[0] !== batch)) {
+    fail(op, `offset must be i32 [1] or [${batch}] (one per batch row), got ${offset.dtype} ${shapeToString(offset.shape)}`);
+  }
+}
+
 /** attention_stats' result for q [B, T, heads*headDim]: (logsumexp, rowDot) per query row and head. */
 const statsShape = (q: TensorType, a: AttentionAttrs): Shape => [q.shape[0]!, a.heads, q.shape[1]!, 2];
 
@@ -135,6 +146,21 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     if (bias && !sameShape(bias.shape, [last(y.shape)])) fail('lowrank_matmul', `bias ${shapeToString(bias.shape)} != [${last(y.shape)}]`);
     return y;
   },
+  gathered_lowrank: (ins, a) => {
+    const op = 'gathered_lowrank';
+    expectArity(op, ins, a.hasBase ? 5 : 4);
+    const [x, as, bs, index, base] = ins;
+    if (x!.shape.length < 2) fail(op, `x must be [B, ..., K], got ${shapeToString(x!.shape)}`);
+    if (as!.shape.length !== 3 || bs!.shape.length !== 3) fail(op, `stacked factors must be a [S, R, K] and b [S, N, R], got ${shapeToString(as!.shape)} and ${shapeToString(bs!.shape)}`);
+    const [S, R, K] = as!.shape as [number, number, number];
+    const N = bs!.shape[1]!;
+    if (K !== last(x!.shape)) fail(op, `a ${shapeToString(as!.shape)} does not match x ${shapeToString(x!.shape)} (K)`);
+    if (bs!.shape[0] !== S || bs!.shape[2] !== R) fail(op, `b ${shapeToString(bs!.shape)} does not match a ${shapeToString(as!.shape)} (expected [${S}, N, ${R}])`);
+    if (index!.dtype !== 'i32' || !sameShape(index!.shape, [x!.shape[0]!])) fail(op, `index must be i32 [${x!.shape[0]}] (one per batch row), got ${index!.dtype} ${shapeToString(index!.shape)}`);
+    const y = f32([...x!.shape.slice(0, -1), N]);
+    if (base) expectSame(op, base, y, 'base and result');
+    return y;
+  },
   rmsnorm: (ins) => {
     expectArity('rmsnorm', ins, 2);
     if (!sameShape(ins[1]!.shape, [last(ins[0]!.shape)])) fail('rmsnorm', `weight ${shapeToString(ins[1]!.shape)} != [${last(ins[0]!.shape)}]`);
@@ -170,7 +196,7 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
   },
   rope: (ins, a) => {
     expectArity('rope', ins, 2, 3);
-    if (ins[2] && (ins[2].dtype !== 'i32' || !sameShape(ins[2].shape, [1]))) fail('rope', 'offset must be i32 [1]');
+    if (ins[2]) expectOffset('rope', ins[2], ins[0]!.shape[0] ?? 1);
     if (a.rotaryDim % 2 !== 0 || a.rotaryDim < 2 || a.rotaryDim > a.headDim) fail('rope', `rotaryDim ${a.rotaryDim} must be even and in [2, headDim ${a.headDim}]`);
     if (ins[0]!.shape.length !== 3 || last(ins[0]!.shape) !== a.heads * a.headDim) {
       fail('rope', `x ${shapeToString(ins[0]!.shape)} is not [B, T, ${a.heads}*${a.headDim}]`);
@@ -182,7 +208,7 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
   },
   attention: (ins, a) => {
     expectArity('attention', ins, 3, 4);
-    if (ins[3] && (ins[3].dtype !== 'i32' || !sameShape(ins[3].shape, [1]))) fail('attention', 'offset must be i32 [1]');
+    if (ins[3]) expectOffset('attention', ins[3], ins[0]!.shape[0] ?? 1);
     attentionCheck('attention', ins, a, ins.length === 4);
     return f32(ins[0]!.shape);
   },
@@ -192,7 +218,7 @@ export const shapeRules: { [K in OpName]: ShapeRule<K> } = {
     if (cache!.shape.length !== 3 || x!.shape.length !== 3 || cache!.shape[0] !== x!.shape[0] || cache!.shape[2] !== x!.shape[2] || x!.shape[1]! > cache!.shape[1]!) {
       fail('cache_update', `x ${shapeToString(x!.shape)} does not fit cache ${shapeToString(cache!.shape)}`);
     }
-    if (offset!.dtype !== 'i32' || !sameShape(offset!.shape, [1])) fail('cache_update', 'offset must be i32 [1]');
+    expectOffset('cache_update', offset!, cache!.shape[0]!);
     return f32(cache!.shape);
   },
   attention_stats: (ins, a) => {

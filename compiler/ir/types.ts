@@ -14,6 +14,12 @@ export interface Node<K extends OpName = OpName> {
   type: TensorType;
   /** Human-readable name for printing and debugging (e.g. "layers.0.q_proj.out"). */
   label?: string;
+  /**
+   * The repeated block (layer) of the model whose forward computation made this node, when it is
+   * one: lowering copies the checked op's `block`, and passes keep it on the nodes they rewrite.
+   * Block recompute (passes/recompute.ts) recomputes a block's forward nodes in the backward.
+   */
+  block?: number;
 }
 
 export interface Graph {

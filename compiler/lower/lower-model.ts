@@ -20,7 +20,25 @@ export interface LowerOptions {
    * position of the first token) and `positions`, and per-layer cache state that persists across
    * runs. `seq` tokens are processed per run (1 for token-by-token decoding).
    */
-  decode?: { cacheLen: number };
+  decode?: {
+    cacheLen: number;
+    /**
+     * One KV-cache position per batch row: the `offset` input is i32 [B] instead of [1], so the
+     * sequences of a continuous batch can sit at different positions (runtime/serve).
+     */
+    rowOffsets?: boolean;
+    /**
+     * The run only fills the KV cache (a prefill whose logits nobody reads): no outputs, the cache
+     * writes are the graph's effects, and DCE drops the head and what only it needed.
+     */
+    kvOnly?: boolean;
+  };
+  /**
+   * Many adapters in one batch (serving): each targeted linear layer gets stacked adapter factors
+   * and a gathered_lowrank product selected per batch row by the `adapter_index` input. The
+   * model's own LoRA settings must be gone (stripAdapters) when this is set.
+   */
+  adapters?: MultiAdapterOptions;
   /** Seed of the adapter-dropout masks (they also depend on the `step` input). */
   dropoutSeed?: number;
   /**
@@ -28,6 +46,31 @@ export interface LowerOptions {
    * PyTorch's eval() does (default: false).
    */
   training?: boolean;
+}
+
+/**
+ * A multi-adapter graph: `slots` adapters of rank up to `maxRank` on the linear layers named by
+ * `targets` (full module names, or suffixes as PEFT's target_modules list matches them:
+ * "q_proj" matches "model.layers.0.self_attn.q_proj"; "all-linear": every linear layer but the
+ * output head). Per targeted module: params `<module>.lora_A.stacked` [slots, maxRank, in] and
+ * `<module>.lora_B.stacked` [slots, out, maxRank] (scaling folded into B, ranks zero-padded).
+ */
+export interface MultiAdapterOptions {
+  slots: number;
+  maxRank: number;
+  targets: readonly string[];
+}
+
+/** Per batch row, the adapter slot of a multi-adapter graph (i32 [B]); negative: the base alone. */
+export const ADAPTER_INDEX_INPUT = 'adapter_index';
+
+export function stackedLoraNames(module: string): { a: string; b: string } {
+  return { a: `${module}.lora_A.stacked`, b: `${module}.lora_B.stacked` };
+}
+
+/** Whether a multi-adapter graph's `targets` pick this linear layer. */
+export function isStackedTarget(targets: readonly string[], module: string, head: boolean): boolean {
+  return targets.some((t) => (t === 'all-linear' ? !head : module === t || module.endsWith(`.${t}`)));
 }
 
 export const LABELS_INPUT = 'labels';
@@ -71,18 +114,36 @@ class Lowering {
   }
 
   private offset(): Value {
-    return this.b.input(OFFSET_INPUT, 'i32', [1]);
+    return this.b.input(OFFSET_INPUT, 'i32', [this.o.decode?.rowOffsets ? this.o.batch : 1]);
   }
 
   run(): Graph {
     const { batch, seq } = this.o;
+    const multi = this.o.adapters;
+    if (multi) {
+      for (const [name, v] of [['slots', multi.slots], ['maxRank', multi.maxRank]] as const) {
+        if (!Number.isInteger(v) || v < 1) throw new Error(`lowering: adapters.${name} must be a positive integer, got ${v}`);
+      }
+      if (this.o.training) throw new Error('lowering: a multi-adapter graph serves adapters; it cannot train them');
+      if (this.model.lora.length > 0) throw new Error(`lowering: ${this.model.file} has its own LoRA targets; strip them for a multi-adapter graph`);
+      const linear = this.model.ops.filter((o) => o.op === 'linear');
+      const unmatched = multi.targets.filter((t) => !linear.some((o) => isStackedTarget([t], o.module, o.head)));
+      if (unmatched.length > 0) throw new Error(`lowering: adapters.targets ${unmatched.map((t) => JSON.stringify(t)).join(', ')} match no linear layer of ${this.model.file}`);
+    }
     for (const input of this.model.inputs) {
       const shape = this.model.values[input.value]!.shape.map((d) => (d === 'B' ? batch : d === 'T' ? seq : d));
       const dtype = input.kind === 'tokens' ? 'i32' : 'f32';
       this.values.set(input.value, this.b.input(input.kind === 'tokens' ? 'ids' : input.name, dtype, shape));
     }
-    for (const op of this.model.ops) this.values.set(op.out, this.lower(op));
-    for (const out of this.model.outputs) this.b.output(out.name, this.value(out.value));
+    for (const op of this.model.ops) {
+      const first = this.b.graph.nodes.length;
+      this.values.set(op.out, this.lower(op));
+      // The checked op's block (its layer) marks every node it lowered to but the leaves.
+      if (op.block !== undefined) {
+        for (const n of this.b.graph.nodes.slice(first)) if (n.op !== 'input' && n.op !== 'param' && n.op !== 'state') n.block = op.block;
+      }
+    }
+    if (!this.o.decode?.kvOnly) for (const out of this.model.outputs) this.b.output(out.name, this.value(out.value));
     const logits = this.model.outputs[0];
     if ((this.o.loss ?? true) && !this.o.decode && logits) {
       const labels = this.b.input(LABELS_INPUT, 'i32', [batch, seq]);
@@ -170,6 +231,7 @@ class Lowering {
     const shape = [this.o.batch, decode.cacheLen, op.kvHeads * op.headDim];
     const kc = b.cacheUpdate(b.state(names.k, '', shape, 'kv_cache'), k, this.offset());
     const vc = b.cacheUpdate(b.state(names.v, '', shape, 'kv_cache'), v, this.offset());
+    if (decode.kvOnly) b.graph.effects.push(kc, vc);
     return b.attention(q, kc, vc, attrs, this.offset());
   }
 
@@ -178,10 +240,22 @@ class Lowering {
     const x = this.value(op.x);
     const w = this.param(op.weight);
     const conv1d = op.layout === 'conv1d';
-    const base = b.matmul(x, w, !conv1d, op.module);
+    let base = b.matmul(x, w, !conv1d, op.module);
     const bias = op.bias !== undefined ? this.param(op.bias) : undefined;
+    const multi = this.o.adapters;
+    if (multi && isStackedTarget(multi.targets, op.module, op.head)) base = this.stacked(op, x, base, multi);
     if (op.lora || op.adapters) return lowerAdaptedLinear(this.loraContext, op, x, w, base, bias);
     return bias === undefined ? base : b.add(base, bias, `${op.module}.bias`);
+  }
+
+  /** base + the adapter of each batch row (MultiAdapterOptions), one gathered_lowrank node. */
+  private stacked(op: Extract<Op, { op: 'linear' }>, x: Value, base: Value, multi: MultiAdapterOptions): Value {
+    const b = this.b;
+    const names = stackedLoraNames(op.module);
+    const a = b.param(names.a, [multi.slots, multi.maxRank, op.inFeatures], 'adapter');
+    const bb = b.param(names.b, [multi.slots, op.outFeatures, multi.maxRank], 'adapter');
+    const index = b.input(ADAPTER_INDEX_INPUT, 'i32', [this.o.batch]);
+    return b.emit('gathered_lowrank', [x, a, bb, index, base], { hasBase: true }, `${op.module}.multi_lora`);
   }
 
   private get loraContext(): LoraContext {

@@ -37,8 +37,13 @@ export function rewrite(graph: Graph, visit: (node: Node, ctx: RewriteCtx) => Va
     copy: (node) => b.emit(node.op, node.inputs.map((i) => ctx.map(i)), node.attrs, node.label),
   };
   for (const node of graph.nodes) {
+    const first = b.graph.nodes.length;
     const r = visit(node, ctx);
     newId[node.id] = r === null ? undefined : r === undefined ? ctx.copy(node) : r;
+    // Nodes made for `node` belong to its block (a fused LoRA product stays in its layer).
+    if (node.block !== undefined) {
+      for (const made of b.graph.nodes.slice(first)) if (made.block === undefined && !isLeaf(made)) made.block = node.block;
+    }
   }
   const remap = (m: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(m).map(([k, id]) => [k, ctx.map(id)]));
   b.graph.outputs = remap(graph.outputs);
@@ -46,6 +51,11 @@ export function rewrite(graph: Graph, visit: (node: Node, ctx: RewriteCtx) => Va
   b.graph.effects = graph.effects.map((id) => ctx.map(id));
   if (graph.outputParts) b.graph.outputParts = structuredClone(graph.outputParts);
   return b.graph;
+}
+
+/** Leaves (inputs, parameters, state) belong to no block: they are stored, never recomputed. */
+export function isLeaf(node: Node): boolean {
+  return node.op === 'input' || node.op === 'param' || node.op === 'state';
 }
 
 export function useCounts(graph: Graph): number[] {

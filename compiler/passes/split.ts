@@ -7,9 +7,11 @@
 //     logits need not fit one binding either (chunks are small enough for their logits to fit too);
 //   - readers of a split value: cross_entropy becomes online-logsumexp statistics chained over the
 //     chunks (logit_stats) and cross_entropy_chunked, whose gradient goes to each chunk; element-wise
-//     ops (add/sub/mul/div, unary, scale) apply per chunk, slicing a full-width other operand; a graph
-//     output becomes parts (graph.outputParts), which executors join when it is read.
-// Any other reader of a chunked weight or split value is a DeviceLimitError naming both. It runs right
+//     ops (add/sub/mul/div, unary, scale) apply per chunk, slicing a full-width other operand; a
+//     serving graph's gathered_lowrank over a split product applies per chunk with its slice of the
+//     stacked B; a graph output becomes parts (graph.outputParts), which executors join when it is read.
+// Any other reader of a chunked weight or split value is a DeviceLimitError naming both, as is a
+// stacked adapter buffer (gathered_lowrank reads it whole) over the limit. It runs right
 // after lowering, so autodiff differentiates the chunked graph: a trained chunked weight (full
 // fine-tuning) gets per-chunk gradients and optimizer state. Chunk parameters are named
 // `<weight>[start:end]` and carry their row range (param attrs `rows`) for the runtime to fill.
@@ -18,6 +20,7 @@ import type { OpAttrs } from '../ir/ops.ts';
 import { dtypeBytes, numel, shapeToString, type Graph, type Node } from '../ir/types.ts';
 import { DeviceLimitError } from '../errors.ts';
 import { storageDtype, type ParamDtypes } from './storage.ts';
+import { isLeaf } from './rewrite.ts';
 
 export interface SplitOptions {
   /** Bytes one binding may hold (the target's maxStorageBufferBindingSize). */
@@ -60,7 +63,8 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
   const bytes = (n: Node) => numel(n.type.shape) * dtypeBytes(n.op === 'param' ? storageDtype(n.attrs as OpAttrs['param'], o.paramDtypes) : n.type.dtype);
   const oversized = graph.nodes.filter((n) => n.op === 'param' && bytes(n) > room);
   if (oversized.length === 0) return graph;
-  if (Object.keys(graph.grads).length > 0 || graph.effects.length > 0) throw new Error('split: runs before autodiff and the optimizer');
+  // A prefill's KV-cache writes (kvOnly) are effects too; an optimizer's are not yet there.
+  if (Object.keys(graph.grads).length > 0 || graph.effects.some((id) => graph.nodes[id]!.op !== 'cache_update')) throw new Error('split: runs before autodiff and the optimizer');
 
   const users: number[][] = graph.nodes.map(() => []);
   for (const n of graph.nodes) for (const i of n.inputs) users[i]!.push(n.id);
@@ -70,8 +74,12 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
   const split = new Map<number, Split>(); // old node id -> a value held as column ranges
   const tooLarge = (n: Node, why: string) => new DeviceLimitError(`${n.op === 'param' ? `weight "${(n.attrs as OpAttrs['param']).name}"` : describe(n)} ${shapeToString(n.type.shape)}`, bytes(n), LIMIT_NAME, o.limit, why);
 
-  for (const node of graph.nodes) {
+  // Each node of the input graph, rewritten (its nodes in the new graph keep its block: recompute).
+  const visit = (node: Node): void => {
     if (node.op === 'param' && bytes(node) > room) {
+      // Stacked adapters (serving) are read whole, each row's adapter picked at run time: not split.
+      const stacking = users[node.id]!.map((u) => graph.nodes[u]!).find((u) => u.op === 'gathered_lowrank' && (u.inputs[1] === node.id || u.inputs[2] === node.id));
+      if (stacking) throw tooLarge(node, `${describe(stacking)} reads these stacked adapters whole: fewer adapter slots or a lower maximum rank fit`);
       const a = node.attrs as OpAttrs['param'];
       const rows = a.shape[0]!;
       const rowBytes = bytes(node) / rows;
@@ -88,7 +96,7 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
       const ranges = rowRanges(rows, perChunk);
       const parts = ranges.map(([s, e]) => b.param(chunkName(a.name, s, e), [e - s, ...a.shape.slice(1)], a.role, { rows: { of: a.name, start: s, total: rows } }));
       chunked.set(node.id, { parts, starts: ranges.map(([s]) => s), sizes: ranges.map(([s, e]) => e - s), total: rows });
-      continue;
+      return;
     }
     const w = node.inputs.findIndex((i) => chunked.has(i));
     if (w >= 0) {
@@ -98,25 +106,31 @@ export function splitOversized(graph: Graph, o: SplitOptions): Graph {
         const ids = map.get(node.inputs[1]!)!;
         const looked = c.parts.map((p, i) => b.embedding(p, ids, node.label && `${node.label}[${c.starts[i]}:${c.starts[i]! + c.sizes[i]!}]`, { rows: { start: c.starts[i]!, total: c.total } }));
         map.set(node.id, looked.reduce((acc, v) => b.add(acc, v, node.label)));
-        continue;
+        return;
       }
       const m = node.attrs as OpAttrs['matmul'];
       if (node.op === 'matmul' && w === 1 && m.transB && !m.transA && !chunked.has(node.inputs[0]!) && !split.has(node.inputs[0]!)) {
         const x = map.get(node.inputs[0]!)!;
         const parts = c.parts.map((p, i) => b.matmul(x, p, true, node.label && `${node.label}[${c.starts[i]}:${c.starts[i]! + c.sizes[i]!}]`));
         split.set(node.id, { ...c, parts });
-        continue;
+        return;
       }
       throw tooLarge(param, `it is split by rows to fit, but ${describe(node)} reads it whole (only embedding lookups and x·Wᵀ products, such as an LM head, read a split weight)`);
     }
     const s = node.inputs.find((i) => split.has(i));
     if (s !== undefined) {
       splitReader(b, node, split.get(s)!, map, split, tooLarge);
-      continue;
+      return;
     }
     map.set(node.id, b.emit(node.op, node.inputs.map((i) => map.get(i)!), node.attrs, node.label));
+  };
+  for (const node of graph.nodes) {
+    const first = b.graph.nodes.length;
+    visit(node);
+    if (node.block !== undefined) for (const made of b.graph.nodes.slice(first)) if (made.block === undefined && !isLeaf(made)) made.block = node.block;
   }
 
+  b.graph.effects = graph.effects.map((id) => map.get(id)!);
   for (const [name, id] of Object.entries(graph.outputs)) {
     const sv = split.get(id);
     if (!sv) {
@@ -141,6 +155,18 @@ function splitReader(b: GraphBuilder, node: Node, sv: Split, map: Map<number, Va
     });
     const { ignoreIndex } = node.attrs as OpAttrs['cross_entropy'];
     map.set(node.id, b.emit('cross_entropy_chunked', [stats!, labels, ...sv.parts], { ignoreIndex, vocab: sv.total }, node.label));
+    return;
+  }
+  if (node.op === 'gathered_lowrank' && (node.attrs as OpAttrs['gathered_lowrank']).hasBase && node.inputs.findIndex((i) => split.has(i)) === 4) {
+    // Many adapters over a split product (an LM head among the serving targets): each column range
+    // adds its own rows of the stacked B ([slots, out, rank] sliced along out); x·A is per chunk too.
+    const [x, a, stackedB, index] = node.inputs.slice(0, 4).map((i) => map.get(i)!);
+    const parts = sv.parts.map((p, i) => {
+      const range = `[${sv.starts[i]}:${sv.starts[i]! + sv.sizes[i]!}]`;
+      const bPart = b.slice(stackedB!, 1, sv.starts[i]!, sv.sizes[i]!, node.label && `${node.label}.b${range}`);
+      return b.emit('gathered_lowrank', [x!, a!, bPart, index!, p], node.attrs as OpAttrs['gathered_lowrank'], node.label && `${node.label}${range}`);
+    });
+    split.set(node.id, { ...sv, parts });
     return;
   }
   const elementwise = ['add', 'sub', 'mul', 'div', 'unary', 'scale', 'stop_gradient'].includes(node.op);

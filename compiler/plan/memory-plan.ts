@@ -183,11 +183,15 @@ export function formatMemoryPlan(plan: MemoryPlan): string {
 
 /**
  * The memory plan in bytes by category (exact numbers, for scripts), with KiB alongside for people:
- * what `rankfold compile --emit plan` prints and the playground shows.
+ * what `rankfold compile --emit plan` prints and the playground shows. The last line, `peak bytes: N`,
+ * is the plan's peak: every planned buffer (weights, adapters, gradients, optimizer state,
+ * activations, scratch, inputs) after liveness sharing, which the GPU program allocates at once (its
+ * executor adds kernel scratch, uniforms and readback).
  */
 export function formatPlanBytes(plan: MemoryPlan): string {
   const row = (name: string, bytes: number) => `${name.padEnd(18)} ${String(bytes).padStart(14)} B ${`(${(bytes / 1024).toFixed(1)} KiB)`.padStart(16)}`;
   const lines = MEMORY_CATEGORIES.filter((c) => plan.totals[c] > 0).map((c) => row(c, plan.totals[c]));
   lines.push(row('total', plan.totalBytes) + `  ${plan.buffers.length} buffers for ${plan.schedule.length} nodes`);
+  lines.push(`peak bytes: ${plan.totalBytes}`);
   return lines.join('\n') + '\n';
 }

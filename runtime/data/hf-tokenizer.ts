@@ -88,6 +88,8 @@ export class HfTokenizer implements Tokenizer {
 
   decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
     const list = Array.from(ids);
+    // tokenizers.js refuses an empty list; nothing decodes to nothing (a stream ended before its first token).
+    if (list.length === 0) return '';
     for (const id of list) {
       if (!(Number.isInteger(id) && id >= 0 && id < this.vocabSize)) throw new UserError(`${this.name} cannot decode id ${id} (the tokenizer has ${this.vocabSize} ids)`);
     }

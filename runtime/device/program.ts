@@ -271,15 +271,52 @@ export class GpuProgram {
     this.watch.scoped(`writing ${label}`, () => this.gpu.device.queue.writeBuffer(this.buffers.get(node.id)!, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
+  /** Writes `data` into an f32 leaf from element `offset` on (one adapter slot, one KV-cache row); the rest is unchanged. */
+  private writeAt(node: Node, data: Float32Array, offset: number): void {
+    const n = numel(node.type.shape);
+    const label = node.label ?? node.op;
+    if (node.type.dtype !== 'f32') throw new Error(`program: ${label} is ${node.type.dtype}; part of it cannot be written`);
+    if (!(Number.isInteger(offset) && offset >= 0 && offset + data.length <= n)) throw new Error(`program: ${label} has ${n} values; cannot write ${data.length} from ${offset}`);
+    this.watch.scoped(`writing part of ${label}`, () => this.gpu.device.queue.writeBuffer(this.buffers.get(node.id)!, offset * 4, data.buffer, data.byteOffset, data.length * 4));
+  }
+
   setInput(name: string, data: Float32Array | Int32Array): void {
     this.write(this.leaf('input', name), data);
   }
-  /** A parameter's values: f32 numbers, or a tensor as its file stores it (F32, F16, BF16; 16-bit weights upload as they are). */
-  setParam(name: string, data: ParamData): void {
-    this.write(this.leaf('param', name), data);
+  /**
+   * A parameter's values: f32 numbers, or a tensor as its file stores it (F32, F16, BF16; 16-bit
+   * weights upload as they are). With `offset`, f32 values written from that element on.
+   */
+  setParam(name: string, data: ParamData, offset?: number): void {
+    const node = this.leaf('param', name);
+    if (offset === undefined) this.write(node, data);
+    else if (data instanceof Float32Array) this.writeAt(node, data, offset);
+    else throw new Error(`program: a partial write of ${name} takes f32 values`);
   }
-  setState(name: string, data: Float32Array): void {
-    this.write(this.leaf('state', name), data);
+  setState(name: string, data: Float32Array, offset?: number): void {
+    const node = this.leaf('state', name);
+    if (offset === undefined) this.write(node, data);
+    else this.writeAt(node, data, offset);
+  }
+
+  /**
+   * Copies `count` values of another program's state `name` (from element `from`) into this
+   * program's state of the same name at element `to`, on the device: both programs must share the
+   * GPU device (a prefill program handing its KV cache to a decoding program).
+   */
+  copyStateFrom(src: GpuProgram, name: string, o: { from: number; to: number; count: number }): void {
+    if (src.gpu.device !== this.gpu.device) throw new Error('program: copyStateFrom needs both programs on one device');
+    const from = src.leaf('state', name);
+    const to = this.leaf('state', name);
+    const [nf, nt] = [numel(from.type.shape), numel(to.type.shape)];
+    if (o.from < 0 || o.to < 0 || o.from + o.count > nf || o.to + o.count > nt) {
+      throw new Error(`program: cannot copy ${o.count} values of state "${name}" from ${o.from} (of ${nf}) to ${o.to} (of ${nt})`);
+    }
+    this.watch.scoped(`copying state ${name}`, () => {
+      const encoder = this.gpu.device.createCommandEncoder({ label: `copy ${name}` });
+      encoder.copyBufferToBuffer(src.buffers.get(from.id)!, o.from * 4, this.buffers.get(to.id)!, o.to * 4, o.count * 4);
+      this.gpu.device.queue.submit([encoder.finish()]);
+    });
   }
   getParam(name: string): Promise<Float32Array> {
     return this.read(this.leaf('param', name).id) as Promise<Float32Array>;

@@ -13,13 +13,15 @@ export interface Executor {
   readonly graph: Graph;
   /**
    * A parameter's value: f32 numbers, or a tensor as its file stores it (F32/F16/BF16): a frozen
-   * 16-bit weight (the compiler's storage pass) uploads it unchanged; f32 weights convert it.
+   * 16-bit weight (the compiler's storage pass) uploads it unchanged; f32 weights convert it. With
+   * `offset`, f32 values written from that element on (one adapter slot of a stacked buffer), the
+   * rest unchanged.
    */
-  setParam(name: string, data: ParamData): void;
+  setParam(name: string, data: ParamData, offset?: number): void;
   /** A parameter's value as f32 (16-bit weights widened). */
   getParam(name: string): Promise<Float32Array>;
-  /** Optimizer state (AdamW moments), by state name (e.g. "<param>.exp_avg"). */
-  setState(name: string, data: Float32Array): void;
+  /** Optimizer state (AdamW moments) or a KV cache, by state name (e.g. "<param>.exp_avg"); `offset` as in setParam. */
+  setState(name: string, data: Float32Array, offset?: number): void;
   getState(name: string): Promise<Float32Array>;
   setInput(name: string, data: Int32Array | Float32Array): void;
   /** Runs the whole graph once (on the GPU: one command encoder, one submit, no readback). */

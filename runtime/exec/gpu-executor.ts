@@ -25,14 +25,14 @@ export class GpuExecutor implements Executor {
     return this.program.stats;
   }
 
-  setParam(name: string, data: ParamData): void {
-    this.program.setParam(name, data);
+  setParam(name: string, data: ParamData, offset?: number): void {
+    this.program.setParam(name, data, offset);
   }
   getParam(name: string): Promise<Float32Array> {
     return this.program.getParam(name);
   }
-  setState(name: string, data: Float32Array): void {
-    this.program.setState(name, data);
+  setState(name: string, data: Float32Array, offset?: number): void {
+    this.program.setState(name, data, offset);
   }
   getState(name: string): Promise<Float32Array> {
     return this.program.getState(name);

@@ -30,18 +30,29 @@ export class InterpExecutor implements Executor {
   }
 
   /** 16-bit parameters are rounded by interpret() itself, as the GPU stores them. */
-  setParam(name: string, data: ParamData): void {
+  setParam(name: string, data: ParamData, offset?: number): void {
     if (!this.known.params.has(name)) throw new Error(`graph has no parameter "${name}"`);
-    this.params[name] = this.copy(paramValues(data, name));
+    if (offset === undefined) this.params[name] = this.copy(paramValues(data, name));
+    else if (data instanceof Float32Array) this.writeAt(this.params, name, 'param', data, offset);
+    else throw new Error(`a partial write of parameter "${name}" takes f32 values`);
+  }
+  /** A partial write into a leaf of the graph (zeros where it was never set, as on the GPU). */
+  private writeAt(into: Record<string, Float32Array | Float64Array>, name: string, kind: 'param' | 'state', data: Float32Array, offset: number): void {
+    const node = this.graph.nodes.find((n) => n.op === kind && (n.attrs as { name: string }).name === name)!;
+    const n = node.type.shape.reduce((a, b) => a * b, 1);
+    if (!(Number.isInteger(offset) && offset >= 0 && offset + data.length <= n)) throw new Error(`${kind} "${name}" has ${n} values; cannot write ${data.length} from ${offset}`);
+    into[name] ??= this.copy(new Float32Array(n));
+    into[name].set(data, offset);
   }
   async getParam(name: string): Promise<Float32Array> {
     const p = this.params[name];
     if (!p) throw new Error(`parameter "${name}" was never set`);
     return Float32Array.from(p);
   }
-  setState(name: string, data: Float32Array): void {
+  setState(name: string, data: Float32Array, offset?: number): void {
     if (!this.known.state.has(name)) throw new Error(`graph has no state "${name}"`);
-    this.state[name] = this.copy(data);
+    if (offset === undefined) this.state[name] = this.copy(data);
+    else this.writeAt(this.state, name, 'state', data, offset);
   }
   async getState(name: string): Promise<Float32Array> {
     const s = this.state[name];

@@ -36,10 +36,28 @@ export function argmax(logits: ArrayLike<number>, offset = 0, length = logits.le
   return best;
 }
 
+/** A draw from softmax(logits / temperature) over one row, in id order. */
+function sampleSoftmax(logits: ArrayLike<number>, temperature: number, rng: Rng, offset: number, length: number): number {
+  let top = -Infinity;
+  for (let i = 0; i < length; i++) top = Math.max(top, logits[offset + i]!);
+  const w = new Float64Array(length);
+  let total = 0;
+  for (let i = 0; i < length; i++) total += w[i] = Math.exp((logits[offset + i]! - top) / temperature);
+  let u = rng.next() * total;
+  for (let i = 0; i < length; i++) {
+    u -= w[i]!;
+    if (u < 0) return i;
+  }
+  return argmax(logits, offset, length); // rounding left u >= 0: the last mass is the largest's share
+}
+
 /** Samples a token id from one row of logits. */
 export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, rng: Rng, offset = 0, length = logits.length - offset): number {
   const temperature = options.temperature ?? 0;
   if (temperature <= 0) return argmax(logits, offset, length);
+  // Without top-k or top-p nothing is cut: one pass over the vocabulary in id order (sorting 128k
+  // logits per token would cost more than a decoding step of a small model).
+  if (!(options.topK && options.topK > 0) && (options.topP ?? 1) >= 1) return sampleSoftmax(logits, temperature, rng, offset, length);
   const ids = Array.from({ length }, (_, i) => i).sort((a, b) => logits[offset + b]! - logits[offset + a]!);
   const k = options.topK && options.topK > 0 ? Math.min(options.topK, length) : length;
   const kept = ids.slice(0, k);

@@ -4,6 +4,7 @@
 import type { CheckedModel, TrainConfig } from '../../compiler/check/model.ts';
 import { UserError } from '../../compiler/errors.ts';
 import type { ScheduleKind } from './schedule.ts';
+import { RECOMPUTE_MODES, type RecomputeMode } from '../../compiler/passes/recompute.ts';
 
 /** What a caller may set; every field is optional and wins over the spec's train block. */
 export interface TrainOverrides {
@@ -25,6 +26,8 @@ export interface TrainOverrides {
   evalRows?: number;
   rank?: number;
   alpha?: number;
+  /** Block recompute (gradient checkpointing); default the spec's train block, else 'none'. */
+  recompute?: RecomputeMode;
 }
 
 export interface TrainSettings {
@@ -51,6 +54,7 @@ export interface TrainSettings {
   logEvery: number;
   evalFraction: number;
   evalRows: number;
+  recompute: RecomputeMode;
 }
 
 // Defaults follow common LoRA recipes (transformers' Trainer for the clip norm and betas).
@@ -95,6 +99,7 @@ export function resolveTrainSettings(model: CheckedModel, o: TrainOverrides = {}
     throw new UserError(`${lrName} ${lr} is above ${MAX_LR}: an AdamW step moves every weight by about lr, so this would overwrite the weights at every step (LoRA rates are typically 1e-5 to 1e-2)`);
   }
   if (o.alpha !== undefined && !(o.alpha > 0)) throw new UserError(`--alpha must be positive, got ${o.alpha}`);
+  if (o.recompute !== undefined && !RECOMPUTE_MODES.includes(o.recompute)) throw new UserError(`--recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got "${o.recompute}"`);
   const steps = o.steps ?? t.steps ?? DEFAULTS.steps;
   const seq = o.seq ?? t.seq ?? Math.min(DEFAULTS.seq, maxPositions(model) ?? DEFAULTS.seq);
   const positions = maxPositions(model);
@@ -125,6 +130,7 @@ export function resolveTrainSettings(model: CheckedModel, o: TrainOverrides = {}
     logEvery: o.logEvery ?? t.logEvery ?? DEFAULTS.logEvery,
     evalFraction,
     evalRows: o.evalRows ?? DEFAULTS.evalRows,
+    recompute: o.recompute ?? t.recompute ?? 'none',
   };
 }
 

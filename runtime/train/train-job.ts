@@ -255,14 +255,14 @@ async function trainInto(out: string, spec: CheckedModel, o: TrainJobOptions, fo
   if (o.full) info(`training: every base weight (full fine-tuning), ${model.counts.base.toLocaleString('en-US')} parameters`);
   else info(`training: LoRA r=${peft!.r} alpha=${peft!.lora_alpha} on ${model.lora.length} modules (${model.lora.map((l) => l.module.slice(l.module.lastIndexOf('.') + 1)).filter((v, i, a) => a.indexOf(v) === i).join(', ')}), ${model.counts.adapter.toLocaleString('en-US')} parameters; ${trainedBaseNote(model)}`);
   info(`data:     ${o.data}: ${data.examples} examples, ${data.train.count} rows of ${s.seq} tokens (${data.packing}), ${(data.heldOut?.count ?? 0).toLocaleString('en-US')} held out${heldOutNote}, tokenizer ${tok.name}`);
-  info(`run:      ${s.steps} steps, batch ${s.batch}${s.gradAccum > 1 ? ` x ${s.gradAccum} accumulated` : ''}, AdamW lr ${s.lr} (${s.schedule}, warm-up ${s.warmup}), clip ${s.maxGradNorm || 'off'}, seed ${s.seed}, backend ${o.backend}`);
+  info(`run:      ${s.steps} steps, batch ${s.batch}${s.gradAccum > 1 ? ` x ${s.gradAccum} accumulated` : ''}, AdamW lr ${s.lr} (${s.schedule}, warm-up ${s.warmup}), clip ${s.maxGradNorm || 'off'}, seed ${s.seed}, backend ${o.backend}${s.recompute === 'blocks' ? ', recompute blocks' : ''}`);
 
   const adamw = { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, gradAccum: s.gradAccum, ...(s.maxGradNorm > 0 ? { maxGradNorm: s.maxGradNorm } : {}) };
   const target = executorTarget(o);
   // Frozen base weights keep the file's dtype on the device (bf16 stays bf16); full fine-tuning
   // trains f32 copies of them (the storage pass keeps only frozen weights 16-bit).
   const paramDtypes = base.paramDtypes ? { paramDtypes: base.paramDtypes } : {};
-  const exec = await createExecutor(compile(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed, target, ...paramDtypes }), o);
+  const exec = await createExecutor(compile(model, { mode: 'train', batch: s.batch, seq: s.seq, fullFinetune: o.full, adamw, dropoutSeed: s.seed, recompute: s.recompute, target, ...paramDtypes }), o);
   let evalExec: Executor | undefined;
   try {
     const set = await base.upload(exec);

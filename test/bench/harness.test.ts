@@ -20,8 +20,9 @@ describe('bench harness', () => {
     const a = parseArgs(['--', '--quick', '--matmul', '64,128', '--only', 'matmul,train', '--no-tfjs', '--out', 'x.json']);
     expect(a).toMatchObject({ quick: true, tfjs: false, out: 'x.json', matmulSizes: [64, 128] });
     expect([...a.only!]).toEqual(['matmul', 'train']);
-    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section nope \(known: matmul, lora, train, browser, real-model\)/);
+    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section nope \(known: matmul, lora, train, serve, recompute, browser, real-model\)/);
     expect([...parseArgs(['--only', 'browser']).only!]).toEqual(['browser']);
+    expect([...parseArgs(['--only', 'serve,recompute']).only!]).toEqual(['serve', 'recompute']);
     expect(() => parseArgs(['--matmul', '0'])).toThrow(/positive/);
     expect(() => parseArgs(['--bogus'])).toThrow(/unknown argument/);
     const r = parseArgs(['--only', 'real-model', '--real-layers', '24', '--real-set', 'vocab_size=32000', '--real-set', 'model_type="llama"']);
@@ -55,6 +56,18 @@ describe('bench harness', () => {
     });
     expect(real).toContain('| qwen2 896w 2L vocab 151936 | 332.0 BF16 | 128 | ok | 2.5 | 800 (900) | 1024.0 | 40.0 | 512.0 | 2048.0 | 11.9300 |');
     expect(real).toContain('| blocked: spec: no spec / here | - | - | - | - | - | - | - |\n');
+    const serving = renderMarkdown({
+      ...sample,
+      serveDecode: [{ name: 'multi', msPerStep: 10, bestMs: 8, tokensPerSecond: 800, bestTokensPerSecond: 1000 }],
+      serveLoad: { clients: 4, seconds: 5, requests: 20, errors: 0, p50Ms: 100, p99Ms: 300, tokensPerSecond: 50, maxTokens: 8 },
+      recompute: [{ name: 'LoRA', seq: 1024, msPerStep: 100, bestMs: 90, planPeakBytes: 2 ** 21, activationBytes: 2 ** 20, programPeakBytes: 2 ** 21 }],
+      recomputePlan: { model: 'Llama-3.2-1B', rows: [{ name: 'LoRA', peakBytes: 2 ** 30, activationBytes: 2 ** 29 }] },
+    });
+    expect(serving).toContain('| multi | 10.0 | 800.0 | 8.0 | 1000 |');
+    expect(serving).toContain('## Serving: load test (4 clients, 127.0.0.1, max_tokens 8)');
+    expect(serving).toContain('| 5.0 | 20 | 0 | 100 | 300 | 50.0 |');
+    expect(serving).toContain('| LoRA | 100.0 | 90.0 | 2.0 | 1.0 | 2.0 |');
+    expect(serving).toContain('| LoRA | 1024.0 | 512.0 |');
     expect(fmt(undefined)).toBe('-');
     expect(fmt(NaN)).toBe('-');
     expect(fmt(12345.6)).toBe('12346');

@@ -1,5 +1,6 @@
 import type { RegisterCommand } from './command.ts';
-import { compile, type CompileOptions, type GraphMode } from '../../../compiler/compile.ts';
+import { compile, RECOMPUTE_MODES, type CompileOptions, type GraphMode, type RecomputeMode } from '../../../compiler/compile.ts';
+import { stripAdapters } from '../../../runtime/adapters/merge-model.ts';
 import type { CheckedModel } from '../../../compiler/check/model.ts';
 import { formatWgsl } from '../../../compiler/emit/index.ts';
 import { graphToDot } from '../../../compiler/ir/dot.ts';
@@ -31,6 +32,8 @@ interface CompileFlags {
   target: string;
   dtype?: string;
   maxBinding?: number;
+  full?: boolean;
+  recompute?: string;
 }
 
 const DTYPES = ['f32', 'bf16', 'f16'] as const;
@@ -85,12 +88,17 @@ export const registerCompile: RegisterCommand = (program) => {
     .option('--target <kind>', 'kernels tuned for gpu or cpu (software adapters such as lavapipe run the cpu ones)', 'gpu')
     .option('--dtype <dtype>', 'how the base weights are stored: f32, bf16 or f16 (frozen weight matrices stay 16-bit on the device; default: the --model\'s or --config\'s dtype, else f32)')
     .option('--max-binding <bytes>', 'the device\'s maxStorageBufferBindingSize (default: WebGPU\'s 134217728): weights above it are split, values above it refused', intArg)
+    .option('--full', 'full fine-tuning (mode train): every base weight trains, the spec\'s adapters are dropped')
+    .option('--recompute <mode>', `mode train: ${RECOMPUTE_MODES.join(' or ')} (blocks: keep each layer's input, recompute the rest in the backward; default: the spec's train block, else none)`)
     .option('--out <file>', 'write to a file instead of stdout')
     .action(async (spec: string | undefined, flags: CompileFlags) => {
       if (!(EMITS as readonly string[]).includes(flags.emit)) throw new UserError(`--emit must be one of ${EMITS.join(', ')}, got "${flags.emit}"`);
       if (!(TARGET_KINDS as readonly string[]).includes(flags.target)) throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
       if (!['train', 'eval', 'decode'].includes(flags.mode)) throw new UserError(`--mode must be train, eval or decode, got "${flags.mode}"`);
-      const { model, config } = await loadModelSpecWith(spec, flags);
+      if (flags.recompute !== undefined && !(RECOMPUTE_MODES as readonly string[]).includes(flags.recompute)) throw new UserError(`--recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got "${flags.recompute}"`);
+      if (flags.mode !== 'train' && (flags.full || flags.recompute !== undefined)) throw new UserError(`--full and --recompute are for --mode train, not ${flags.mode}`);
+      const { model: loaded, config } = await loadModelSpecWith(spec, flags);
+      const model = flags.full ? stripAdapters(loaded) : loaded;
       // A model folder's or --config's config.json says how the weights are stored (dtype, torch_dtype).
       const configFile = flags.model !== undefined ? `${flags.model}/config.json` : flags.config;
       const fromConfig = config && configFile ? configDtype(config as JsonObject, configFile) : undefined;
@@ -102,12 +110,13 @@ export const registerCompile: RegisterCommand = (program) => {
       if (batch < 1 || seq < 1) throw new UserError('--batch and --seq must be positive');
       if (positions !== undefined && seq > positions) throw new UserError(`--seq ${seq} is longer than the ${positions} positions of ${model.file}`);
       const mode = flags.mode as GraphMode;
-      if (mode === 'train' && model.lora.length === 0) throw new UserError(`${model.file}: nothing to train (no \`lora targets\`); use --mode eval`);
+      if (mode === 'train' && !flags.full && model.lora.length === 0) throw new UserError(`${model.file}: nothing to train (no \`lora targets\`); use --full or --mode eval`);
       // A decoding step processes one token against a cache of `seq` positions.
       const shape = mode === 'decode' ? { batch, seq: 1, cacheLen: seq } : { batch, seq };
       const limits = flags.maxBinding !== undefined ? { maxStorageBufferBindingSize: flags.maxBinding, maxBufferSize: Math.max(flags.maxBinding, DEFAULT_LIMITS.maxBufferSize) } : {};
       const target = makeTarget(flags.target as TargetKind, { limits });
-      const text = emitText(model, flags.emit as Emit, { mode, ...shape, fuse: flags.fuse, target, paramDtypes: paramDtypesOf(model, dtype as (typeof DTYPES)[number]) });
+      const recompute = mode === 'train' ? ((flags.recompute as RecomputeMode | undefined) ?? model.train?.recompute ?? 'none') : 'none';
+      const text = emitText(model, flags.emit as Emit, { mode, ...shape, fuse: flags.fuse, target, paramDtypes: paramDtypesOf(model, dtype as (typeof DTYPES)[number]), fullFinetune: flags.full, recompute });
       if (flags.out) writeFileAtomic(flags.out, text);
       else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     });

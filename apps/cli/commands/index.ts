@@ -8,6 +8,7 @@ import { registerExperiments } from './experiments.ts';
 import { registerGenerate } from './generate.ts';
 import { registerInspect } from './inspect.ts';
 import { registerMerge } from './merge.ts';
+import { registerServe } from './serve.ts';
 import { registerTrain } from './train.ts';
 import { registerUnmerge } from './unmerge.ts';
 import { registerVerify } from './verify.ts';
@@ -22,6 +23,7 @@ export const commands: RegisterCommand[] = [
   registerUnmerge,
   registerCombine,
   registerGenerate,
+  registerServe,
   registerInspect,
   registerExperiments,
   registerVerify,

@@ -4,6 +4,7 @@ import type { RegisterCommand } from './command.ts';
 import { TrainingProgress } from '../../../runtime/report/progress.ts';
 import { floatArg, intArg, readConfigOption, setArg, withBackend, type SetValues } from '../options.ts';
 import { runTrainJob, type TrainReporter } from '../../../runtime/train/train-job.ts';
+import type { RecomputeMode } from '../../../compiler/compile.ts';
 
 interface TrainFlags {
   model?: string;
@@ -32,6 +33,7 @@ interface TrainFlags {
   full?: boolean;
   progress?: boolean;
   modulesToSave?: string[];
+  recompute?: RecomputeMode;
   init?: string;
 }
 
@@ -96,10 +98,11 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--full', 'full fine-tuning: train every base weight, write model.safetensors')
     .option('--modules-to-save <names>', "modules trained in full alongside the adapters and saved with them (PEFT's modules_to_save; comma-separated, repeatable)", namesArg)
     .option('--init <method>', "PEFT's init_lora_weights for every adapter: true, false, gaussian, pissa, pissa_niter_K, olora")
+    .option('--recompute <mode>', 'blocks: keep only each layer\'s input for the backward and recompute the rest (less memory, one more forward); none (default, or the spec\'s train block)')
     .option('--no-progress', 'plain progress lines even on a terminal')
     .action(async (spec: string | undefined, flags: TrainFlags) => {
       if (spec === undefined && flags.model === undefined) throw new UserError('give a spec file or --model with a Hugging Face model folder');
-      const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum } = flags;
+      const { steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum, recompute } = flags;
       const result = await withBackend(flags.backend, (backend, gpu) =>
         runTrainJob({
           ...(spec !== undefined ? { spec } : {}),
@@ -117,7 +120,7 @@ export const registerTrain: RegisterCommand = (program) => {
           ...(flags.modulesToSave ? { modulesToSave: flags.modulesToSave } : {}),
           ...(flags.init !== undefined ? { init: initOf(flags.init) } : {}),
           reporter: consoleReporter(flags),
-          ...{ steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum },
+          ...{ steps, rank, alpha, lr, batch, seq, evalEvery, saveEvery, seed, warmup, maxGradNorm, evalFraction, evalRows, gradAccum, recompute },
         }),
       );
       const last = result.history[result.history.length - 1];

@@ -6,6 +6,7 @@ import type { Elaborator } from '../dataflow.ts';
 import { bindArgs, type ArgSpec } from '../functions.ts';
 import type { OptimizerConfig, ScheduleConfig, TrainConfig } from '../model.ts';
 import { ERROR, evalScalar, isNumber, show, type Value } from '../values.ts';
+import { RECOMPUTE_MODES } from '../../passes/recompute.ts';
 
 const f = (name: string, required = false): ArgSpec => ({ name, kind: 'float', required });
 const OPTIMIZERS: Record<string, ArgSpec[]> = {
@@ -15,7 +16,7 @@ const OPTIMIZERS: Record<string, ArgSpec[]> = {
 };
 const SCHEDULES: Record<string, ArgSpec[]> = { constant: [], cosine: [f('warmup'), f('min_lr')], linear: [f('warmup'), f('min_lr')] };
 
-type Kind = 'posint' | 'nonneg_int' | 'posfloat' | 'string' | 'optimizer' | 'schedule';
+type Kind = 'posint' | 'nonneg_int' | 'posfloat' | 'string' | 'optimizer' | 'schedule' | 'recompute';
 const SETTINGS: Record<string, { key: keyof TrainConfig; kind: Kind }> = {
   optimizer: { key: 'optimizer', kind: 'optimizer' },
   schedule: { key: 'schedule', kind: 'schedule' },
@@ -30,6 +31,7 @@ const SETTINGS: Record<string, { key: keyof TrainConfig; kind: Kind }> = {
   max_grad_norm: { key: 'maxGradNorm', kind: 'posfloat' },
   data: { key: 'data', kind: 'string' },
   out: { key: 'out', kind: 'string' },
+  recompute: { key: 'recompute', kind: 'recompute' },
 };
 
 function callArgs(ctx: CheckContext, c: Call, specs: ArgSpec[], lookup: (n: string) => Value): Map<string, number> | undefined {
@@ -100,7 +102,10 @@ export function checkTrain(ctx: CheckContext, spec: Spec, params: Map<string, Va
     const v = evalScalar(ctx, e, lookup);
     if (v.t === 'error') continue;
     const bad = (what: string) => ctx.error('E0702', `${s.name.name} must be ${what}, not ${show(v)}`, e.loc);
-    if (def.kind === 'string') {
+    if (def.kind === 'recompute') {
+      if (v.t !== 'string' || !(RECOMPUTE_MODES as readonly string[]).includes(v.v)) bad(`one of ${RECOMPUTE_MODES.map((m) => `"${m}"`).join(', ')}`);
+      else out.recompute = v.v as TrainConfig['recompute'];
+    } else if (def.kind === 'string') {
       if (v.t !== 'string') bad('a string');
       else (out as Record<string, unknown>)[def.key] = v.v;
     } else if (def.kind === 'posfloat') {

@@ -54,15 +54,20 @@ export const lowrankMatmul: Kernel<OpAttrs['lowrank_matmul']> = (ctx, [x, w, s, 
   return store(ctx, acc);
 };
 
+/** The KV-cache position of batch row b: offset[b] for a per-row offset [B], offset[0] for [1], else 0. */
+export function rowOffset(offset: HostArg | undefined, b: number): number {
+  if (!offset) return 0;
+  return offset.data[offset.data.length === 1 ? 0 : b]!;
+}
+
 /**
  * HF rotate_half RoPE over the first rotaryDim features of each head: for j < rotaryDim/2 at position
- * pos (offset[0] + t with an offset input), angle = f32(pos · invFreq[j]) as torch rounds it, and the
+ * pos (offset[b] + t with an offset input), angle = f32(pos · invFreq[j]) as torch rounds it, and the
  * pair (x_j, x_{j+rotaryDim/2}) becomes (x_j c − x_{j+rotaryDim/2} s, x_{j+rotaryDim/2} c + x_j s) with
  * c = scale·cos(angle), s = ±scale·sin(angle) (minus when transposed); other features are copied.
  */
 export const rope: Kernel<OpAttrs['rope']> = (ctx, [x, invFreq, offset], { heads, headDim, rotaryDim, scale, transpose }) => {
   const [B, T] = [x!.shape[0]!, x!.shape[1]!];
-  const pos0 = offset ? offset.data[0]! : 0;
   const half = rotaryDim / 2;
   const width = heads * headDim;
   const out = ctx.alloc(x!.data.length);
@@ -70,10 +75,10 @@ export const rope: Kernel<OpAttrs['rope']> = (ctx, [x, invFreq, offset], { heads
   const sign = transpose ? -1 : 1;
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < half; j++) {
-      const angle = Math.fround((pos0 + t) * invFreq!.data[j]!);
-      const c = scale * Math.cos(angle);
-      const sn = sign * scale * Math.sin(angle);
       for (let b = 0; b < B; b++) {
+        const angle = Math.fround((rowOffset(offset, b) + t) * invFreq!.data[j]!);
+        const c = scale * Math.cos(angle);
+        const sn = sign * scale * Math.sin(angle);
         for (let h = 0; h < heads; h++) {
           const base = (b * T + t) * width + h * headDim;
           const x1 = x!.data[base + j]!;
@@ -92,8 +97,8 @@ interface AttnGeometry {
   T: number;
   /** Key count: T, or the KV-cache length with an offset input. */
   S: number;
-  /** Position of query row 0 (offset[0] with a KV cache, else 0). */
-  pos0: number;
+  /** The KV-cache offset input (query row 0 of batch row b sits at rowOffset(offset, b)), if any. */
+  offset: HostArg | undefined;
   /** True when keys past the query's position are masked (causal, or any cached attention). */
   masked: boolean;
   /** Sliding window: keys at or before position − window are masked too (0: none). */
@@ -104,7 +109,7 @@ interface AttnGeometry {
 }
 
 /**
- * With an offset input (KV cache) query t sits at position offset[0] + t and sees keys j <= that
+ * With an offset input (KV cache) query t of row b sits at position offset[b] + t and sees keys j <= that
  * position whatever `causal` says: cache slots past it are unwritten garbage.
  */
 function geometry(q: HostArg, k: HostArg, offset: HostArg | undefined, a: AttentionAttrs): AttnGeometry {
@@ -112,7 +117,7 @@ function geometry(q: HostArg, k: HostArg, offset: HostArg | undefined, a: Attent
     B: q.shape[0]!,
     T: q.shape[1]!,
     S: k.shape[1]!,
-    pos0: offset ? offset.data[0]! : 0,
+    offset,
     masked: a.causal || offset !== undefined,
     window: a.window ?? 0,
     qw: a.heads * a.headDim,
@@ -131,9 +136,10 @@ function probs(q: HostTensor, k: HostTensor, a: AttentionAttrs, g: AttnGeometry,
   const D = a.headDim;
   const kvh = Math.floor(h / group);
   const P = new Float64Array(T * S);
+  const pos0 = rowOffset(g.offset, b);
   for (let i = 0; i < T; i++) {
-    const jmax = g.masked ? Math.min(g.pos0 + i, S - 1) : S - 1;
-    const jmin = g.window > 0 ? Math.max(0, g.pos0 + i - g.window + 1) : 0;
+    const jmax = g.masked ? Math.min(pos0 + i, S - 1) : S - 1;
+    const jmin = g.window > 0 ? Math.max(0, pos0 + i - g.window + 1) : 0;
     let mx = -Infinity;
     for (let j = jmin; j <= jmax; j++) {
       let s = 0;
@@ -256,13 +262,47 @@ export const attentionGrad: Kernel<OpAttrs['attention_grad']> = (ctx, [q, k, v, 
   return store(ctx, acc);
 };
 
-/** Writes x [B, T, D] into cache [B, S, D] at rows offset.. IN PLACE and returns the cache itself. */
+/** Writes x [B, T, D] into cache [B, S, D] at rows offset[b].. of each batch row IN PLACE and returns the cache itself. */
 export const cacheUpdate: Kernel<OpAttrs['cache_update']> = (_ctx, [cache, x, offset]) => {
   const [B, S, D] = [cache!.shape[0]!, cache!.shape[1]!, cache!.shape[2]!];
   const T = x!.shape[1]!;
-  const off = offset!.data[0]!;
-  if (off < 0 || off + T > S) throw new RangeError(`cache_update: rows [${off}, ${off + T}) outside the cache of ${S}`);
   const c = cache!.data as FloatTensor;
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) c[(b * S + off + t) * D + d] = x!.data[(b * T + t) * D + d]!;
+  for (let b = 0; b < B; b++) {
+    const off = rowOffset(offset, b);
+    if (off < 0 || off + T > S) throw new RangeError(`cache_update: rows [${off}, ${off + T}) of batch row ${b} outside the cache of ${S}`);
+    for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) c[(b * S + off + t) * D + d] = x!.data[(b * T + t) * D + d]!;
+  }
   return c;
+};
+
+/**
+ * The definition of gathered_lowrank (op-attrs.ts): per batch row i with index[i] >= 0,
+ * y = base + b[index[i]]·(a[index[i]]·x) for each of its rows; base (or 0) where index[i] < 0.
+ * Both products accumulate in f64 and round once, like lowrank_matmul.
+ */
+export const gatheredLowrank: Kernel<OpAttrs['gathered_lowrank']> = (ctx, [x, a, b, index, base], _attrs, out) => {
+  const [S, R, K] = a!.shape as [number, number, number];
+  const N = lastDim(out.shape);
+  const rows = rowCount(x!.shape);
+  const batch = x!.shape[0]!;
+  const perBatch = rows / batch;
+  const acc = new Float64Array(rows * N);
+  if (base) acc.set(base.data);
+  const s = new Float64Array(R);
+  for (let row = 0; row < rows; row++) {
+    const slot = index!.data[Math.floor(row / perBatch)]!;
+    if (slot < 0) continue;
+    if (slot >= S) throw new RangeError(`gathered_lowrank: adapter index ${slot} of batch row ${Math.floor(row / perBatch)} is outside the ${S} slots`);
+    for (let r = 0; r < R; r++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += a!.data[(slot * R + r) * K + k]! * x!.data[row * K + k]!;
+      s[r] = sum;
+    }
+    for (let n = 0; n < N; n++) {
+      let sum = 0;
+      for (let r = 0; r < R; r++) sum += b!.data[(slot * N + n) * R + r]! * s[r]!;
+      acc[row * N + n]! += sum;
+    }
+  }
+  return store(ctx, acc);
 };

@@ -29,6 +29,8 @@ const goldens: [string, OpView][] = [
     inputs: [t(1, 7, 64), t(1, 7, 32), t(1, 7, 32), t(1, 7, 64), t(1, 4, 7, 2)], out: t(1, 7, 32) }],
   ['rope_offset', { op: 'rope', attrs: { heads: 2, headDim: 16, rotaryDim: 12, scale: 1.25, transpose: false },
     inputs: [t(1, 3, 32), t(6), i32(1)], out: t(1, 3, 32) }],
+  ['gathered_lowrank_base', { op: 'gathered_lowrank', attrs: { hasBase: true },
+    inputs: [t(4, 1, 32), t(3, 8, 32), t(3, 64, 8), i32(4), t(4, 1, 64)], out: t(4, 1, 64) }],
   ['rmsnorm', { op: 'rmsnorm', attrs: { eps: 1e-6 }, inputs: [t(7, 33), t(33)], out: t(7, 33) }],
   ['rmsnorm_grad', { op: 'rmsnorm_grad', attrs: { eps: 1e-6 }, inputs: [t(7, 33), t(33), t(7, 33)], out: t(7, 33) }],
   ['cross_entropy', { op: 'cross_entropy', attrs: { ignoreIndex: -100 }, inputs: [t(7, 33), i32(7)], out: t() }],

@@ -33,12 +33,18 @@ export function opZoo(): Graph {
   const cache = b.state('cache', 'W', [2, 9, 8]);
   const cu = b.emit('cache_update', [cache, k, offset], {});
   const attC = b.attention(b.rope(q, invFreq, { heads: 2, headDim: 8 }, offset), cu, cu, attrs, offset, 'cached');
+  // Two stacked adapters of rank 4 over the 16-wide rows; batch row 1 uses none.
+  const index = b.input('adapter_index', 'i32', [2]);
+  const stackA = b.param('A.stacked', [2, 4, 16], 'adapter');
+  const stackB = b.param('B.stacked', [2, 16, 4], 'adapter');
+  const multi = b.emit('gathered_lowrank', [attC, stackA, stackB, index, attC], { hasBase: true });
+  const multiNoBase = b.emit('gathered_lowrank', [multi, stackA, stackB, index], { hasBase: false });
   const ast = b.emit('attention_stats', [q, k, k, att, att], attrs);
   const ag = ['q', 'k', 'v'].map((wrt) => b.emit('attention_grad', [q, k, k, att, ast], { ...attrs, wrt: wrt as 'q' }));
   const sgr = b.emit('slice_grad', [ag[1]!], { axis: 2, start: 0, full: 16 });
   const rms = b.emit('rmsnorm_grad', [sgr, w, att], { eps: 1e-6 });
   const rmsw = b.emit('rmsnorm_grad_w', [rms, att], { eps: 1e-6 });
-  const ln = b.emit('layernorm_grad', [rms, w, attC], { eps: 1e-5 });
+  const ln = b.emit('layernorm_grad', [rms, w, multiNoBase], { eps: 1e-5 });
   const lnw = b.emit('layernorm_grad_w', [ln, ag[0]!], { eps: 1e-5 });
   const st = b.emit('sum_to', [ln], { shape: [16] });
   const m2 = b.matmulTN(ln, ln);

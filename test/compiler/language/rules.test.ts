@@ -127,4 +127,9 @@ describe('rule: train', () => {
   it('reports unknown settings with a hint', () => {
     expect(errors(tiny('  output x', 'd: int = 8', 'train { step = 3 }'))).toEqual(["6:9 E0701 unknown train setting 'step' (did you mean 'steps'?)"]);
   });
+  it('reads recompute = "blocks" and refuses other values', () => {
+    expect(ok(tiny('  output x', 'd: int = 8', 'train { recompute = "blocks" }')).train).toEqual({ recompute: 'blocks' });
+    expect(errors(tiny('  output x', 'd: int = 8', 'train { recompute = "layers" }'))).toEqual(["6:21 E0702 recompute must be one of \"none\", \"blocks\", not 'layers'"]);
+    expect(errors(tiny('  output x', 'd: int = 8', 'train { recompute = true }'))).toEqual(['6:21 E0702 recompute must be one of "none", "blocks", not true']);
+  });
 });

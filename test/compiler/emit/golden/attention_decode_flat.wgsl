@@ -1,5 +1,5 @@
 // kernel attention:causal:offset:flat
-struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, }
+struct U { batch: u32, t_len: u32, s_len: u32, heads: u32, hd: u32, group: u32, qw: u32, kw: u32, scale: f32, win: u32, off_stride: u32, }
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -35,7 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let kvh = h / u.group;
   let qo = (b * u.t_len + tc) * u.qw + h * u.hd;
   let kbase = b * u.s_len * u.kw + kvh * u.hd;
-  let pos0 = u32(offset[0]);
+  let pos0 = u32(offset[b * u.off_stride]);
   let lim = pos0 + tc;
   let nk = min(lim + 1u, u.s_len);
   let jlo = select(0u, lim + 1u - u.win, u.win > 0u && lim + 1u > u.win);

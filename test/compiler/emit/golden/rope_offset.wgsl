@@ -1,5 +1,5 @@
 // kernel rope:offset
-struct U { n: u32, t_len: u32, heads: u32, hd: u32, half: u32, per: u32, scale: f32, sign: f32, }
+struct U { n: u32, t_len: u32, heads: u32, hd: u32, half: u32, per: u32, scale: f32, sign: f32, off_stride: u32, }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(2) var<storage, read> offset: array<i32>;
@@ -19,7 +19,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     y[e] = a[e];
     return;
   }
-  let pos = f32(u32(offset[0]) + t);
+  let pos = f32(u32(offset[(rh / (u.heads * u.t_len)) * u.off_stride]) + t);
   let angle = pos * inv_freq[c];              // f32, as torch rounds it
   let k = floor(angle * 0.15915494309189535 + 0.5);
   let r = ((angle - k * 6.28125) - k * 0.0019353071693331003) - k * 1.0253131677018246e-11;

@@ -12,7 +12,7 @@ import { numel } from '../../../../compiler/ir/types.ts';
 describe('op zoo', () => {
   gpuTest('every kernel compiles and the zoo graph matches the interpreter', async (gpu) => {
     const graph = opZoo();
-    const inputs = { ids: randInt(10, 1, 11), labels: randInt(10, 2, 11), step: Int32Array.of(5), offset: Int32Array.of(2), optim: Float32Array.of(0.01, 0.1, 0.001, 0) };
+    const inputs = { ids: randInt(10, 1, 11), labels: randInt(10, 2, 11), step: Int32Array.of(5), offset: Int32Array.of(2), adapter_index: Int32Array.of(1, -1), optim: Float32Array.of(0.01, 0.1, 0.001, 0) };
     const params: Record<string, Float32Array> = {};
     const state: Record<string, Float32Array> = {};
     graph.nodes.forEach((n, i) => {
