@@ -1,5 +1,5 @@
 import type { RegisterCommand } from './command.ts';
-import { compile, RECOMPUTE_MODES, type CompileOptions, type GraphMode, type RecomputeMode } from '../../../compiler/compile.ts';
+import { compile, type Stage, RECOMPUTE_MODES, type CompileOptions, type GraphMode, type RecomputeMode } from '../../../compiler/compile.ts';
 import { stripAdapters } from '../../../runtime/adapters/merge-model.ts';
 import type { CheckedModel } from '../../../compiler/check/model.ts';
 import { formatWgsl } from '../../../compiler/emit/index.ts';
@@ -18,6 +18,9 @@ import { maxPositions } from '../../../runtime/train/settings.ts';
 
 const EMITS = ['ir', 'wgsl', 'plan', 'dot'] as const;
 type Emit = (typeof EMITS)[number];
+/** The compile stages that leave a graph: --emit ir|dot --after STAGE prints it as that stage left it. */
+const GRAPH_STAGES = ['lower', 'split', 'autodiff', 'optimizer', 'passes'] as const satisfies readonly Stage[];
+type GraphStage = (typeof GRAPH_STAGES)[number];
 
 interface CompileFlags {
   config?: string;
@@ -34,6 +37,7 @@ interface CompileFlags {
   maxBinding?: number;
   full?: boolean;
   recompute?: string;
+  after?: string;
 }
 
 const DTYPES = ['f32', 'bf16', 'f16'] as const;
@@ -53,13 +57,13 @@ function splitSummary(graph: Graph, limit: number): string {
   return [...chunks].map(([name, sizes]) => `split: ${name} (${sizes.reduce((a, b) => a + b, 0)} rows) into ${sizes.length} chunks of <= ${Math.max(...sizes)} rows to fit maxStorageBufferBindingSize ${limit.toLocaleString('en-US')}\n`).join('');
 }
 
-/** What --emit prints, each from the compile stage that makes it: the IR after the passes, the plan, the kernels. */
-function emitText(model: CheckedModel, emit: Emit, o: CompileOptions): string {
+/** What --emit prints, each from the compile stage that makes it: the IR (after `after`, default the passes), the plan, the kernels. */
+function emitText(model: CheckedModel, emit: Emit, o: CompileOptions, after: GraphStage = 'passes'): string {
   switch (emit) {
     case 'ir':
-      return printGraph(compile(model, { ...o, stopAfter: 'passes' }).graph);
+      return printGraph(compile(model, { ...o, stopAfter: after }).graph);
     case 'dot':
-      return graphToDot(compile(model, { ...o, stopAfter: 'passes' }).graph, { name: model.name });
+      return graphToDot(compile(model, { ...o, stopAfter: after }).graph, { name: model.name });
     case 'plan': {
       const planned = compile(model, { ...o, stopAfter: 'plan' });
       return formatPlanBytes(planned.plan) + splitSummary(planned.graph, planned.target.limits.maxStorageBufferBindingSize);
@@ -78,6 +82,7 @@ export const registerCompile: RegisterCommand = (program) => {
     .description('compile a spec and print its IR, WGSL kernels, memory plan or a Graphviz graph')
     .argument('[spec]', 'the model spec (.rf); with --model, default: the shipped spec of the config\'s model_type')
     .requiredOption('--emit <form>', `what to print: ${EMITS.join(', ')}`)
+    .option('--after <stage>', `with --emit ir or dot: the graph as this compile stage leaves it: ${GRAPH_STAGES.join(', ')} (default: passes)`)
     .option('--config <config.json>', 'bind spec parameters from a Hugging Face config.json')
     .option('--model <dir>', 'a Hugging Face model folder (its config.json binds the spec)')
     .option('--set <name=value>', 'set a spec parameter (repeatable)', setArg)
@@ -93,6 +98,8 @@ export const registerCompile: RegisterCommand = (program) => {
     .option('--out <file>', 'write to a file instead of stdout')
     .action(async (spec: string | undefined, flags: CompileFlags) => {
       if (!(EMITS as readonly string[]).includes(flags.emit)) throw new UserError(`--emit must be one of ${EMITS.join(', ')}, got "${flags.emit}"`);
+      if (flags.after !== undefined && !(GRAPH_STAGES as readonly string[]).includes(flags.after)) throw new UserError(`--after must be one of ${GRAPH_STAGES.join(', ')}, got "${flags.after}"`);
+      if (flags.after !== undefined && flags.emit !== 'ir' && flags.emit !== 'dot') throw new UserError(`--after applies to --emit ir or dot (--emit ${flags.emit} runs to the ${flags.emit === 'plan' ? 'plan' : 'emit'} stage)`);
       if (!(TARGET_KINDS as readonly string[]).includes(flags.target)) throw new UserError(`--target must be gpu or cpu, got "${flags.target}"`);
       if (!['train', 'eval', 'decode'].includes(flags.mode)) throw new UserError(`--mode must be train, eval or decode, got "${flags.mode}"`);
       if (flags.recompute !== undefined && !(RECOMPUTE_MODES as readonly string[]).includes(flags.recompute)) throw new UserError(`--recompute must be one of ${RECOMPUTE_MODES.join(', ')}, got "${flags.recompute}"`);
@@ -116,7 +123,7 @@ export const registerCompile: RegisterCommand = (program) => {
       const limits = flags.maxBinding !== undefined ? { maxStorageBufferBindingSize: flags.maxBinding, maxBufferSize: Math.max(flags.maxBinding, DEFAULT_LIMITS.maxBufferSize) } : {};
       const target = makeTarget(flags.target as TargetKind, { limits });
       const recompute = mode === 'train' ? ((flags.recompute as RecomputeMode | undefined) ?? model.train?.recompute ?? 'none') : 'none';
-      const text = emitText(model, flags.emit as Emit, { mode, ...shape, fuse: flags.fuse, target, paramDtypes: paramDtypesOf(model, dtype as (typeof DTYPES)[number]), fullFinetune: flags.full, recompute });
+      const text = emitText(model, flags.emit as Emit, { mode, ...shape, fuse: flags.fuse, target, paramDtypes: paramDtypesOf(model, dtype as (typeof DTYPES)[number]), fullFinetune: flags.full, recompute }, flags.after as GraphStage | undefined);
       if (flags.out) writeFileAtomic(flags.out, text);
       else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     });

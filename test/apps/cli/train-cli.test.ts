@@ -77,12 +77,24 @@ describe('rankfold merge / generate / compile (in-process)', () => {
     expect(onlyB.out).toBe(lines[3] + '\n');
   });
 
-  it('compile --emit ir, wgsl, plan and dot', async () => {
+  it('compile --emit ir (after each graph stage), wgsl, plan and dot', async () => {
     const base = ['compile', CHAR_GPT, ...TINY_SET_FLAGS, '--batch', '2', '--seq', '8'];
     const ir = await run([...base, '--emit', 'ir']);
     expect(ir.out).toMatch(/^%0 = input\(\) \{name="ids", dtype="i32", shape=\[2, 8\]\}/);
     expect(ir.out).toContain('adamw');
     expect((await run([...base, '--emit', 'ir', '--mode', 'eval'])).out).not.toContain('adamw');
+    // --after STAGE: the graph as each stage leaves it; gradients appear with autodiff, AdamW with the optimizer.
+    const after = async (stage: string) => (await run([...base, '--emit', 'ir', '--after', stage])).out;
+    const lowered = await after('lower');
+    expect(lowered).toMatch(/^%0 = input\(\)/);
+    expect(lowered).not.toMatch(/_grad\(/);
+    const differentiated = await after('autodiff');
+    expect(differentiated).toMatch(/_grad\(/);
+    expect(differentiated).not.toContain('adamw');
+    expect(await after('optimizer')).toContain('adamw');
+    expect(await after('passes')).toBe(ir.out);
+    expect((await run([...base, '--emit', 'ir', '--after', 'emit'])).err).toBe('rankfold: --after must be one of lower, split, autodiff, optimizer, passes, got "emit"\n');
+    expect((await run([...base, '--emit', 'plan', '--after', 'lower'])).err).toBe('rankfold: --after applies to --emit ir or dot (--emit plan runs to the plan stage)\n');
     expect((await run([...base, '--emit', 'wgsl'])).out).toMatch(/@compute @workgroup_size/);
     const plan = await run([...base, '--emit', 'plan']);
     expect(plan.out).toMatch(/^frozen_weights +\d+ B/m);
