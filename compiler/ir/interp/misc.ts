@@ -98,21 +98,35 @@ export const crossEntropy: Kernel<OpAttrs['cross_entropy']> = (ctx, [logits, lab
   return ctx.alloc(1).fill(count === 0 ? 0 : total / count);
 };
 
-/** dlogits = dloss · (softmax − onehot(label)) / count on valid rows, 0 on ignored rows. */
-export const crossEntropyGrad: Kernel<OpAttrs['cross_entropy_grad']> = (ctx, [logits, labels, dloss], { ignoreIndex }) => {
-  const V = lastDim(logits!.shape);
-  const count = validCount(labels!.data, ignoreIndex);
-  const out = ctx.alloc(logits!.data.length);
+/**
+ * dlogits = dloss · (softmax − onehot(label)) / count on valid rows, 0 on ignored rows, for logits holding
+ * vocabulary ids start..start+V (a chunk, or the whole vocabulary at start 0); lse(r) is row r's log-normalizer.
+ */
+function crossEntropyGradRows(
+  ctx: Parameters<Kernel<OpAttrs['cross_entropy_grad']>>[0],
+  logits: { data: ArrayLike<number>; shape: readonly number[] },
+  labels: ArrayLike<number>,
+  dloss: number,
+  o: { ignoreIndex: number; vocab: number; start: number; op: string; lse: (r: number) => number },
+) {
+  const V = lastDim(logits.shape);
+  const count = validCount(labels, o.ignoreIndex);
+  const out = ctx.alloc(logits.data.length);
   if (count === 0) return out;
-  const g = dloss!.data[0]! / count;
-  for (let r = 0; r < rowCount(logits!.shape); r++) {
-    const label = labels!.data[r]!;
-    if (label === ignoreIndex) continue;
-    checkId(label, V, 'cross_entropy_grad');
-    const lse = logSumExp(logits!.data, r * V, V);
-    for (let v = 0; v < V; v++) out[r * V + v] = g * (Math.exp(logits!.data[r * V + v]! - lse) - (v === label ? 1 : 0));
+  const g = dloss / count;
+  for (let r = 0; r < rowCount(logits.shape); r++) {
+    const label = labels[r]!;
+    if (label === o.ignoreIndex) continue;
+    checkId(label, o.vocab, o.op);
+    const lse = o.lse(r);
+    for (let v = 0; v < V; v++) out[r * V + v] = g * (Math.exp(logits.data[r * V + v]! - lse) - (o.start + v === label ? 1 : 0));
   }
   return out;
+}
+
+export const crossEntropyGrad: Kernel<OpAttrs['cross_entropy_grad']> = (ctx, [logits, labels, dloss], { ignoreIndex }) => {
+  const V = lastDim(logits!.shape);
+  return crossEntropyGradRows(ctx, logits!, labels!.data, dloss!.data[0]!, { ignoreIndex, vocab: V, start: 0, op: 'cross_entropy_grad', lse: (r) => logSumExp(logits!.data, r * V, V) });
 };
 
 /** Online-softmax statistics (m, s, t) per row over one chunk of the logits, merged into prev's. */
@@ -154,22 +168,9 @@ export const crossEntropyChunked: Kernel<OpAttrs['cross_entropy_chunked']> = (ct
   return ctx.alloc(1).fill(count === 0 ? 0 : total / count);
 };
 
-/** dlogits of one chunk: dloss·(softmax − onehot)/count, the softmax's log-normalizer m + log(s) from the stats. */
-export const crossEntropyChunkedGrad: Kernel<OpAttrs['cross_entropy_chunked_grad']> = (ctx, [logits, labels, dloss, stats], { ignoreIndex, vocab, start }) => {
-  const V = lastDim(logits!.shape);
-  const count = validCount(labels!.data, ignoreIndex);
-  const out = ctx.alloc(logits!.data.length);
-  if (count === 0) return out;
-  const g = dloss!.data[0]! / count;
-  for (let r = 0; r < rowCount(logits!.shape); r++) {
-    const label = labels!.data[r]!;
-    if (label === ignoreIndex) continue;
-    checkId(label, vocab, 'cross_entropy_chunked_grad');
-    const lse = stats!.data[r * 3]! + Math.log(stats!.data[r * 3 + 1]!);
-    for (let v = 0; v < V; v++) out[r * V + v] = g * (Math.exp(logits!.data[r * V + v]! - lse) - (start + v === label ? 1 : 0));
-  }
-  return out;
-};
+/** dlogits of one chunk: the softmax's log-normalizer m + log(s) from the chained stats. */
+export const crossEntropyChunkedGrad: Kernel<OpAttrs['cross_entropy_chunked_grad']> = (ctx, [logits, labels, dloss, stats], { ignoreIndex, vocab, start }) =>
+  crossEntropyGradRows(ctx, logits!, labels!.data, dloss!.data[0]!, { ignoreIndex, vocab, start, op: 'cross_entropy_chunked_grad', lse: (r) => stats!.data[r * 3]! + Math.log(stats!.data[r * 3 + 1]!) });
 
 /**
  * PyTorch's AdamW (torch.optim.AdamW, single-tensor path), updating param, m and v IN PLACE:
